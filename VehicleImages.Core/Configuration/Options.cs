@@ -1,0 +1,95 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace VehicleImages.Core.Configuration;
+
+// Each class binds one section of shared/CONTRACT.md's configuration table. Error messages name the
+// key in both forms people type (appsettings and environment), because the message is all an
+// operator sees when start-up stops.
+
+public sealed class StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Storage:Root (Storage__Root) must name a folder.")]
+    public string Root { get; set; } = ".data/images";
+}
+
+public sealed class UploadOptions
+{
+    public const string SectionName = "Upload";
+
+    [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxFileBytes (Upload__MaxFileBytes) must be a positive number of bytes.")]
+    public long MaxFileBytes { get; set; } = 50L * 1024 * 1024;
+
+    [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxPixels (Upload__MaxPixels) must be a positive number of pixels.")]
+    public long MaxPixels { get; set; } = 150_000_000;
+}
+
+public enum AnalysisProvider
+{
+    Local,
+    OpenAI,
+}
+
+public sealed class AnalysisOptions
+{
+    public const string SectionName = "Analysis";
+
+    [EnumDataType(typeof(AnalysisProvider), ErrorMessage = "Analysis:Provider (Analysis__Provider) must be Local or OpenAI.")]
+    public AnalysisProvider Provider { get; set; } = AnalysisProvider.Local;
+
+    [Required(ErrorMessage = "Analysis:Endpoint (Analysis__Endpoint) must be an absolute http(s) URL.")]
+    public Uri Endpoint { get; set; } = new("https://api.openai.com/v1");
+
+    public string? ApiKey { get; set; }
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Analysis:Model (Analysis__Model) must name a model.")]
+    public string Model { get; set; } = "gpt-4o-mini";
+
+    [Range(1, 100_000, ErrorMessage = "Analysis:RequestsPerMinute (Analysis__RequestsPerMinute) must be between 1 and 100000.")]
+    public int RequestsPerMinute { get; set; } = 60;
+
+    [Range(1, 3600, ErrorMessage = "Analysis:TimeoutSeconds (Analysis__TimeoutSeconds) must be between 1 and 3600.")]
+    public int TimeoutSeconds { get; set; } = 60;
+
+    [Range(1, 10, ErrorMessage = "Analysis:Tier2MinQuality (Analysis__Tier2MinQuality) must be between 1 and 10.")]
+    public int Tier2MinQuality { get; set; } = 7;
+
+    [Range(1, 1_000_000, ErrorMessage = "Analysis:Tier3MinLongEdge (Analysis__Tier3MinLongEdge) must be a positive number of pixels.")]
+    public int Tier3MinLongEdge { get; set; } = 3000;
+}
+
+public sealed class ProcessingOptions
+{
+    public const string SectionName = "Processing";
+    public static readonly int[] DefaultRetryDelaysSeconds = [5, 15, 60];
+
+    [Range(0, 256, ErrorMessage = "Processing:Workers (Processing__Workers) must be between 0 and 256.")]
+    public int Workers { get; set; } = 4;
+
+    [Range(1, 100, ErrorMessage = "Processing:MaxAttempts (Processing__MaxAttempts) must be between 1 and 100.")]
+    public int MaxAttempts { get; set; } = 4;
+
+    /// <summary>
+    /// Delay before retry 1, 2, 3…; the last one repeats when there are more retries than entries.
+    /// Null until bound: the configuration binder appends to an array that already has items, so the
+    /// default is filled in after binding (see <see cref="ProcessingOptionsSetup"/>).
+    /// </summary>
+    public int[]? RetryDelaysSeconds { get; set; }
+
+    [Range(5, 3600, ErrorMessage = "Processing:LeaseSeconds (Processing__LeaseSeconds) must be between 5 and 3600.")]
+    public int LeaseSeconds { get; set; } = 60;
+
+    public TimeSpan RetryDelay(int retryNumber)
+    {
+        var delays = RetryDelaysSeconds is { Length: > 0 } d ? d : DefaultRetryDelaysSeconds;
+        return TimeSpan.FromSeconds(delays[Math.Clamp(retryNumber - 1, 0, delays.Length - 1)]);
+    }
+}
+
+public sealed class AlertsOptions
+{
+    public const string SectionName = "Alerts";
+
+    public Uri? WebhookUrl { get; set; }
+}

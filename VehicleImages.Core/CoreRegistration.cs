@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Data;
+
+namespace VehicleImages.Core;
+
+public static class CoreRegistration
+{
+    public const string ConnectionStringName = "Default";
+
+    /// <summary>Options, the database and the pipeline's services; everything below the web layer.</summary>
+    public static IHostApplicationBuilder AddVehicleImagesCore(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        AddValidatedOptions<StorageOptions>(services, StorageOptions.SectionName);
+        AddValidatedOptions<UploadOptions>(services, UploadOptions.SectionName);
+        AddValidatedOptions<AnalysisOptions>(services, AnalysisOptions.SectionName);
+        AddValidatedOptions<ProcessingOptions>(services, ProcessingOptions.SectionName);
+        AddValidatedOptions<AlertsOptions>(services, AlertsOptions.SectionName);
+        services.AddSingleton<ProcessingOptionsSetup>();
+        services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
+        services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
+        services.AddSingleton<IValidateOptions<AnalysisOptions>, UrlOptionsValidation>();
+        services.AddSingleton<IValidateOptions<AlertsOptions>, UrlOptionsValidation>();
+
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new InvalidOperationException(
+                "ConnectionStrings:Default (ConnectionStrings__Default) is not set. Start the app with ./run.sh, " +
+                "which provides a private PostgreSQL cluster, or point it at a PostgreSQL database of your own.");
+
+        // A factory for code that interactive components call (one context per operation), and a
+        // scoped context for request handlers and Identity.
+        services.AddDbContextFactory<VehicleImagesDbContext>(o => VehicleImagesDbContext.Configure(o, connectionString));
+        services.AddDataProtection()
+            .SetApplicationName("VehicleImages")
+            .PersistKeysToDbContext<VehicleImagesDbContext>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<DatabaseMigrator>();
+        services.AddSingleton<Vehicles.VehicleService>();
+        services.AddSingleton<Images.ImageStatistics>();
+        return builder;
+    }
+
+    private static void AddValidatedOptions<T>(IServiceCollection services, string section) where T : class =>
+        services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+}

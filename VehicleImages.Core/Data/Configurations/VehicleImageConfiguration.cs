@@ -1,0 +1,44 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using VehicleImages.Core.Accounts;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Vehicles;
+
+namespace VehicleImages.Core.Data.Configurations;
+
+internal sealed class VehicleImageConfiguration : IEntityTypeConfiguration<VehicleImage>
+{
+    public void Configure(EntityTypeBuilder<VehicleImage> b)
+    {
+        b.ToTable("vehicle_images", t => t.HasCheckConstraint(
+            "ck_vehicle_images_processing_status",
+            "processing_status IN ('pending', 'processing', 'complete', 'failed')"));
+        b.Property(i => i.Id).HasDefaultValueSql("gen_random_uuid()");
+        b.Property(i => i.FileName).HasMaxLength(255);
+        b.Property(i => i.ExifData).HasColumnType("jsonb");
+        b.Property(i => i.Variants).HasColumnType("jsonb");
+        b.Property(i => i.AiScanMetadata).HasColumnType("jsonb");
+        // Defaults let rows inserted by hand (old data, scripts) be valid without naming every column.
+        b.Property(i => i.ProcessingStatus).HasDefaultValue(ProcessingStatus.Pending);
+        b.Property(i => i.IsPrimary).HasDefaultValue(false);
+        b.Property(i => i.CreatedAt).HasDefaultValueSql("now()");
+
+        b.HasOne<Vehicle>().WithMany().HasForeignKey(i => i.VehicleId).OnDelete(DeleteBehavior.Cascade);
+        b.HasOne<AppUser>().WithMany().HasForeignKey(i => i.UserId).OnDelete(DeleteBehavior.Cascade);
+
+        // Gallery: a vehicle's photos, newest first.
+        b.HasIndex(i => new { i.VehicleId, i.CreatedAt });
+        b.HasIndex(i => i.UserId);
+        // Reports by month of taken_at and the contract's status query.
+        b.HasIndex(i => i.TakenAt);
+        // Admin views and backfill look for the images that still need work.
+        b.HasIndex(i => i.ProcessingStatus)
+            .HasDatabaseName("ix_vehicle_images_needs_work")
+            .HasFilter("processing_status IN ('pending', 'failed')");
+        // At most one primary photo per vehicle.
+        b.HasIndex(i => i.VehicleId)
+            .HasDatabaseName("ux_vehicle_images_primary")
+            .IsUnique()
+            .HasFilter("is_primary");
+    }
+}

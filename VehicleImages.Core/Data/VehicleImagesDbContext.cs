@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using VehicleImages.Core.Accounts;
+using VehicleImages.Core.Alerts;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Vehicles;
+
+namespace VehicleImages.Core.Data;
+
+/// <summary>
+/// The application's database. Names are snake_case (EFCore.NamingConventions).
+/// Migrations live in the VehicleImages.Migrations assembly (folder migrations/). To add one:
+/// <c>dotnet ef migrations add Name --project migrations --startup-project migrations</c>
+/// (the design-time factory there needs no running database). Triggers, functions and partial
+/// indexes EF cannot express are written as hand-checked SQL inside the migration.
+/// </summary>
+public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbContext> options)
+    : IdentityDbContext<AppUser, IdentityRole<Guid>, Guid>(options), IDataProtectionKeyContext
+{
+    public const string MigrationsAssembly = "VehicleImages.Migrations";
+
+    public DbSet<Vehicle> Vehicles => Set<Vehicle>();
+    public DbSet<VehicleImage> VehicleImages => Set<VehicleImage>();
+    public DbSet<VehicleImageAngle> VehicleImageAngles => Set<VehicleImageAngle>();
+    public DbSet<ImageSpatialMetadata> ImageSpatialMetadata => Set<ImageSpatialMetadata>();
+    public DbSet<AdminAlert> AdminAlerts => Set<AdminAlert>();
+
+    /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(VehicleImagesDbContext).Assembly);
+    }
+
+    /// <summary>The one place that sets provider options, used by the app and the design-time factory.</summary>
+    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+        options
+            .UseNpgsql(connectionString, npgsql => npgsql.MigrationsAssembly(MigrationsAssembly))
+            .UseSnakeCaseNamingConvention();
+}

@@ -1,0 +1,123 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using VehicleImages.Core.Data;
+using VehicleImages.Tests.TestHost;
+
+namespace VehicleImages.Tests.Integration;
+
+public sealed class MigrationTests
+{
+    private static readonly string[] ContractTables =
+    [
+        "vehicles", "vehicle_images", "vehicle_image_angles", "image_spatial_metadata", "admin_alerts",
+        "asp_net_users", "asp_net_roles", "asp_net_user_roles", "data_protection_keys",
+    ];
+
+    private static DatabaseMigrator Migrator(string connectionString)
+    {
+        var options = new DbContextOptionsBuilder<VehicleImagesDbContext>();
+        VehicleImagesDbContext.Configure(options, connectionString);
+        return new DatabaseMigrator(new PooledDbContextFactory<VehicleImagesDbContext>(options.Options), NullLogger<DatabaseMigrator>.Instance);
+    }
+
+    [Fact]
+    public async Task Migrate_ManyInstancesAtOnceOnEmptyDatabase_CreatesEveryContractTable()
+    {
+        var server = await PostgresServer.GetAsync();
+        var cs = await server.CreateEmptyDatabaseAsync();
+
+        // Three app instances starting together must not trip over each other.
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Migrator(cs).MigrateAsync(TestContext.Current.CancellationToken)));
+
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        var tables = new List<string>();
+        await using (var cmd = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'", connection))
+        await using (var reader = await cmd.ExecuteReaderAsync(TestContext.Current.CancellationToken))
+            while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+                tables.Add(reader.GetString(0));
+        Assert.All(ContractTables, t => Assert.Contains(t, tables));
+
+        await using var history = new NpgsqlCommand("SELECT count(*) FROM \"__EFMigrationsHistory\"", connection);
+        var applied = (long)(await history.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+        var options = new DbContextOptionsBuilder<VehicleImagesDbContext>();
+        VehicleImagesDbContext.Configure(options, cs);
+        await using var db = new VehicleImagesDbContext(options.Options);
+        Assert.Equal(db.Database.GetMigrations().Count(), applied);
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task VehicleImages_HasEveryContractColumn()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var connection = new NpgsqlConnection(await server.CreateDatabaseAsync());
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        var columns = new Dictionary<string, string>();
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'vehicle_images'", connection))
+        await using (var reader = await cmd.ExecuteReaderAsync(TestContext.Current.CancellationToken))
+            while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+                columns[reader.GetString(0)] = reader.GetString(1);
+
+        Assert.Equal("uuid", columns["id"]);
+        Assert.Equal("jsonb", columns["exif_data"]);
+        Assert.Equal("jsonb", columns["variants"]);
+        Assert.Equal("jsonb", columns["ai_scan_metadata"]);
+        Assert.Equal("text", columns["processing_status"]);
+        foreach (var name in new[] { "vehicle_id", "user_id", "file_name", "taken_at", "is_primary", "processing_error", "created_at" })
+            Assert.True(columns.ContainsKey(name), $"vehicle_images.{name} is missing");
+    }
+
+    [Fact]
+    public async Task StatusQuery_FromContract_RunsAsWrittenAndClassifiesRows()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var connection = new NpgsqlConnection(await server.CreateDatabaseAsync());
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using (var seed = new NpgsqlCommand("""
+            INSERT INTO asp_net_users (id, user_name, email, email_confirmed, phone_number_confirmed, two_factor_enabled, lockout_enabled, access_failed_count)
+            VALUES ('00000000-0000-0000-0000-000000000001', 'a@x', 'a@x', false, false, false, false, 0);
+            INSERT INTO vehicles (id, user_id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'Car');
+            INSERT INTO vehicle_images (vehicle_id, user_id, file_name, taken_at, ai_scan_metadata) VALUES
+              ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'none.jpg', '2024-01-05', NULL),
+              ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'done.jpg', '2024-01-10', '{"tier_1_analysis": {"category": "exterior"}}'),
+              ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'part.jpg', '2024-01-20', '{"provider": "Local"}'),
+              ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'feb.jpg', '2024-02-01', NULL);
+            """, connection))
+            await seed.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+
+        await using var query = new NpgsqlCommand("""
+            SELECT id, file_name, taken_at, created_at,
+              CASE WHEN ai_scan_metadata IS NULL THEN 'UNPROCESSED'
+                   WHEN ai_scan_metadata->'tier_1_analysis' IS NOT NULL THEN 'PROCESSED'
+                   ELSE 'PARTIAL' END AS status
+            FROM vehicle_images WHERE taken_at >= '2024-01-01' AND taken_at < '2024-02-01' ORDER BY taken_at;
+            """, connection);
+        var rows = new List<(string File, string Status)>();
+        await using (var reader = await query.ExecuteReaderAsync(TestContext.Current.CancellationToken))
+            while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+                rows.Add((reader.GetString(1), reader.GetString(4)));
+
+        Assert.Equal([("none.jpg", "UNPROCESSED"), ("done.jpg", "PROCESSED"), ("part.jpg", "PARTIAL")], rows);
+    }
+
+    [Fact]
+    public async Task ProcessingStatus_OutsideTheFourValues_IsRefusedByTheDatabase()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var connection = new NpgsqlConnection(await server.CreateDatabaseAsync());
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO asp_net_users (id, user_name, email, email_confirmed, phone_number_confirmed, two_factor_enabled, lockout_enabled, access_failed_count)
+            VALUES ('00000000-0000-0000-0000-000000000001', 'a@x', 'a@x', false, false, false, false, 0);
+            INSERT INTO vehicles (id, user_id, name) VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'Car');
+            INSERT INTO vehicle_images (vehicle_id, user_id, file_name, processing_status)
+            VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-000000000001', 'x.jpg', 'done');
+            """, connection);
+        var e = await Assert.ThrowsAsync<PostgresException>(() => insert.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(PostgresErrorCodes.CheckViolation, e.SqlState);
+    }
+}

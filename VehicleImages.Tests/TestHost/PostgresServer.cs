@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using VehicleImages.Core.Data;
+
+[assembly: AssemblyFixture(typeof(VehicleImages.Tests.TestHost.PostgresServerLifetime))]
+
+namespace VehicleImages.Tests.TestHost;
+
+/// <summary>
+/// One PostgreSQL server for the whole test run: the server in ConnectionStrings__Default when it is
+/// set, otherwise a throwaway cluster started by scripts/postgres.sh in a temporary folder. A template
+/// database is migrated once; each test class gets a copy of it, which takes milliseconds.
+/// </summary>
+public sealed class PostgresServer
+{
+    private const string TemplateName = "vi_test_template";
+    private static readonly Lazy<Task<PostgresServer>> Instance = new(StartAsync);
+    private static string? _clusterDir;
+
+    private readonly NpgsqlConnectionStringBuilder _admin;
+
+    private PostgresServer(string adminConnectionString) =>
+        _admin = new NpgsqlConnectionStringBuilder(adminConnectionString) { Pooling = false };
+
+    public static Task<PostgresServer> GetAsync() => Instance.Value;
+
+    /// <summary>A new database with the schema applied.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix = "t")
+    {
+        var name = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(60, prefix.Length + 33)].ToLowerInvariant();
+        await ExecuteAsync($"CREATE DATABASE \"{name}\" TEMPLATE \"{TemplateName}\"");
+        return ConnectionString(name);
+    }
+
+    /// <summary>A new database with nothing in it, for tests of the migrations themselves.</summary>
+    public async Task<string> CreateEmptyDatabaseAsync()
+    {
+        var name = $"empty_{Guid.NewGuid():N}";
+        await ExecuteAsync($"CREATE DATABASE \"{name}\"");
+        return ConnectionString(name);
+    }
+
+    public string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder(_admin.ConnectionString) { Database = database, Pooling = true }.ConnectionString;
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_admin.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<PostgresServer> StartAsync()
+    {
+        var given = Environment.GetEnvironmentVariable("ConnectionStrings__Default");
+        string admin;
+        if (!string.IsNullOrWhiteSpace(given))
+        {
+            admin = new NpgsqlConnectionStringBuilder(given) { Database = "postgres" }.ConnectionString;
+        }
+        else
+        {
+            _clusterDir = Path.Combine(Path.GetTempPath(), $"vi-test-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+            admin = (await RunScriptAsync("start", _clusterDir, "postgres")).Trim();
+        }
+
+        var server = new PostgresServer(admin);
+        await server.ExecuteAsync($"DROP DATABASE IF EXISTS \"{TemplateName}\"");
+        await server.ExecuteAsync($"CREATE DATABASE \"{TemplateName}\"");
+        var options = new DbContextOptionsBuilder<VehicleImagesDbContext>();
+        VehicleImagesDbContext.Configure(options,
+            new NpgsqlConnectionStringBuilder(server.ConnectionString(TemplateName)) { Pooling = false }.ConnectionString);
+        await using (var db = new VehicleImagesDbContext(options.Options))
+            await db.Database.MigrateAsync();
+        return server;
+    }
+
+    internal static async Task StopAsync()
+    {
+        if (_clusterDir is null)
+            return;
+        await RunScriptAsync("stop", _clusterDir);
+        try
+        {
+            Directory.Delete(_clusterDir, recursive: true);
+            File.Delete(_clusterDir + ".password");
+            File.Delete(_clusterDir + ".initdb.log");
+        }
+        catch (IOException)
+        {
+            // A leftover temporary folder is harmless; the next run makes its own.
+        }
+    }
+
+    private static async Task<string> RunScriptAsync(params string[] args)
+    {
+        var script = Path.Combine(RepoPaths.Root, "scripts", "postgres.sh");
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(script);
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException(
+                $"The test PostgreSQL server could not be started (scripts/postgres.sh {string.Join(' ', args)} exited {process.ExitCode}): " +
+                $"{await stderr}. Install PostgreSQL server binaries (./test.sh does) or set ConnectionStrings__Default.");
+        return await stdout;
+    }
+}
+
+/// <summary>Stops the throwaway cluster when the run ends.</summary>
+public sealed class PostgresServerLifetime : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync() => await PostgresServer.StopAsync();
+}

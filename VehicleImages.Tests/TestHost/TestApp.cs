@@ -1,0 +1,103 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using VehicleImages.Web;
+
+namespace VehicleImages.Tests.TestHost;
+
+public sealed record TokenResponse(string TokenType, string AccessToken, long ExpiresIn, string RefreshToken);
+
+/// <summary>The real app on loopback Kestrel (a free port) against a database of the test's own.</summary>
+public sealed class TestApp : IAsyncDisposable
+{
+    private TestApp(WebApplication app, Uri baseAddress, string connectionString, string storageRoot)
+    {
+        App = app;
+        BaseAddress = baseAddress;
+        ConnectionString = connectionString;
+        StorageRoot = storageRoot;
+    }
+
+    public WebApplication App { get; }
+    public Uri BaseAddress { get; }
+    public string ConnectionString { get; }
+    public string StorageRoot { get; }
+    public IServiceProvider Services => App.Services;
+
+    public static async Task<TestApp> StartAsync(string connectionString, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var storage = Directory.CreateTempSubdirectory("vi-test-storage-").FullName;
+        var app = VehicleImagesApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        {
+            var values = new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Default"] = connectionString,
+                ["Storage:Root"] = storage,
+            };
+            foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+                values[key] = value;
+            builder.Configuration.AddInMemoryCollection(values);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await VehicleImagesApp.StartAsync(app, TestContext.Current.CancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new TestApp(app, new Uri(address.TrimEnd('/') + "/"), connectionString, storage);
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    /// <summary>Registers a new account (unless it exists), signs in with a token and returns a client that sends it.</summary>
+    public async Task<HttpClient> CreateUserClientAsync(string? email = null, string password = "Passw0rd!")
+    {
+        email ??= $"user-{Guid.NewGuid():N}@example.test";
+        using var anonymous = CreateClient();
+        var ct = TestContext.Current.CancellationToken;
+        await anonymous.PostAsJsonAsync("api/auth/register", new { email, password }, ct);
+        var tokens = await LoginAsync(anonymous, email, password);
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        return client;
+    }
+
+    public static async Task<TokenResponse> LoginAsync(HttpClient client, string email, string password)
+    {
+        var response = await client.PostAsJsonAsync("api/auth/login", new { email, password }, TestContext.Current.CancellationToken);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<TokenResponse>(TestContext.Current.CancellationToken))!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync(CancellationToken.None);
+        await App.DisposeAsync();
+        try { Directory.Delete(StorageRoot, recursive: true); }
+        catch (IOException) { /* a leftover temp folder does no harm */ }
+    }
+}
+
+/// <summary>A class fixture: one database and one running app per test class.</summary>
+public class AppFixture : IAsyncLifetime
+{
+    private TestApp? _app;
+
+    public TestApp App => _app ?? throw new InvalidOperationException("The app has not started.");
+
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public async ValueTask InitializeAsync()
+    {
+        var server = await PostgresServer.GetAsync();
+        _app = await TestApp.StartAsync(await server.CreateDatabaseAsync(), Settings);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+            await _app.DisposeAsync();
+    }
+}

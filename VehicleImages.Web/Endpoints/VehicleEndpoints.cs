@@ -1,0 +1,45 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using VehicleImages.Core.Vehicles;
+using VehicleImages.Web.Auth;
+
+namespace VehicleImages.Web.Endpoints;
+
+public sealed record VehicleResponse(Guid Id, string Name, string? Make, string? Model, int? Year);
+
+public sealed record VehicleListItem(
+    Guid Id, string Name, string? Make, string? Model, int? Year, DateTimeOffset CreatedAt,
+    Guid? PrimaryImageId, VehicleImageCounts ImageCounts);
+
+public sealed record VehicleImageCounts(int Total, int Pending, int Processing, int Complete, int Failed);
+
+public static class VehicleEndpoints
+{
+    public static IEndpointRouteBuilder MapVehicleEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/vehicles").WithTags("Vehicles").RequireAuthorization();
+        group.MapGet("/", ListAsync);
+        group.MapPost("/", CreateAsync);
+        return routes;
+    }
+
+    private static async Task<Ok<List<VehicleListItem>>> ListAsync(ClaimsPrincipal user, VehicleService vehicles, CancellationToken cancellationToken)
+    {
+        var list = await vehicles.ListAsync(user.UserId(), cancellationToken);
+        return TypedResults.Ok(list.Select(v => new VehicleListItem(
+            v.Id, v.Name, v.Make, v.Model, v.Year, v.CreatedAt, v.PrimaryImageId,
+            new VehicleImageCounts(v.ImageCounts.Total, v.ImageCounts.Pending, v.ImageCounts.Processing,
+                v.ImageCounts.Complete, v.ImageCounts.Failed))).ToList());
+    }
+
+    private static async Task<Results<Created<VehicleResponse>, ValidationProblem>> CreateAsync(
+        NewVehicle input, ClaimsPrincipal user, VehicleService vehicles, CancellationToken cancellationToken)
+    {
+        var problems = VehicleService.Validate(input);
+        if (problems.Count > 0)
+            return TypedResults.ValidationProblem(problems);
+
+        var v = await vehicles.CreateAsync(user.UserId(), input, cancellationToken);
+        return TypedResults.Created($"/api/vehicles/{v.Id}", new VehicleResponse(v.Id, v.Name, v.Make, v.Model, v.Year));
+    }
+}

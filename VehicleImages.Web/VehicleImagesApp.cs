@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using VehicleImages.Core;
+using VehicleImages.Core.Data;
+
+namespace VehicleImages.Web;
+
+public static class VehicleImagesApp
+{
+    public const string DefaultUrl = "http://localhost:5080";
+    private const string MigrateOnly = "--migrate-only";
+
+    /// <summary>Composes the app; <paramref name="configure"/> lets tests add configuration before services read it.</summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args.Where(a => a != MigrateOnly).ToArray(),
+            ApplicationName = typeof(VehicleImagesApp).Assembly.GetName().Name,
+        });
+        // Serves package assets (MudBlazor's _content) from a build that was not published, in any
+        // environment; a no-op for a published app, whose assets are already in wwwroot.
+        builder.WebHost.UseStaticWebAssets();
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        configure?.Invoke(builder);
+
+        builder.AddVehicleImagesCore();
+        builder.AddVehicleImagesWeb();
+
+        var app = builder.Build();
+        app.MapVehicleImagesWeb();
+        return app;
+    }
+
+    /// <summary>Validates configuration, migrates the database, then starts serving.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
+    {
+        await PrepareAsync(app, cancellationToken);
+        await app.StartAsync(cancellationToken);
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            var app = Build(args);
+            await PrepareAsync(app, CancellationToken.None);
+            if (args.Contains(MigrateOnly))
+            {
+                Console.WriteLine("Migrations applied.");
+                return 0;
+            }
+
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException or NpgsqlException)
+        {
+            // Configuration and database problems are the operator's to fix: say what, not a stack trace.
+            Console.Error.WriteLine($"VehicleImages cannot start: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task PrepareAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        // Options first, so a bad setting stops start-up before anything touches the database.
+        app.Services.GetService<IStartupValidator>()?.Validate();
+        try
+        {
+            await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            var where = new NpgsqlConnectionStringBuilder(app.Configuration.GetConnectionString(CoreRegistration.ConnectionStringName));
+            throw new InvalidOperationException(
+                $"the database at {where.Host}:{where.Port}/{where.Database} did not answer ({e.Message}). " +
+                "Check ConnectionStrings__Default, or unset it and start with ./run.sh.", e);
+        }
+    }
+}

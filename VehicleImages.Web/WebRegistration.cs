@@ -1,0 +1,42 @@
+using MudBlazor.Services;
+using VehicleImages.Web.Auth;
+using VehicleImages.Web.Components;
+using VehicleImages.Web.Endpoints;
+
+namespace VehicleImages.Web;
+
+public static class WebRegistration
+{
+    public static WebApplicationBuilder AddVehicleImagesWeb(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddMudServices();
+        services.AddProblemDetails();
+        services.AddVehicleImagesAuth();
+        services.AddVehicleImagesHealth();
+        return builder;
+    }
+
+    public static WebApplication MapVehicleImagesWeb(this WebApplication app)
+    {
+        // Unhandled errors become RFC 7807 problem details (no stack traces outside Development).
+        app.UseExceptionHandler();
+        // Bare status codes: problem details for the API, the not-found page for people.
+        app.UseWhen(c => AuthSetup.IsApi(c.Request), api => api.UseStatusCodePages());
+        app.UseWhen(c => !AuthSetup.IsApi(c.Request),
+            pages => pages.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+
+        app.MapStaticAssets();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapAccountEndpoints();
+        app.MapAuthEndpoints();
+        app.MapVehicleEndpoints();
+        app.MapHealthEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs VehicleImages on http://localhost:5080 (override with ASPNETCORE_URLS or --urls).
+# Without ConnectionStrings__Default it starts a private PostgreSQL cluster under .data/postgres.
+# Arguments go to the app, e.g. ./run.sh --migrate-only, ./run.sh --urls http://0.0.0.0:8080
+set -euo pipefail
+root=$(cd "$(dirname "$0")" && pwd)
+cd "$root"
+
+command -v dotnet >/dev/null 2>&1 || { echo "run.sh: the .NET 10 SDK (dotnet) is required: https://dot.net" >&2; exit 1; }
+
+if [ -z "${ConnectionStrings__Default:-}" ]; then
+  ConnectionStrings__Default=$(scripts/postgres.sh start "$root/.data/postgres" vehicleimages)
+  export ConnectionStrings__Default
+  db_where="private PostgreSQL cluster in $root/.data/postgres (port $(sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$ConnectionStrings__Default"))"
+else
+  db_where="the database in ConnectionStrings__Default"
+fi
+export Storage__Root="${Storage__Root:-$root/.data/images}"
+export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
+
+url="${ASPNETCORE_URLS:-http://localhost:5080}"
+for ((i = 1; i <= $#; i++)); do
+  if [ "${!i}" = "--urls" ]; then j=$((i + 1)); url="${!j}"; fi
+done
+
+echo "Building VehicleImages…"
+dotnet build "$root/VehicleImages.Web/VehicleImages.Web.csproj" -c Release -nologo -v quiet -clp:NoSummary >&2
+cat <<INFO
+VehicleImages
+  app:      $url
+  database: $db_where
+  photos:   $Storage__Root
+  reset:    stop the app, then rm -rf $root/.data
+INFO
+cd "$root/VehicleImages.Web"
+exec dotnet "bin/Release/net10.0/VehicleImages.Web.dll" "$@"

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster for run.sh and the tests: loopback only, its own port, password auth.
+#
+#   scripts/postgres.sh start DATA_DIR [DATABASE]  initdb once, start if not running, create DATABASE
+#                                                  (default vehicleimages); prints the connection string
+#   scripts/postgres.sh stop DATA_DIR              fast shutdown
+#
+# Messages go to stderr; stdout carries only the connection string.
+set -euo pipefail
+
+say() { printf 'postgres.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+find_bin_dir() {
+  local d
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+    dirname "$(readlink -f "$(command -v initdb)")"; return 0
+  fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+ensure_binaries() {
+  if BIN=$(find_bin_dir); then return 0; fi
+  say "PostgreSQL server binaries (initdb, pg_ctl) not found; installing Debian's postgresql package"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"
+    else die "cannot install PostgreSQL: not root and no password-less sudo. Install the 'postgresql' package, or set ConnectionStrings__Default to a database of your own."; fi
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "cannot install PostgreSQL: no apt-get on this machine. Install PostgreSQL server binaries, or set ConnectionStrings__Default."
+  $sudo apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >&2 \
+    || die "apt-get install postgresql failed (see above)."
+  BIN=$(find_bin_dir) || die "postgresql was installed but initdb is still not found under /usr/lib/postgresql/*/bin."
+}
+
+# initdb refuses to run as root: run the server as the 'postgres' user, or as ourselves otherwise.
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  local p
+  for p in $(seq 55432 55999); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  die "no free TCP port between 55432 and 55999 on 127.0.0.1"
+}
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop DATA_DIR [DATABASE]"
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+pwfile="$dir.password"
+
+case "$cmd" in
+  start)
+    database=${3:-vehicleimages}
+    ensure_binaries
+    if [ ! -f "$dir/PG_VERSION" ]; then
+      say "creating a PostgreSQL cluster in $dir"
+      umask 077
+      [ -f "$pwfile" ] || head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$pwfile"
+      if [ "$(id -u)" -eq 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+        chown postgres "$dir"
+        tmp_pw=$(mktemp); cp "$pwfile" "$tmp_pw"; chown postgres "$tmp_pw"
+      else
+        tmp_pw="$pwfile"
+      fi
+      as_owner "$BIN/initdb" -D "$dir" -U postgres --pwfile="$tmp_pw" --auth=scram-sha-256 \
+        --encoding=UTF8 --locale=C.UTF-8 >/dev/null 2>"$dir.initdb.log" \
+        || { cat "$dir.initdb.log" >&2; die "initdb failed"; }
+      [ "$tmp_pw" = "$pwfile" ] || rm -f "$tmp_pw"
+      port=$(free_port)
+      cat >> "$dir/postgresql.conf" <<CONF
+# written by scripts/postgres.sh
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = ''
+max_connections = 200
+fsync = ${PG_FSYNC:-on}
+CONF
+    fi
+    port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$dir/postgresql.conf" | tail -n 1)
+    [ -n "$port" ] || die "cannot read the port from $dir/postgresql.conf"
+    if ! as_owner "$BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+      as_owner "$BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null \
+        || { tail -n 20 "$dir/server.log" >&2 2>/dev/null; die "PostgreSQL did not start (log: $dir/server.log)"; }
+    fi
+    password=$(cat "$pwfile")
+    export PGPASSWORD="$password"
+    psql_bin="$BIN/psql"; [ -x "$psql_bin" ] || psql_bin=psql
+    if ! "$psql_bin" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
+      "$psql_bin" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE \"$database\"" >&2
+    fi
+    echo "Host=127.0.0.1;Port=$port;Database=$database;Username=postgres;Password=$password"
+    ;;
+  stop)
+    BIN=$(find_bin_dir) || exit 0
+    [ -f "$dir/PG_VERSION" ] || exit 0
+    as_owner "$BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+    ;;
+  *) die "unknown command '$cmd' (start or stop)" ;;
+esac
