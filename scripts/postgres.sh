@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start DATA_DIR [DATABASE]  initdb once, start if not running, create DATABASE
 #                                                  (default vehicleimages); prints the connection string
 #   scripts/postgres.sh stop DATA_DIR              fast shutdown
+#   scripts/postgres.sh install                    only make sure the server binaries are there
 #
 # Messages go to stderr; stdout carries only the connection string.
 set -euo pipefail
@@ -55,6 +56,8 @@ free_port() {
   die "no free TCP port between 55432 and 55999 on 127.0.0.1"
 }
 
+if [ "${1:-}" = "install" ]; then ensure_binaries; say "PostgreSQL server binaries: $BIN"; exit 0; fi
+
 cmd=${1:-}; dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop DATA_DIR [DATABASE]"
 mkdir -p "$dir"
@@ -80,6 +83,7 @@ case "$cmd" in
         --encoding=UTF8 --locale=C.UTF-8 >/dev/null 2>"$dir.initdb.log" \
         || { cat "$dir.initdb.log" >&2; die "initdb failed"; }
       [ "$tmp_pw" = "$pwfile" ] || rm -f "$tmp_pw"
+      rm -f "$dir.initdb.log"
       port=$(free_port)
       cat >> "$dir/postgresql.conf" <<CONF
 # written by scripts/postgres.sh

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using VehicleImages.Core.Configuration;
+using VehicleImages.Tests.TestHost;
+using VehicleImages.Web;
+
+namespace VehicleImages.Tests.Integration;
+
+public sealed class ConfigurationTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<Exception> StartFailureAsync(params (string Key, string Value)[] settings)
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var app = VehicleImagesApp.Build(["--urls", "http://127.0.0.1:0"], b =>
+            b.Configuration.AddInMemoryCollection(
+                settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))
+                    .Append(KeyValuePair.Create("ConnectionStrings:Default", (string?)cs))));
+        await using (app)
+            return await Assert.ThrowsAnyAsync<Exception>(() => VehicleImagesApp.StartAsync(app, Ct));
+    }
+
+    [Theory]
+    [InlineData("Processing:MaxAttempts", "0", "Processing__MaxAttempts")]
+    [InlineData("Processing:Workers", "-1", "Processing__Workers")]
+    [InlineData("Processing:LeaseSeconds", "1", "Processing__LeaseSeconds")]
+    [InlineData("Processing:RetryDelaysSeconds:0", "-5", "Processing__RetryDelaysSeconds")]
+    [InlineData("Upload:MaxFileBytes", "0", "Upload__MaxFileBytes")]
+    [InlineData("Upload:MaxPixels", "-1", "Upload__MaxPixels")]
+    [InlineData("Analysis:Endpoint", "ftp://example.test/v1", "Analysis__Endpoint")]
+    [InlineData("Analysis:RequestsPerMinute", "0", "Analysis__RequestsPerMinute")]
+    [InlineData("Analysis:TimeoutSeconds", "0", "Analysis__TimeoutSeconds")]
+    [InlineData("Analysis:Tier2MinQuality", "11", "Analysis__Tier2MinQuality")]
+    [InlineData("Analysis:Tier3MinLongEdge", "0", "Analysis__Tier3MinLongEdge")]
+    [InlineData("Analysis:Model", "", "Analysis__Model")]
+    [InlineData("Storage:Root", "", "Storage__Root")]
+    [InlineData("Alerts:WebhookUrl", "not a url", "Alerts__WebhookUrl")]
+    public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
+    {
+        var error = await StartFailureAsync((key, value));
+
+        Assert.IsType<OptionsValidationException>(error);
+        Assert.Contains(named, error.Message);
+    }
+
+    [Theory]
+    [InlineData("Processing:MaxAttempts", "four", "Processing:MaxAttempts")]
+    [InlineData("Analysis:Provider", "Claude", "Analysis:Provider")]
+    public async Task Start_UnparsableValue_StopsNamingTheKey(string key, string value, string named)
+    {
+        var error = await StartFailureAsync((key, value));
+
+        Assert.Contains(named, error.Message);
+    }
+
+    [Fact]
+    public async Task Options_Defaults_MatchTheContract()
+    {
+        await using var app = await TestApp.StartAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync());
+
+        var processing = app.Services.GetRequiredService<IOptions<ProcessingOptions>>().Value;
+        var analysis = app.Services.GetRequiredService<IOptions<AnalysisOptions>>().Value;
+        var upload = app.Services.GetRequiredService<IOptions<UploadOptions>>().Value;
+
+        Assert.Equal((4, 4, 60), (processing.Workers, processing.MaxAttempts, processing.LeaseSeconds));
+        Assert.Equal([5, 15, 60], processing.RetryDelaysSeconds!);
+        Assert.Equal((AnalysisProvider.Local, "https://api.openai.com/v1", "gpt-4o-mini", 60, 60, 7, 3000),
+            (analysis.Provider, analysis.Endpoint.OriginalString, analysis.Model, analysis.RequestsPerMinute,
+                analysis.TimeoutSeconds, analysis.Tier2MinQuality, analysis.Tier3MinLongEdge));
+        Assert.Equal((52_428_800L, 150_000_000L), (upload.MaxFileBytes, upload.MaxPixels));
+    }
+
+    [Fact]
+    public async Task RetryDelays_Configured_ReplaceTheDefaultsRatherThanAppend()
+    {
+        await using var app = await TestApp.StartAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync(),
+            new Dictionary<string, string?> { ["Processing:RetryDelaysSeconds:0"] = "1", ["Processing:RetryDelaysSeconds:1"] = "2" });
+
+        var processing = app.Services.GetRequiredService<IOptions<ProcessingOptions>>().Value;
+
+        Assert.Equal([1, 2], processing.RetryDelaysSeconds!);
+        Assert.Equal(TimeSpan.FromSeconds(2), processing.RetryDelay(3)); // the last delay repeats
+    }
+
+    /// <summary>The app as an operator starts it: a separate process, configured by environment variables.</summary>
+    private static async Task<(int ExitCode, string Output)> RunAppProcessAsync(IDictionary<string, string> environment, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
+        start.ArgumentList.Add(dll);
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment)
+            start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task Process_BadMaxAttempts_ExitsWithMessageNamingTheKey()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+
+        var (exit, output) = await RunAppProcessAsync(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Default"] = cs,
+            ["Processing__MaxAttempts"] = "0",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+
+        Assert.Equal(1, exit);
+        Assert.Contains("Processing__MaxAttempts", output);
+        Assert.DoesNotContain("   at ", output); // a message, not a stack trace
+    }
+
+    [Fact]
+    public async Task Process_MigrateOnly_AppliesMigrationsToAnEmptyDatabaseAndExits()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateEmptyDatabaseAsync();
+
+        var (exit, output) = await RunAppProcessAsync(new Dictionary<string, string> { ["ConnectionStrings__Default"] = cs }, "--migrate-only");
+
+        Assert.True(exit == 0, output);
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync(Ct);
+        await using var cmd = new NpgsqlCommand("SELECT to_regclass('public.vehicle_images') IS NOT NULL", connection);
+        Assert.True((bool)(await cmd.ExecuteScalarAsync(Ct))!);
+    }
+
+    [Fact]
+    public async Task Process_DatabaseUnreachable_ExitsWithAClearMessage()
+    {
+        var (exit, output) = await RunAppProcessAsync(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Default"] = "Host=127.0.0.1;Port=1;Database=nothing;Username=x;Password=y;Timeout=3",
+        }, "--migrate-only");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("did not answer", output);
+        Assert.Contains("ConnectionStrings__Default", output);
+    }
+}
