@@ -44,6 +44,9 @@ public static class CoreRegistration
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
         services.AddSingleton<Images.ImageStatistics>();
+        services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
+        services.AddSingleton<Ingest.ImageIngestService>();
+        services.AddSingleton<Images.ImageService>();
         return builder;
     }
 

@@ -36,6 +36,7 @@ public static class WebRegistration
         app.MapAccountEndpoints();
         app.MapAuthEndpoints();
         app.MapVehicleEndpoints();
+        app.MapImageEndpoints();
         app.MapHealthEndpoints();
         return app;
     }

@@ -23,6 +23,10 @@ public sealed class UploadOptions
 
     [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxPixels (Upload__MaxPixels) must be a positive number of pixels.")]
     public long MaxPixels { get; set; } = 150_000_000;
+
+    /// <summary>One upload request, all its files together; larger requests answer 413.</summary>
+    [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxRequestBytes (Upload__MaxRequestBytes) must be a positive number of bytes.")]
+    public long MaxRequestBytes { get; set; } = 2L * 1024 * 1024 * 1024;
 }
 
 public enum AnalysisProvider

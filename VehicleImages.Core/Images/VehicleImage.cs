@@ -23,6 +23,24 @@ public sealed class VehicleImage
     /// </summary>
     public string? AiScanMetadata { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    // What ingest learned about the file. EXIF values also live in exif_data; these columns make
+    // them queryable. Nullable because rows from the old system (or inserted by hand) lack them.
+    public string? Sha256 { get; set; }
+    public string? ContentType { get; set; }
+    public long? FileSize { get; set; }
+    public int? Width { get; set; }
+    public int? Height { get; set; }
+    public double? GpsLatitude { get; set; }
+    public double? GpsLongitude { get; set; }
+    public string? CameraMake { get; set; }
+    public string? CameraModel { get; set; }
+    public string? LensModel { get; set; }
+    public int? Orientation { get; set; }
+    public double? ExposureTime { get; set; }
+    public double? FNumber { get; set; }
+    public int? Iso { get; set; }
+    public double? FocalLength { get; set; }
 }
 
 public static class ProcessingStatus

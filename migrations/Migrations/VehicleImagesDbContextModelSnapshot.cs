@@ -426,6 +426,21 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("ai_scan_metadata");
 
+                    b.Property<string>("CameraMake")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("camera_make");
+
+                    b.Property<string>("CameraModel")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("camera_model");
+
+                    b.Property<string>("ContentType")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("content_type");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("timestamp with time zone")
@@ -436,17 +451,58 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("exif_data");
 
+                    b.Property<double?>("ExposureTime")
+                        .HasColumnType("double precision")
+                        .HasColumnName("exposure_time");
+
+                    b.Property<double?>("FNumber")
+                        .HasColumnType("double precision")
+                        .HasColumnName("f_number");
+
                     b.Property<string>("FileName")
                         .IsRequired()
                         .HasMaxLength(255)
                         .HasColumnType("character varying(255)")
                         .HasColumnName("file_name");
 
+                    b.Property<long?>("FileSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("file_size");
+
+                    b.Property<double?>("FocalLength")
+                        .HasColumnType("double precision")
+                        .HasColumnName("focal_length");
+
+                    b.Property<double?>("GpsLatitude")
+                        .HasColumnType("double precision")
+                        .HasColumnName("gps_latitude");
+
+                    b.Property<double?>("GpsLongitude")
+                        .HasColumnType("double precision")
+                        .HasColumnName("gps_longitude");
+
+                    b.Property<int?>("Height")
+                        .HasColumnType("integer")
+                        .HasColumnName("height");
+
                     b.Property<bool>("IsPrimary")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("boolean")
                         .HasDefaultValue(false)
                         .HasColumnName("is_primary");
+
+                    b.Property<int?>("Iso")
+                        .HasColumnType("integer")
+                        .HasColumnName("iso");
+
+                    b.Property<string>("LensModel")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("lens_model");
+
+                    b.Property<int?>("Orientation")
+                        .HasColumnType("integer")
+                        .HasColumnName("orientation");
 
                     b.Property<string>("ProcessingError")
                         .HasColumnType("text")
@@ -458,6 +514,12 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("text")
                         .HasDefaultValue("pending")
                         .HasColumnName("processing_status");
+
+                    b.Property<string>("Sha256")
+                        .HasMaxLength(64)
+                        .HasColumnType("character(64)")
+                        .HasColumnName("sha256")
+                        .IsFixedLength();
 
                     b.Property<DateTimeOffset?>("TakenAt")
                         .HasColumnType("timestamp with time zone")
@@ -475,12 +537,19 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("vehicle_id");
 
+                    b.Property<int?>("Width")
+                        .HasColumnType("integer")
+                        .HasColumnName("width");
+
                     b.HasKey("Id")
                         .HasName("pk_vehicle_images");
 
                     b.HasIndex("ProcessingStatus")
                         .HasDatabaseName("ix_vehicle_images_needs_work")
                         .HasFilter("processing_status IN ('pending', 'failed')");
+
+                    b.HasIndex("Sha256")
+                        .HasDatabaseName("ix_vehicle_images_sha256");
 
                     b.HasIndex("TakenAt")
                         .HasDatabaseName("ix_vehicle_images_taken_at");
@@ -496,8 +565,16 @@ namespace VehicleImages.Migrations.Migrations
                     b.HasIndex("VehicleId", "CreatedAt")
                         .HasDatabaseName("ix_vehicle_images_vehicle_id_created_at");
 
+                    b.HasIndex("VehicleId", "Sha256")
+                        .IsUnique()
+                        .HasDatabaseName("ix_vehicle_images_vehicle_id_sha256");
+
                     b.ToTable("vehicle_images", null, t =>
                         {
+                            t.HasCheckConstraint("ck_vehicle_images_gps", "(gps_latitude IS NULL OR gps_latitude BETWEEN -90 AND 90) AND (gps_longitude IS NULL OR gps_longitude BETWEEN -180 AND 180)");
+
+                            t.HasCheckConstraint("ck_vehicle_images_orientation", "orientation IS NULL OR orientation BETWEEN 1 AND 8");
+
                             t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed')");
                         });
                 });

@@ -10,9 +10,12 @@ internal sealed class VehicleImageConfiguration : IEntityTypeConfiguration<Vehic
 {
     public void Configure(EntityTypeBuilder<VehicleImage> b)
     {
-        b.ToTable("vehicle_images", t => t.HasCheckConstraint(
-            "ck_vehicle_images_processing_status",
-            "processing_status IN ('pending', 'processing', 'complete', 'failed')"));
+        b.ToTable("vehicle_images", t =>
+        {
+            t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed')");
+            t.HasCheckConstraint("ck_vehicle_images_gps", "(gps_latitude IS NULL OR gps_latitude BETWEEN -90 AND 90) AND (gps_longitude IS NULL OR gps_longitude BETWEEN -180 AND 180)");
+            t.HasCheckConstraint("ck_vehicle_images_orientation", "orientation IS NULL OR orientation BETWEEN 1 AND 8");
+        });
         b.Property(i => i.Id).HasDefaultValueSql("gen_random_uuid()");
         b.Property(i => i.FileName).HasMaxLength(255);
         b.Property(i => i.ExifData).HasColumnType("jsonb");
@@ -22,6 +25,11 @@ internal sealed class VehicleImageConfiguration : IEntityTypeConfiguration<Vehic
         b.Property(i => i.ProcessingStatus).HasDefaultValue(ProcessingStatus.Pending);
         b.Property(i => i.IsPrimary).HasDefaultValue(false);
         b.Property(i => i.CreatedAt).HasDefaultValueSql("now()");
+        b.Property(i => i.Sha256).HasMaxLength(64).IsFixedLength();
+        b.Property(i => i.ContentType).HasMaxLength(40);
+        b.Property(i => i.CameraMake).HasMaxLength(200);
+        b.Property(i => i.CameraModel).HasMaxLength(200);
+        b.Property(i => i.LensModel).HasMaxLength(200);
 
         b.HasOne<Vehicle>().WithMany().HasForeignKey(i => i.VehicleId).OnDelete(DeleteBehavior.Cascade);
         b.HasOne<AppUser>().WithMany().HasForeignKey(i => i.UserId).OnDelete(DeleteBehavior.Cascade);
@@ -35,6 +43,10 @@ internal sealed class VehicleImageConfiguration : IEntityTypeConfiguration<Vehic
         b.HasIndex(i => i.ProcessingStatus)
             .HasDatabaseName("ix_vehicle_images_needs_work")
             .HasFilter("processing_status IN ('pending', 'failed')");
+        // The same file twice in one vehicle is a duplicate; the database decides between simultaneous uploads.
+        b.HasIndex(i => new { i.VehicleId, i.Sha256 }).IsUnique();
+        // Content-addressed files are shared between rows: deleting one asks who else uses them.
+        b.HasIndex(i => i.Sha256);
         // At most one primary photo per vehicle.
         b.HasIndex(i => i.VehicleId)
             .HasDatabaseName("ux_vehicle_images_primary")

@@ -1,0 +1,133 @@
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using VehicleImages.Core.Data;
+using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Storage;
+
+namespace VehicleImages.Core.Images;
+
+/// <summary>Who is asking: owners reach their own photos; admins reach every photo.</summary>
+public sealed record Caller(Guid UserId, bool IsAdmin);
+
+public sealed record ImageUrls(string Thumb, string Medium, string Large, string Original);
+
+public sealed record ImageSummary(
+    Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
+    DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
+    DateTimeOffset CreatedAt, ImageUrls Urls);
+
+public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? AiScanMetadata);
+
+public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
+
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest)
+{
+    public const string Unknown = "unknown";
+
+    public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.Vehicles.AnyAsync(v => v.Id == vehicleId && (v.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+            return null;
+        var rows = await Query(db)
+            .Where(r => r.Image.VehicleId == vehicleId)
+            .Where(r => filter.Status == null || r.Image.ProcessingStatus == filter.Status)
+            .Where(r => filter.Category == null || (r.Angle != null ? r.Angle.Category : Unknown) == filter.Category)
+            .Where(r => filter.Angle == null || (r.Angle != null ? r.Angle.Angle : Unknown) == filter.Angle)
+            .OrderByDescending(r => r.Image.IsPrimary).ThenBy(r => r.Image.TakenAt ?? r.Image.CreatedAt).ThenBy(r => r.Image.Id)
+            .ToListAsync(cancellationToken);
+        return rows.Select(ToSummary).ToList();
+    }
+
+    public async Task<ImageDetail?> GetAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var row = await Query(db).Where(r => r.Image.Id == imageId && (r.Image.UserId == caller.UserId || caller.IsAdmin))
+            .SingleOrDefaultAsync(cancellationToken);
+        return row is null
+            ? null
+            : new ImageDetail(ToSummary(row), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata));
+    }
+
+    /// <summary>The stored bytes of one variant, or null when the caller may not see it or it does not exist.</summary>
+    public async Task<(Stream Content, StoredObject Object, string Sha256)?> OpenVariantAsync(Caller caller, Guid imageId, string variant, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var image = await db.VehicleImages.AsNoTracking()
+            .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin))
+            .Select(i => new { i.Variants, i.Sha256 })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
+            return null;
+        return (stream, stored, image.Sha256 ?? "");
+    }
+
+    public async Task<bool> DeleteAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
+        if (image is null)
+            return false;
+
+        await using (var tx = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            await ImageIngestService.LockAsync(db, image.VehicleId.ToString(), cancellationToken);
+            db.VehicleImages.Remove(image);
+            await db.SaveChangesAsync(cancellationToken);
+            if (image.IsPrimary)
+            {
+                // The next photo (oldest first) becomes the vehicle's primary.
+                var next = await db.VehicleImages.Where(i => i.VehicleId == image.VehicleId)
+                    .OrderBy(i => i.CreatedAt).ThenBy(i => i.Id).FirstOrDefaultAsync(cancellationToken);
+                if (next is not null)
+                {
+                    next.IsPrimary = true;
+                    await db.SaveChangesAsync(cancellationToken);
+                }
+            }
+
+            await tx.CommitAsync(cancellationToken);
+        }
+
+        if (image.Sha256 is not null && VariantSet.FromJson(image.Variants) is { } variants)
+            await ingest.DeleteFilesIfUnusedAsync(image.Sha256, variants, CancellationToken.None);
+        return true;
+    }
+
+    public async Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
+        if (image is null)
+            return false;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await ImageIngestService.LockAsync(db, image.VehicleId.ToString(), cancellationToken);
+        await db.VehicleImages.Where(i => i.VehicleId == image.VehicleId && i.IsPrimary && i.Id != imageId)
+            .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, false), cancellationToken);
+        await db.VehicleImages.Where(i => i.Id == imageId)
+            .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, true), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle);
+
+    /// <summary>Each image with its effective categorisation: a person's choice outranks the analyzer's.</summary>
+    private static IQueryable<Row> Query(VehicleImagesDbContext db) =>
+        db.VehicleImages.AsNoTracking().Select(i => new Row(i,
+            db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
+                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
+                .FirstOrDefault()));
+
+    private static ImageSummary ToSummary(Row r)
+    {
+        var i = r.Image;
+        var b = $"/api/images/{i.Id}/";
+        return new ImageSummary(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, 0, i.ProcessingError, i.TakenAt, i.IsPrimary,
+            r.Angle?.Category ?? Unknown, r.Angle?.Angle ?? Unknown, i.Width, i.Height, i.CreatedAt,
+            new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"));
+    }
+
+    private static JsonNode? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonNode.Parse(json);
+
+}

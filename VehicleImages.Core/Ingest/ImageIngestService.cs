@@ -1,0 +1,200 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Data;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Imaging;
+using VehicleImages.Core.Storage;
+
+namespace VehicleImages.Core.Ingest;
+
+public static class IngestOutcome
+{
+    public const string Created = "created";
+    public const string Duplicate = "duplicate";
+    public const string Rejected = "rejected";
+}
+
+public sealed record IngestResult(string FileName, string Outcome, Guid? ImageId, string? ProcessingStatus, string? Error)
+{
+    public static IngestResult Rejected(string fileName, string error) => new(fileName, IngestOutcome.Rejected, null, null, error);
+}
+
+/// <summary>An uploaded file already written to the store's temporary folder, with its hash.</summary>
+public sealed record UploadedFile(string FileName, string TempPath, long Length, string Sha256);
+
+/// <summary>
+/// One file → one outcome. Validates and decodes (<see cref="ImageProcessor"/>), then stores the
+/// files and inserts the row in one transaction: the row is inserted first, the files written,
+/// and only then is the transaction committed, so a failure anywhere leaves no row without files;
+/// files written for a row that never committed are removed again unless another row uses them.
+/// </summary>
+public sealed class ImageIngestService(
+    IDbContextFactory<VehicleImagesDbContext> contexts,
+    IImageStore store,
+    IOptions<UploadOptions> upload,
+    TimeProvider time,
+    ILogger<ImageIngestService> logger)
+{
+    // Decoding is CPU and memory heavy: at most one per core at a time, whatever the number of uploads.
+    private static readonly SemaphoreSlim DecodeSlots = new(Environment.ProcessorCount);
+
+    /// <summary>For tests: runs after the files are written and before the transaction commits.</summary>
+    internal Func<Task>? AfterFilesWritten { get; set; }
+
+    public async Task<IngestResult> IngestAsync(Guid userId, Guid vehicleId, UploadedFile file, CancellationToken cancellationToken)
+    {
+        if (file.Length == 0)
+            return IngestResult.Rejected(file.FileName, "the file is empty.");
+        if (file.Length > upload.Value.MaxFileBytes)
+            return IngestResult.Rejected(file.FileName, $"file is larger than {FormatBytes(upload.Value.MaxFileBytes)}.");
+
+        var format = await SniffAsync(file.TempPath, cancellationToken);
+        if (format is null)
+            return IngestResult.Rejected(file.FileName,
+                "not an image we can read: the file is not JPEG, PNG, WebP, GIF, HEIC/HEIF, AVIF or TIFF (whatever its name says).");
+
+        if (await FindDuplicateAsync(vehicleId, file.Sha256, cancellationToken) is { } existing)
+            return existing with { FileName = file.FileName };
+
+        ProcessedImage processed;
+        await DecodeSlots.WaitAsync(cancellationToken);
+        try
+        {
+            processed = await Task.Run(() => ImageProcessor.Process(file.TempPath, format.Value, upload.Value.MaxPixels), cancellationToken);
+        }
+        catch (ImageRejectedException e)
+        {
+            return IngestResult.Rejected(file.FileName, e.Message);
+        }
+        finally
+        {
+            DecodeSlots.Release();
+        }
+
+        return await StoreAsync(userId, vehicleId, file, processed, cancellationToken);
+    }
+
+    private async Task<IngestResult> StoreAsync(Guid userId, Guid vehicleId, UploadedFile file, ProcessedImage processed, CancellationToken cancellationToken)
+    {
+        var variants = new VariantSet(
+            new StoredObject(StorageKeys.Original(file.Sha256, FormatSniffer.Extension(processed.Format)),
+                FormatSniffer.ContentType(processed.Format), file.Length, processed.Width, processed.Height),
+            Describe(file.Sha256, processed.Variants[0]),
+            Describe(file.Sha256, processed.Variants[1]),
+            Describe(file.Sha256, processed.Variants[2]));
+
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        // One writer per file content (shared blobs) and per vehicle (the primary photo).
+        await LockAsync(db, file.Sha256, cancellationToken);
+        await LockAsync(db, vehicleId.ToString(), cancellationToken);
+
+        var duplicate = await db.VehicleImages.AsNoTracking()
+            .Where(i => i.VehicleId == vehicleId && i.Sha256 == file.Sha256)
+            .Select(i => new { i.Id, i.ProcessingStatus })
+            .FirstOrDefaultAsync(cancellationToken);
+        if (duplicate is not null)
+            return new IngestResult(file.FileName, IngestOutcome.Duplicate, duplicate.Id, duplicate.ProcessingStatus, null);
+
+        var exif = processed.Exif;
+        var image = new VehicleImage
+        {
+            Id = Guid.CreateVersion7(),
+            VehicleId = vehicleId,
+            UserId = userId,
+            FileName = file.FileName,
+            ExifData = exif.ToJson().ToJsonString(),
+            Variants = variants.ToJson(),
+            TakenAt = exif.TakenAt,
+            IsPrimary = !await db.VehicleImages.AnyAsync(i => i.VehicleId == vehicleId && i.IsPrimary, cancellationToken),
+            ProcessingStatus = ProcessingStatus.Pending,
+            CreatedAt = time.GetUtcNow(),
+            Sha256 = file.Sha256,
+            ContentType = variants.Original.ContentType,
+            FileSize = file.Length,
+            Width = processed.Width,
+            Height = processed.Height,
+            GpsLatitude = exif.GpsLatitude,
+            GpsLongitude = exif.GpsLongitude,
+            CameraMake = exif.Make,
+            CameraModel = exif.Model,
+            LensModel = exif.LensModel,
+            Orientation = exif.Orientation,
+            ExposureTime = exif.ExposureTimeSeconds,
+            FNumber = exif.FNumber,
+            Iso = exif.Iso,
+            FocalLength = exif.FocalLengthMm,
+        };
+        db.VehicleImages.Add(image);
+
+        var mayHaveWrittenFiles = false;
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            mayHaveWrittenFiles = true;
+            await store.PutFileAsync(variants.Original.Key, file.TempPath, cancellationToken);
+            foreach (var variant in processed.Variants)
+                await store.PutBytesAsync(StorageKeys.Variant(file.Sha256, variant.Name), variant.Bytes, cancellationToken);
+            if (AfterFilesWritten is { } hook)
+                await hook();
+            await tx.CommitAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            await tx.RollbackAsync(CancellationToken.None);
+            if (mayHaveWrittenFiles)
+                await DeleteFilesIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
+            // The database is the judge between simultaneous uploads of the same file.
+            if (e is DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } }
+                && await FindDuplicateAsync(vehicleId, file.Sha256, CancellationToken.None) is { } dup)
+                return dup with { FileName = file.FileName };
+            logger.LogError(e, "Storing {FileName} failed; nothing was kept", file.FileName);
+            throw;
+        }
+
+        return new IngestResult(file.FileName, IngestOutcome.Created, image.Id, image.ProcessingStatus, null);
+    }
+
+    /// <summary>Deletes a photo's files when no row refers to them any more (rows share content-addressed files).</summary>
+    public async Task DeleteFilesIfUnusedAsync(string sha256, VariantSet variants, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await LockAsync(db, sha256, cancellationToken);
+        if (!await db.VehicleImages.AnyAsync(i => i.Sha256 == sha256, cancellationToken))
+            foreach (var o in variants.All)
+                store.Delete(o.Key);
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    internal static Task LockAsync(VehicleImagesDbContext db, string key, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 42))", cancellationToken);
+
+    private async Task<IngestResult?> FindDuplicateAsync(Guid vehicleId, string sha256, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var existing = await db.VehicleImages.AsNoTracking()
+            .Where(i => i.VehicleId == vehicleId && i.Sha256 == sha256)
+            .Select(i => new { i.Id, i.ProcessingStatus })
+            .FirstOrDefaultAsync(cancellationToken);
+        return existing is null ? null : new IngestResult("", IngestOutcome.Duplicate, existing.Id, existing.ProcessingStatus, null);
+    }
+
+    private static async Task<ImageFormat?> SniffAsync(string path, CancellationToken cancellationToken)
+    {
+        var head = new byte[FormatSniffer.HeaderBytes];
+        await using var stream = File.OpenRead(path);
+        var read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+        return FormatSniffer.Sniff(head.AsSpan(0, read));
+    }
+
+    private static StoredObject Describe(string sha256, Variant v) =>
+        new(StorageKeys.Variant(sha256, v.Name), Variant.ContentType, v.Bytes.Length, v.Width, v.Height);
+
+    public static string FormatBytes(long bytes) =>
+        bytes % (1024 * 1024) == 0 ? $"{bytes / (1024 * 1024)} MiB" : $"{bytes / (1024.0 * 1024):0.#} MiB";
+
+}

@@ -1,0 +1,320 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Ingest;
+using VehicleImages.Tests.TestHost;
+using VehicleImages.Web.Endpoints;
+
+namespace VehicleImages.Tests.Integration;
+
+public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    internal static MultipartFormDataContent Files(params (string Name, byte[] Bytes)[] files)
+    {
+        var content = new MultipartFormDataContent();
+        foreach (var (name, bytes) in files)
+        {
+            var part = new ByteArrayContent(bytes);
+            // The declared type is a lie on purpose: the server must sniff the bytes.
+            part.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            content.Add(part, "files", name);
+        }
+
+        return content;
+    }
+
+    internal static async Task<Guid> CreateVehicleAsync(HttpClient client, string name = "Test car")
+    {
+        var response = await client.PostAsJsonAsync("api/vehicles", new { name }, Ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<VehicleResponse>(Ct))!.Id;
+    }
+
+    internal static async Task<IngestResult[]> UploadAsync(HttpClient client, Guid vehicleId, params (string Name, byte[] Bytes)[] files)
+    {
+        var response = await client.PostAsync($"api/vehicles/{vehicleId}/images", Files(files), Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<UploadResponse>(Ct))!.Results.ToArray();
+    }
+
+    private static (string, byte[]) Real(string file) => (file, File.ReadAllBytes(TestData.Image(file)));
+    private static (string, byte[]) Bad(string file) => (file, File.ReadAllBytes(TestData.BadFile(file)));
+
+    private int StoredFileCount(string folder)
+    {
+        var path = Path.Combine(fixture.App.StorageRoot, folder);
+        return Directory.Exists(path) ? Directory.GetFiles(path, "*", SearchOption.AllDirectories).Length : 0;
+    }
+
+    private async Task<long> RowCountAsync(Guid vehicleId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.App.ConnectionString);
+        await connection.OpenAsync(Ct);
+        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM vehicle_images WHERE vehicle_id = @v", connection);
+        cmd.Parameters.AddWithValue("v", vehicleId);
+        return (long)(await cmd.ExecuteScalarAsync(Ct))!;
+    }
+
+    [Fact]
+    public async Task Upload_EveryRealCameraFile_CreatedWithOrientedSizeAndThreeVariants()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var expected = TestData.Expected();
+
+        var results = await UploadAsync(client, vehicleId, expected.Select(e => Real(e.GetProperty("file").GetString()!)).ToArray());
+
+        Assert.All(results, r => Assert.True(r.Outcome == IngestOutcome.Created, $"{r.FileName}: {r.Outcome} {r.Error}"));
+        Assert.Equal(expected.Select(e => e.GetProperty("file").GetString()), results.Select(r => r.FileName));
+        var list = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images", Ct);
+        Assert.Equal(expected.Count, list!.Count);
+        foreach (var e in expected)
+        {
+            var image = list.Single(i => i.FileName == e.GetProperty("file").GetString());
+            Assert.Equal((e.GetProperty("oriented_width").GetInt32(), e.GetProperty("oriented_height").GetInt32()), (image.Width, image.Height));
+            Assert.Equal("pending", image.ProcessingStatus);
+            Assert.Equal(("unknown", "unknown"), (image.Category, image.Angle));
+        }
+
+        // The first photo of a vehicle is its primary, and only one is.
+        Assert.Single(list, i => i.IsPrimary);
+        Assert.Equal(results[0].ImageId, list.Single(i => i.IsPrimary).Id);
+    }
+
+    [Fact]
+    public async Task Upload_OriginalAndVariants_ServedWithRightTypesAndNoMetadata()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        const string withGps = "exif-samples__DSCN0010.jpg";
+        var original = File.ReadAllBytes(TestData.Image(withGps));
+        var id = (await UploadAsync(client, vehicleId, (withGps, original)))[0].ImageId!.Value;
+
+        var stored = await client.GetAsync($"api/images/{id}/original", Ct);
+        Assert.Equal("image/jpeg", stored.Content.Headers.ContentType!.MediaType);
+        // The original is kept byte for byte.
+        Assert.Equal(original, await stored.Content.ReadAsByteArrayAsync(Ct));
+
+        foreach (var variant in new[] { "thumb", "medium", "large" })
+        {
+            var response = await client.GetAsync($"api/images/{id}/{variant}", Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("image/jpeg", response.Content.Headers.ContentType!.MediaType);
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+            Assert.Contains("immutable", response.Headers.CacheControl!.ToString());
+            var bytes = await response.Content.ReadAsByteArrayAsync(Ct);
+            using var image = NetVips.Image.NewFromBuffer(bytes);
+            // GPS and every other metadata block stay out of the variants.
+            Assert.DoesNotContain(image.GetFields(), f => f.StartsWith("exif") || f.StartsWith("xmp") || f.Contains("gps", StringComparison.OrdinalIgnoreCase));
+            Assert.Equal(-1, bytes.AsSpan().IndexOf("Exif\0\0"u8));
+        }
+
+        var missing = await client.GetAsync($"api/images/{id}/huge", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Upload_BadFilesBesideAGoodOne_EachGetsItsOwnAnswerAndNothingIsLeftBehind()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var originalsBefore = StoredFileCount("originals");
+
+        var results = await UploadAsync(client, vehicleId,
+            Bad("truncated_libvips.jpg"), Bad("its_bad_header.jpg"), Bad("bomb_pillow.gif"), Bad("broken_chunk.png"),
+            Bad("heic_clap_divzero.heic"), Real("exif-samples__Canon_40D.jpg"), Bad("bad_exif_hopper.jpg"),
+            Bad("polyglot_jpeg_mp3.jpg"), ("notes.txt", "just some text"u8.ToArray()), ("empty.jpg", []),
+            ("image.svg", "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"u8.ToArray()));
+
+        var byName = results.ToDictionary(r => r.FileName);
+        Assert.Contains("truncated", byName["truncated_libvips.jpg"].Error);
+        Assert.Contains("not an image we can read", byName["its_bad_header.jpg"].Error);
+        Assert.Equal(IngestOutcome.Rejected, byName["bomb_pillow.gif"].Outcome);
+        Assert.Contains("not an image we can read", byName["broken_chunk.png"].Error);
+        Assert.Contains("HEIC file could not be decoded", byName["heic_clap_divzero.heic"].Error);
+        Assert.Contains("not an image we can read", byName["notes.txt"].Error);
+        Assert.Contains("empty", byName["empty.jpg"].Error);
+        Assert.Contains("not an image we can read", byName["image.svg"].Error);
+        Assert.All(results.Where(r => r.Outcome == IngestOutcome.Rejected), r => Assert.Null(r.ImageId));
+        Assert.Equal(IngestOutcome.Created, byName["exif-samples__Canon_40D.jpg"].Outcome);
+        Assert.Equal(IngestOutcome.Created, byName["bad_exif_hopper.jpg"].Outcome);
+        Assert.Equal(IngestOutcome.Created, byName["polyglot_jpeg_mp3.jpg"].Outcome);
+
+        Assert.Equal(3, await RowCountAsync(vehicleId));
+        Assert.Equal(originalsBefore + 3, StoredFileCount("originals"));
+        Assert.Equal(0, StoredFileCount("tmp"));
+    }
+
+    [Fact]
+    public async Task Upload_SameFileTwice_SecondIsADuplicateNamingTheFirst()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var file = Real("exif-samples__Kodak_CX7530.jpg");
+
+        var results = await UploadAsync(client, vehicleId, file, file with { Item1 = "copy.jpg" });
+
+        Assert.Equal(IngestOutcome.Created, results[0].Outcome);
+        Assert.Equal((IngestOutcome.Duplicate, results[0].ImageId), (results[1].Outcome, results[1].ImageId));
+        Assert.Equal(1, await RowCountAsync(vehicleId));
+    }
+
+    [Fact]
+    public async Task Upload_SameFileSimultaneously_OneCreatedOneDuplicate()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var file = Real("exif-orientation-examples__Portrait_3.jpg");
+
+        var both = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => UploadAsync(client, vehicleId, file)));
+
+        var outcomes = both.Select(r => r[0]).ToList();
+        Assert.Single(outcomes, r => r.Outcome == IngestOutcome.Created);
+        Assert.Equal(3, outcomes.Count(r => r.Outcome == IngestOutcome.Duplicate));
+        Assert.Single(outcomes.Select(r => r.ImageId).Distinct());
+        Assert.Equal(1, await RowCountAsync(vehicleId));
+    }
+
+    [Fact]
+    public async Task Upload_HostileFileName_IsOnlyALabel()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var bytes = File.ReadAllBytes(TestData.Image("exif-samples__Canon_40D.jpg"));
+
+        var result = (await UploadAsync(client, vehicleId, ("../../../etc/<script>x</script>.jpg", bytes)))[0];
+
+        Assert.Equal(IngestOutcome.Created, result.Outcome);
+        Assert.Equal("<script>x<", result.FileName[..10]);
+        Assert.False(File.Exists(Path.Combine(fixture.App.StorageRoot, "..", "..", "..", "etc", "<script>x</script>.jpg")));
+        Assert.All(Directory.GetFiles(fixture.App.StorageRoot, "*", SearchOption.AllDirectories),
+            f => Assert.DoesNotContain("script", f));
+    }
+
+    [Fact]
+    public async Task Upload_NoFileParts_Is400()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+
+        var empty = await client.PostAsync($"api/vehicles/{vehicleId}/images", new MultipartFormDataContent { { new StringContent("x"), "other" } }, Ct);
+        var json = await client.PostAsJsonAsync($"api/vehicles/{vehicleId}/images", new { files = "x" }, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, json.StatusCode);
+    }
+
+    [Fact]
+    public async Task Images_OfAnotherUser_Are404_ButAdminsSeeThem()
+    {
+        // The first account of this class's database is the admin.
+        using var admin = await fixture.App.CreateUserClientAsync("admin-" + Guid.NewGuid().ToString("N")[..6] + "@example.test");
+        using var owner = await fixture.App.CreateUserClientAsync();
+        using var stranger = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(owner);
+        var id = (await UploadAsync(owner, vehicleId, Real("exif-samples__Canon_40D.jpg")))[0].ImageId!.Value;
+
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"api/images/{id}", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"api/images/{id}/thumb", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"api/vehicles/{vehicleId}/images", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"api/images/{id}", Ct)).StatusCode);
+        var upload = await stranger.PostAsync($"api/vehicles/{vehicleId}/images", Files(Real("exif-samples__Kodak_CX7530.jpg")), Ct);
+        Assert.Equal(HttpStatusCode.NotFound, upload.StatusCode);
+
+        var me = await admin.GetFromJsonAsync<JsonElement>("api/auth/me", Ct);
+        if (me.GetProperty("roles").EnumerateArray().Any(r => r.GetString() == "Admin"))
+            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/images/{id}/thumb", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Delete_PrimaryPhoto_RemovesItsFilesAndPromotesTheNext()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var results = await UploadAsync(client, vehicleId, Real("exif-orientation-examples__Landscape_1.jpg"), Real("exif-orientation-examples__Landscape_2.jpg"));
+        var first = results[0].ImageId!.Value;
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(TestData.Image("exif-orientation-examples__Landscape_1.jpg"))));
+
+        var response = await client.DeleteAsync($"api/images/{first}", Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"api/images/{first}", Ct)).StatusCode);
+        Assert.Empty(Directory.GetFiles(fixture.App.StorageRoot, $"*{sha}*", SearchOption.AllDirectories));
+        Assert.False(Directory.Exists(Path.Combine(fixture.App.StorageRoot, "variants", sha[..2], sha)) &&
+            Directory.GetFiles(Path.Combine(fixture.App.StorageRoot, "variants", sha[..2], sha)).Length > 0);
+        var list = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images", Ct);
+        Assert.True(Assert.Single(list!).IsPrimary);
+    }
+
+    [Fact]
+    public async Task Upload_FailureAfterFilesWritten_LeavesNeitherRowNorFiles()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var ingest = fixture.App.Services.GetRequiredService<ImageIngestService>();
+        var originalsBefore = StoredFileCount("originals");
+        var variantsBefore = StoredFileCount("variants");
+        ingest.AfterFilesWritten = () => throw new IOException("disk pulled out");
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.PostAsync($"api/vehicles/{vehicleId}/images", Files(Real("exif-samples__no_exif.jpg")), Ct);
+        }
+        finally
+        {
+            ingest.AfterFilesWritten = null;
+        }
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal(0, await RowCountAsync(vehicleId));
+        Assert.Equal(originalsBefore, StoredFileCount("originals"));
+        Assert.Equal(variantsBefore, StoredFileCount("variants"));
+        Assert.Equal(0, StoredFileCount("tmp"));
+    }
+}
+
+public sealed class SmallLimitsFixture : AppFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Upload:MaxFileBytes"] = "100000",
+        ["Upload:MaxRequestBytes"] = "3000000",
+    };
+}
+
+public sealed class UploadLimitTests(SmallLimitsFixture fixture) : IClassFixture<SmallLimitsFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Upload_FileOverTheLimit_RejectedAndItsNeighbourKept()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await UploadTests.CreateVehicleAsync(client);
+
+        var results = await UploadTests.UploadAsync(client, vehicleId,
+            ("big.jpg", File.ReadAllBytes(TestData.Image("exif-samples__DSCN0010.jpg"))),
+            ("small.jpg", File.ReadAllBytes(TestData.Image("exif-samples__Canon_40D.jpg"))));
+
+        Assert.Equal((IngestOutcome.Rejected, "file is larger than 0.1 MiB."), (results[0].Outcome, results[0].Error));
+        Assert.Equal(IngestOutcome.Created, results[1].Outcome);
+    }
+
+    [Fact]
+    public async Task Upload_RequestOverTheTotalLimit_Is413()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await UploadTests.CreateVehicleAsync(client);
+        var big = File.ReadAllBytes(TestData.Image("exif-samples__iphone_13_pro_max.HEIC"));
+
+        var response = await client.PostAsync($"api/vehicles/{vehicleId}/images", UploadTests.Files(("a.heic", big), ("b.heic", big)), Ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+}

@@ -1,0 +1,200 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using VehicleImages.Core.Accounts;
+using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Storage;
+using VehicleImages.Core.Vehicles;
+using VehicleImages.Web.Auth;
+
+namespace VehicleImages.Web.Endpoints;
+
+public sealed record UploadResponse(IReadOnlyList<IngestResult> Results);
+
+public sealed record ImageDetailResponse(
+    Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
+    DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
+    DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata);
+
+public static class ImageEndpoints
+{
+    public const string FilesPartName = "files";
+
+    public static IEndpointRouteBuilder MapImageEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var vehicles = routes.MapGroup("/api/vehicles/{vehicleId:guid}/images").WithTags("Images").RequireAuthorization();
+        // The body is streamed part by part: no form binding, so no antiforgery token; the cookie is
+        // SameSite=Lax, which a cross-site POST does not carry.
+        vehicles.MapPost("/", UploadAsync).DisableAntiforgery();
+        vehicles.MapGet("/", ListAsync);
+
+        var images = routes.MapGroup("/api/images/{id:guid}").WithTags("Images").RequireAuthorization();
+        images.MapGet("/", GetAsync);
+        images.MapGet("/{variant}", GetVariantAsync);
+        images.MapDelete("/", DeleteAsync);
+        images.MapPost("/primary", SetPrimaryAsync);
+        return routes;
+    }
+
+    internal static Caller Caller(this ClaimsPrincipal user) => new(user.UserId(), user.IsInRole(Roles.Admin));
+
+    private static async Task<IResult> UploadAsync(
+        Guid vehicleId, HttpContext http, VehicleService vehicleService, ImageIngestService ingest, IImageStore store,
+        IOptions<UploadOptions> options, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        if (await vehicleService.FindAsync(http.User.UserId(), vehicleId, cancellationToken) is null)
+            return TypedResults.Problem("No such vehicle.", statusCode: StatusCodes.Status404NotFound);
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
+            sizeLimit.MaxRequestBodySize = limits.MaxRequestBytes;
+        if (http.Request.ContentLength > limits.MaxRequestBytes)
+            return TooLarge(limits);
+
+        if (!MediaTypeHeaderValue.TryParse(http.Request.ContentType, out var mediaType)
+            || !mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
+            return NoFiles();
+
+        var results = new List<IngestResult>();
+        try
+        {
+            // Per-part size is enforced while streaming (MaxFileBytes), not by the reader's own 128 MB cap.
+            var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = null };
+            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.IsFileDisposition()
+                    || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FilesPartName, StringComparison.Ordinal))
+                {
+                    await section.Body.CopyToAsync(Stream.Null, cancellationToken);
+                    continue;
+                }
+
+                var fileName = UploadNames.Clean(disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value);
+                results.Add(await ReceiveAsync(section.Body, fileName, http.User.UserId(), vehicleId, ingest, store, limits, cancellationToken));
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(limits);
+        }
+        catch (InvalidDataException e)
+        {
+            return TypedResults.Problem($"The multipart body is malformed: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return results.Count == 0 ? NoFiles() : TypedResults.Ok(new UploadResponse(results));
+    }
+
+    /// <summary>Streams one part to a temporary file in the store while hashing it; never the whole file in memory.</summary>
+    private static async Task<IngestResult> ReceiveAsync(
+        Stream body, string fileName, Guid userId, Guid vehicleId, ImageIngestService ingest, IImageStore store,
+        UploadOptions limits, CancellationToken cancellationToken)
+    {
+        var temp = store.CreateTempPath();
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long length = 0;
+            var tooLarge = false;
+            var buffer = new byte[81920];
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            {
+                int read;
+                while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    length += read;
+                    if (length > limits.MaxFileBytes)
+                    {
+                        // Read the rest of the part so the next one can follow, but keep none of it.
+                        tooLarge = true;
+                        continue;
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                }
+            }
+
+            if (tooLarge)
+                return IngestResult.Rejected(fileName, $"file is larger than {ImageIngestService.FormatBytes(limits.MaxFileBytes)}.");
+            var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            return await ingest.IngestAsync(userId, vehicleId, new UploadedFile(fileName, temp, length, sha256), cancellationToken);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    private static ProblemHttpResult TooLarge(UploadOptions limits) => TypedResults.Problem(
+        $"The upload is larger than the server accepts in one request ({ImageIngestService.FormatBytes(limits.MaxRequestBytes)}); send fewer files at a time.",
+        statusCode: StatusCodes.Status413PayloadTooLarge);
+
+    private static ProblemHttpResult NoFiles() => TypedResults.Problem(
+        $"Send multipart/form-data with one or more file parts named '{FilesPartName}'.", statusCode: StatusCodes.Status400BadRequest);
+
+    private static async Task<Results<Ok<IReadOnlyList<ImageSummary>>, ProblemHttpResult>> ListAsync(
+        Guid vehicleId, string? status, string? category, string? angle, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
+    {
+        var list = await images.ListAsync(user.Caller(), vehicleId, new ImageFilter(Blank(status), Blank(category), Blank(angle)), cancellationToken);
+        return list is null ? NotFound("No such vehicle.") : TypedResults.Ok(list);
+    }
+
+    private static async Task<Results<Ok<ImageDetailResponse>, ProblemHttpResult>> GetAsync(
+        Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
+    {
+        if (await images.GetAsync(user.Caller(), id, cancellationToken) is not { } detail)
+            return NotFound("No such image.");
+        var i = detail.Image;
+        return TypedResults.Ok(new ImageDetailResponse(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, i.Attempts, i.LastError,
+            i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata));
+    }
+
+    private static async Task<IResult> GetVariantAsync(
+        Guid id, string variant, HttpContext http, ImageService images, CancellationToken cancellationToken)
+    {
+        if (!VariantSet.Names.Contains(variant) || await images.OpenVariantAsync(http.User.Caller(), id, variant, cancellationToken) is not { } found)
+            return NotFound("No such image.");
+
+        var headers = http.Response.Headers;
+        headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        // Stored objects never change (content-addressed), but they are private to their owner.
+        headers[HeaderNames.CacheControl] = "private, max-age=31536000, immutable";
+        return TypedResults.Stream(found.Content, found.Object.ContentType,
+            entityTag: new EntityTagHeaderValue($"\"{found.Sha256}-{variant}\""), enableRangeProcessing: true);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken) =>
+        await images.DeleteAsync(user.Caller(), id, cancellationToken) ? TypedResults.NoContent() : NotFound("No such image.");
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> SetPrimaryAsync(
+        Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken) =>
+        await images.SetPrimaryAsync(user.Caller(), id, cancellationToken) ? TypedResults.NoContent() : NotFound("No such image.");
+
+    private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound);
+
+    private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
+}
+
+/// <summary>A client's file name is only ever a label: shown (escaped), never used as a path.</summary>
+public static class UploadNames
+{
+    public static string Clean(string? name)
+    {
+        var last = (name ?? "").Replace('\\', '/').Split('/').LastOrDefault() ?? "";
+        var cleaned = new string(last.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        if (cleaned is "" or "." or "..")
+            return "upload";
+        return cleaned.Length <= 255 ? cleaned : cleaned[..200] + cleaned[^Math.Min(20, cleaned.Length - 200)..];
+    }
+}
