@@ -29,12 +29,17 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (!await db.Vehicles.AnyAsync(v => v.Id == vehicleId && (v.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
             return null;
-        var rows = await Query(db)
-            .Where(r => r.Image.VehicleId == vehicleId)
-            .Where(r => filter.Status == null || r.Image.ProcessingStatus == filter.Status)
-            .Where(r => filter.Category == null || (r.Angle != null ? r.Angle.Category : Unknown) == filter.Category)
-            .Where(r => filter.Angle == null || (r.Angle != null ? r.Angle.Angle : Unknown) == filter.Angle)
-            .OrderByDescending(r => r.Image.IsPrimary).ThenBy(r => r.Image.TakenAt ?? r.Image.CreatedAt).ThenBy(r => r.Image.Id)
+        var images = db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId);
+        if (filter.Status is { } status)
+            images = images.Where(i => i.ProcessingStatus == status);
+        if (filter.Category is { } category)
+            images = images.Where(i => (db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
+                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Category).FirstOrDefault() ?? Unknown) == category);
+        if (filter.Angle is { } angle)
+            images = images.Where(i => (db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
+                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Angle).FirstOrDefault() ?? Unknown) == angle);
+        var rows = await Project(db, images
+                .OrderByDescending(i => i.IsPrimary).ThenBy(i => i.TakenAt ?? i.CreatedAt).ThenBy(i => i.Id))
             .ToListAsync(cancellationToken);
         return rows.Select(ToSummary).ToList();
     }
@@ -42,7 +47,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<ImageDetail?> GetAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var row = await Query(db).Where(r => r.Image.Id == imageId && (r.Image.UserId == caller.UserId || caller.IsAdmin))
+        var row = await Project(db, db.VehicleImages.AsNoTracking()
+                .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
             .SingleOrDefaultAsync(cancellationToken);
         return row is null
             ? null
@@ -113,11 +119,9 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle);
 
     /// <summary>Each image with its effective categorisation: a person's choice outranks the analyzer's.</summary>
-    private static IQueryable<Row> Query(VehicleImagesDbContext db) =>
-        db.VehicleImages.AsNoTracking().Select(i => new Row(i,
-            db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
-                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
-                .FirstOrDefault()));
+    private static IQueryable<Row> Project(VehicleImagesDbContext db, IQueryable<VehicleImage> images) =>
+        images.Select(i => new Row(i, db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
+            .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).FirstOrDefault()));
 
     private static ImageSummary ToSummary(Row r)
     {

@@ -108,7 +108,7 @@ public sealed class ImageIngestService(
             FileName = file.FileName,
             ExifData = exif.ToJson().ToJsonString(),
             Variants = variants.ToJson(),
-            TakenAt = exif.TakenAt,
+            TakenAt = exif.TakenAt?.ToUniversalTime(),
             IsPrimary = !await db.VehicleImages.AnyAsync(i => i.VehicleId == vehicleId && i.IsPrimary, cancellationToken),
             ProcessingStatus = ProcessingStatus.Pending,
             CreatedAt = time.GetUtcNow(),

@@ -126,11 +126,14 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
         var vehicleId = await CreateVehicleAsync(client);
         var originalsBefore = StoredFileCount("originals");
 
-        var results = await UploadAsync(client, vehicleId,
+        (string, byte[])[] files =
+        [
             Bad("truncated_libvips.jpg"), Bad("its_bad_header.jpg"), Bad("bomb_pillow.gif"), Bad("broken_chunk.png"),
             Bad("heic_clap_divzero.heic"), Real("exif-samples__Canon_40D.jpg"), Bad("bad_exif_hopper.jpg"),
             Bad("polyglot_jpeg_mp3.jpg"), ("notes.txt", "just some text"u8.ToArray()), ("empty.jpg", []),
-            ("image.svg", "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"u8.ToArray()));
+            ("image.svg", "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"u8.ToArray()),
+        ];
+        var results = await UploadAsync(client, vehicleId, files);
 
         var byName = results.ToDictionary(r => r.FileName);
         Assert.Contains("truncated", byName["truncated_libvips.jpg"].Error);
@@ -147,8 +150,46 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal(IngestOutcome.Created, byName["polyglot_jpeg_mp3.jpg"].Outcome);
 
         Assert.Equal(3, await RowCountAsync(vehicleId));
-        Assert.Equal(originalsBefore + 3, StoredFileCount("originals"));
+        // Stored files are named by content: a rejected file's bytes are nowhere in the store.
+        var stored = Directory.GetFiles(fixture.App.StorageRoot, "*", SearchOption.AllDirectories);
+        foreach (var (name, bytes) in files)
+        {
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            var kept = results.Single(r => r.FileName == name).Outcome == IngestOutcome.Created;
+            Assert.Equal(kept ? 4 : 0, stored.Count(f => f.Contains(sha)));
+        }
+
+        Assert.True(StoredFileCount("originals") >= originalsBefore + 2);
         Assert.Equal(0, StoredFileCount("tmp"));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestData.ExpectedFileNames), MemberType = typeof(TestData))]
+    public async Task Detail_RealCameraFile_ExifMatchesTheIndependentReader(string file)
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var expected = TestData.ExpectedFor(file);
+        var id = (await UploadAsync(client, vehicleId, Real(file)))[0].ImageId!.Value;
+
+        var detail = await client.GetFromJsonAsync<JsonElement>($"api/images/{id}", Ct);
+
+        var exif = detail.GetProperty("exif");
+        string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        double? Number(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+        Assert.Equal(Text(expected, "make"), Text(exif, "make"));
+        Assert.Equal(Text(expected, "model"), Text(exif, "model"));
+        Assert.Equal(Text(expected, "date_time_original"), Text(exif, "dateTimeOriginal"));
+        foreach (var (mine, theirs) in new[] { ("gpsLatitude", "gps_lat"), ("gpsLongitude", "gps_lon") })
+        {
+            var (a, b) = (Number(exif, mine), Number(expected, theirs));
+            Assert.Equal(b is null, a is null);
+            if (a is not null)
+                Assert.Equal(b!.Value, a.Value, 1e-4);
+        }
+
+        if (Text(expected, "date_time_original") is { } raw && Text(expected, "offset_time_original") is null)
+            Assert.Equal(DateTime.ParseExact(raw, "yyyy:MM:dd HH:mm:ss", null), detail.GetProperty("takenAt").GetDateTimeOffset().UtcDateTime);
     }
 
     [Fact]
@@ -188,13 +229,13 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
         var vehicleId = await CreateVehicleAsync(client);
         var bytes = File.ReadAllBytes(TestData.Image("exif-samples__Canon_40D.jpg"));
 
-        var result = (await UploadAsync(client, vehicleId, ("../../../etc/<script>x</script>.jpg", bytes)))[0];
+        var result = (await UploadAsync(client, vehicleId, ("..\\..\\..\\etc\\passwd<img src=x onerror=alert(1)>.jpg", bytes)))[0];
 
         Assert.Equal(IngestOutcome.Created, result.Outcome);
-        Assert.Equal("<script>x<", result.FileName[..10]);
-        Assert.False(File.Exists(Path.Combine(fixture.App.StorageRoot, "..", "..", "..", "etc", "<script>x</script>.jpg")));
+        Assert.Equal("passwd<img src=x onerror=alert(1)>.jpg", result.FileName);
+        Assert.False(File.Exists(Path.Combine(fixture.App.StorageRoot, "..", "..", "..", "etc", "passwd<img src=x onerror=alert(1)>.jpg")));
         Assert.All(Directory.GetFiles(fixture.App.StorageRoot, "*", SearchOption.AllDirectories),
-            f => Assert.DoesNotContain("script", f));
+            f => Assert.DoesNotContain("passwd", f));
     }
 
     [Fact]

@@ -43,6 +43,7 @@ public sealed class TestApp : IAsyncDisposable
                 values[key] = value;
             builder.Configuration.AddInMemoryCollection(values);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Logging.AddProvider(new ErrorFileLoggerProvider());
         });
         await VehicleImagesApp.StartAsync(app, TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
