@@ -278,9 +278,11 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
     {
         using var client = await fixture.App.CreateUserClientAsync();
         var vehicleId = await CreateVehicleAsync(client);
-        var results = await UploadAsync(client, vehicleId, Real("exif-orientation-examples__Landscape_1.jpg"), Real("exif-orientation-examples__Landscape_2.jpg"));
+        // Bytes after the JPEG's end marker make this file unique, so no other test shares its stored files.
+        var unique = File.ReadAllBytes(TestData.Image("exif-orientation-examples__Landscape_1.jpg")).Concat(Guid.NewGuid().ToByteArray()).ToArray();
+        var results = await UploadAsync(client, vehicleId, ("unique.jpg", unique), Real("exif-orientation-examples__Landscape_2.jpg"));
         var first = results[0].ImageId!.Value;
-        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(TestData.Image("exif-orientation-examples__Landscape_1.jpg"))));
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(unique));
 
         var response = await client.DeleteAsync($"api/images/{first}", Ct);
 
@@ -354,7 +356,14 @@ public sealed class UploadLimitTests(SmallLimitsFixture fixture) : IClassFixture
         var vehicleId = await UploadTests.CreateVehicleAsync(client);
         var big = File.ReadAllBytes(TestData.Image("exif-samples__iphone_13_pro_max.HEIC"));
 
-        var response = await client.PostAsync($"api/vehicles/{vehicleId}/images", UploadTests.Files(("a.heic", big), ("b.heic", big)), Ct);
+        // Expect: 100-continue lets the server refuse before the body is sent, as browsers and curl do
+        // for large bodies; without it the client would still be writing when the server answers.
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/vehicles/{vehicleId}/images")
+        {
+            Content = UploadTests.Files(("a.heic", big), ("b.heic", big)),
+        };
+        request.Headers.ExpectContinue = true;
+        var response = await client.SendAsync(request, Ct);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
