@@ -92,12 +92,8 @@ public sealed class ImageIngestService(
         await LockAsync(db, file.Sha256, cancellationToken);
         await LockAsync(db, vehicleId.ToString(), cancellationToken);
 
-        var duplicate = await db.VehicleImages.AsNoTracking()
-            .Where(i => i.VehicleId == vehicleId && i.Sha256 == file.Sha256)
-            .Select(i => new { i.Id, i.ProcessingStatus })
-            .FirstOrDefaultAsync(cancellationToken);
-        if (duplicate is not null)
-            return new IngestResult(file.FileName, IngestOutcome.Duplicate, duplicate.Id, duplicate.ProcessingStatus, null);
+        if (await FindDuplicateAsync(db, vehicleId, file.Sha256, cancellationToken) is { } duplicate)
+            return duplicate with { FileName = file.FileName };
 
         var exif = processed.Exif;
         var image = new VehicleImage
@@ -176,6 +172,11 @@ public sealed class ImageIngestService(
     private async Task<IngestResult?> FindDuplicateAsync(Guid vehicleId, string sha256, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await FindDuplicateAsync(db, vehicleId, sha256, cancellationToken);
+    }
+
+    private static async Task<IngestResult?> FindDuplicateAsync(VehicleImagesDbContext db, Guid vehicleId, string sha256, CancellationToken cancellationToken)
+    {
         var existing = await db.VehicleImages.AsNoTracking()
             .Where(i => i.VehicleId == vehicleId && i.Sha256 == sha256)
             .Select(i => new { i.Id, i.ProcessingStatus })
