@@ -9,4 +9,11 @@ public sealed class Vehicle
     public string? Model { get; set; }
     public int? Year { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>"1967 Ford Mustang", or empty when none of them is known.</summary>
+    public string Description => Describe(Year, Make, Model);
+
+    public static string Describe(int? year, string? make, string? model) =>
+        string.Join(" ", new[] { year?.ToString(System.Globalization.CultureInfo.InvariantCulture), make, model }
+            .Where(s => !string.IsNullOrWhiteSpace(s)));
 }

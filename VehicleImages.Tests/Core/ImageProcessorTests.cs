@@ -78,10 +78,14 @@ public sealed class ImageProcessorTests
         var head = File.ReadAllBytes(path).AsSpan(0, Math.Min(64, (int)new FileInfo(path).Length)).ToArray();
         var format = FormatSniffer.Sniff(head);
 
-        var error = format is null
-            ? new ImageRejectedException("not an image we can read")
-            : Assert.Throws<ImageRejectedException>(() => ImageProcessor.Process(path, format.Value, MaxPixels));
+        if (format is null)
+        {
+            // Not even sniffed as an image: ingest answers "not an image we can read" before any loader runs.
+            Assert.Equal("not an image we can read", reason);
+            return;
+        }
 
+        var error = Assert.Throws<ImageRejectedException>(() => ImageProcessor.Process(path, format.Value, MaxPixels));
         Assert.Contains(reason, error.Message);
     }
 
@@ -98,7 +102,7 @@ public sealed class ImageProcessorTests
         // Nothing appended to the original survives: the variant is only the re-encoded JPEG.
         var large = result.Variants[0].Bytes;
         Assert.Equal(0xD9, large[^1]);
-        Assert.DoesNotContain("ID3"u8.ToArray(), new[] { large.AsSpan().IndexOf("ID3"u8) >= 0 ? "ID3"u8.ToArray() : [] });
+        Assert.Equal(-1, large.AsSpan().IndexOf("ID3"u8));
     }
 
     [Fact]

@@ -254,10 +254,11 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
     [Fact]
     public async Task Images_OfAnotherUser_Are404_ButAdminsSeeThem()
     {
-        // The first account of this class's database is the admin.
-        using var admin = await fixture.App.CreateUserClientAsync("admin-" + Guid.NewGuid().ToString("N")[..6] + "@example.test");
-        using var owner = await fixture.App.CreateUserClientAsync();
-        using var stranger = await fixture.App.CreateUserClientAsync();
+        // A database of its own, so that the first account registered here is certainly the admin.
+        await using var app = await TestApp.StartAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync());
+        using var admin = await app.CreateUserClientAsync();
+        using var owner = await app.CreateUserClientAsync();
+        using var stranger = await app.CreateUserClientAsync();
         var vehicleId = await CreateVehicleAsync(owner);
         var id = (await UploadAsync(owner, vehicleId, Real("exif-samples__Canon_40D.jpg")))[0].ImageId!.Value;
 
@@ -268,9 +269,8 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
         var upload = await stranger.PostAsync($"api/vehicles/{vehicleId}/images", Files(Real("exif-samples__Kodak_CX7530.jpg")), Ct);
         Assert.Equal(HttpStatusCode.NotFound, upload.StatusCode);
 
-        var me = await admin.GetFromJsonAsync<JsonElement>("api/auth/me", Ct);
-        if (me.GetProperty("roles").EnumerateArray().Any(r => r.GetString() == "Admin"))
-            Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/images/{id}/thumb", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/images/{id}/thumb", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/images/{id}", Ct)).StatusCode);
     }
 
     [Fact]

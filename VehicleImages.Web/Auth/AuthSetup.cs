@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.BearerToken;
 using Microsoft.AspNetCore.Identity;
 using VehicleImages.Core.Accounts;
 using VehicleImages.Core.Data;
+using VehicleImages.Core.Images;
 
 namespace VehicleImages.Web.Auth;
 
@@ -97,6 +98,9 @@ internal static class AuthSetup
 
     internal static bool IsApi(HttpRequest request) =>
         request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/hubs");
+
+    /// <summary>Who is asking, as the image services see it: owners reach their own photos, admins every photo.</summary>
+    public static Caller Caller(this ClaimsPrincipal user) => new(user.UserId(), user.IsInRole(Roles.Admin));
 
     public static Guid UserId(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(ClaimTypes.NameIdentifier), out var id)

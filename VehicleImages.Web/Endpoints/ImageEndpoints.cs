@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using VehicleImages.Core.Accounts;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Ingest;
@@ -42,8 +41,6 @@ public static class ImageEndpoints
         images.MapPost("/primary", SetPrimaryAsync);
         return routes;
     }
-
-    internal static Caller Caller(this ClaimsPrincipal user) => new(user.UserId(), user.IsInRole(Roles.Admin));
 
     private static async Task<IResult> UploadAsync(
         Guid vehicleId, HttpContext http, VehicleService vehicleService, ImageIngestService ingest, IImageStore store,
