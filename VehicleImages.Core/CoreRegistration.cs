@@ -47,6 +47,8 @@ public static class CoreRegistration
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
+        services.AddSingleton<Storage.OrphanSweeper>();
+        services.AddHostedService<Storage.OrphanSweepService>();
         return builder;
     }
 

@@ -16,14 +16,14 @@ public sealed record ImageSummary(
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
     DateTimeOffset CreatedAt, ImageUrls Urls);
 
-public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? AiScanMetadata);
+public sealed record AngleView(string Angle, string Category, double? Confidence, string Source);
+
+public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles);
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
 public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest)
 {
-    public const string Unknown = "unknown";
-
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -34,10 +34,10 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             images = images.Where(i => i.ProcessingStatus == status);
         if (filter.Category is { } category)
             images = images.Where(i => (db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
-                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Category).FirstOrDefault() ?? Unknown) == category);
+                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Category).FirstOrDefault() ?? Taxonomy.Unknown) == category);
         if (filter.Angle is { } angle)
             images = images.Where(i => (db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
-                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Angle).FirstOrDefault() ?? Unknown) == angle);
+                .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Angle).FirstOrDefault() ?? Taxonomy.Unknown) == angle);
         var rows = await Project(db, images
                 .OrderByDescending(i => i.IsPrimary).ThenBy(i => i.TakenAt ?? i.CreatedAt).ThenBy(i => i.Id))
             .ToListAsync(cancellationToken);
@@ -50,9 +50,13 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var row = await Project(db, db.VehicleImages.AsNoTracking()
                 .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
             .SingleOrDefaultAsync(cancellationToken);
-        return row is null
-            ? null
-            : new ImageDetail(ToSummary(row), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata));
+        if (row is null)
+            return null;
+        var angles = await db.VehicleImageAngles.AsNoTracking().Where(a => a.ImageId == imageId)
+            .OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
+            .Select(a => new AngleView(a.Angle, a.Category, a.Confidence, a.Source))
+            .ToListAsync(cancellationToken);
+        return new ImageDetail(ToSummary(row), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata), angles);
     }
 
     /// <summary>The stored bytes of one variant, or null when the caller may not see it or it does not exist.</summary>
@@ -128,7 +132,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var i = r.Image;
         var b = $"/api/images/{i.Id}/";
         return new ImageSummary(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, 0, i.ProcessingError, i.TakenAt, i.IsPrimary,
-            r.Angle?.Category ?? Unknown, r.Angle?.Angle ?? Unknown, i.Width, i.Height, i.CreatedAt,
+            r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown, i.Width, i.Height, i.CreatedAt,
             new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"));
     }
 

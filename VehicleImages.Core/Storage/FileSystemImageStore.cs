@@ -85,6 +85,39 @@ public sealed class FileSystemImageStore : IImageStore
 
     public void Delete(string key) => File.Delete(PathFor(key));
 
+    public IEnumerable<(string Key, DateTimeOffset Modified)> List()
+    {
+        foreach (var top in new[] { "originals", "variants" })
+        {
+            var folder = Path.Combine(_root, top);
+            if (!Directory.Exists(folder))
+                continue;
+            foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
+                yield return (Path.GetRelativePath(_root, file.FullName).Replace('\\', '/'), file.LastWriteTimeUtc);
+        }
+    }
+
+    public int DeleteTemporaryFilesOlderThan(DateTimeOffset before)
+    {
+        var deleted = 0;
+        foreach (var file in new DirectoryInfo(_tmp).EnumerateFiles())
+        {
+            if (file.LastWriteTimeUtc >= before.UtcDateTime)
+                continue;
+            try
+            {
+                file.Delete();
+                deleted++;
+            }
+            catch (IOException)
+            {
+                // Another instance removed it first.
+            }
+        }
+
+        return deleted;
+    }
+
     /// <summary>Keys are ours ("originals/ab/abcdef….jpg"); anything else is a bug, not a path to follow.</summary>
     private string PathFor(string key)
     {

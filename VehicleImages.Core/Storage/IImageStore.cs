@@ -20,4 +20,10 @@ public interface IImageStore
     bool Exists(string key);
 
     void Delete(string key);
+
+    /// <summary>Every stored object (not temporary files) with its last write time, for the orphan sweep.</summary>
+    IEnumerable<(string Key, DateTimeOffset Modified)> List();
+
+    /// <summary>Temporary files (unfinished uploads) last written before <paramref name="before"/> are removed.</summary>
+    int DeleteTemporaryFilesOlderThan(DateTimeOffset before);
 }

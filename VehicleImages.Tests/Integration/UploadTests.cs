@@ -193,6 +193,72 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
+    public async Task List_FilterByCategoryAndAngle_UsesThePersonsChoiceOverTheAnalyzers()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var results = await UploadAsync(client, vehicleId, Real("exif-orientation-examples__Portrait_1.jpg"), Real("exif-orientation-examples__Portrait_2.jpg"));
+        var (first, second) = (results[0].ImageId!.Value, results[1].ImageId!.Value);
+        await using (var connection = new NpgsqlConnection(fixture.App.ConnectionString))
+        {
+            await connection.OpenAsync(Ct);
+            await using var cmd = new NpgsqlCommand("""
+                INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source) VALUES
+                  (@a, 'exterior', 'front', 0.6, 'ai'), (@a, 'exterior', 'rear', NULL, 'user'), (@b, 'interior', 'dashboard', 0.9, 'ai');
+                """, connection);
+            cmd.Parameters.AddWithValue("a", first);
+            cmd.Parameters.AddWithValue("b", second);
+            await cmd.ExecuteNonQueryAsync(Ct);
+        }
+
+        var rear = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images?category=exterior&angle=rear", Ct);
+        var front = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images?category=exterior&angle=front", Ct);
+        var interior = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images?category=interior", Ct);
+        var detail = await client.GetFromJsonAsync<JsonElement>($"api/images/{first}", Ct);
+
+        Assert.Equal([first], rear!.Select(i => i.Id));
+        Assert.Empty(front!);
+        Assert.Equal([second], interior!.Select(i => i.Id));
+        Assert.Equal(("exterior", "rear"), (detail.GetProperty("category").GetString(), detail.GetProperty("angle").GetString()));
+        Assert.Equal(["user", "ai"], detail.GetProperty("angles").EnumerateArray().Select(a => a.GetProperty("source").GetString()));
+    }
+
+    [Fact]
+    public async Task Sweep_FilesWithoutARow_AreRemovedAndPhotosKept()
+    {
+        // What a process killed between writing files and committing its row leaves behind.
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var kept = (await UploadAsync(client, vehicleId, Real("exif-samples__Kodak_CX7530.jpg")))[0].ImageId!.Value;
+        var root = fixture.App.StorageRoot;
+        var orphanSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Guid.NewGuid().ToByteArray()));
+        string[] orphanFiles =
+        [
+            Path.Combine(root, "originals", orphanSha[..2], orphanSha + ".jpg"),
+            Path.Combine(root, "variants", orphanSha[..2], orphanSha, "thumb.jpg"),
+            Path.Combine(root, "tmp", "abandoned.part"),
+        ];
+        var anHourAgo = DateTime.UtcNow.AddHours(-1);
+        foreach (var f in orphanFiles)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(f)!);
+            await File.WriteAllBytesAsync(f, [1, 2, 3], Ct);
+        }
+
+        // Everything looks old, the photo's own files included: only the database decides what stays.
+        foreach (var f in Directory.GetFiles(root, "*", SearchOption.AllDirectories))
+            File.SetLastWriteTimeUtc(f, anHourAgo);
+
+        var result = await fixture.App.Services.GetRequiredService<VehicleImages.Core.Storage.OrphanSweeper>()
+            .SweepAsync(TimeSpan.FromMinutes(10), Ct);
+
+        Assert.Equal((1, 2), (result.TemporaryFiles, result.OrphanFiles));
+        Assert.All(orphanFiles, f => Assert.False(File.Exists(f), f));
+        foreach (var variant in new[] { "original", "large", "medium", "thumb" })
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"api/images/{kept}/{variant}", Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task Upload_SameFileTwice_SecondIsADuplicateNamingTheFirst()
     {
         using var client = await fixture.App.CreateUserClientAsync();

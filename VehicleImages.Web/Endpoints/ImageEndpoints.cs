@@ -20,7 +20,7 @@ public sealed record UploadResponse(IReadOnlyList<IngestResult> Results);
 public sealed record ImageDetailResponse(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
-    DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata);
+    DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles);
 
 public static class ImageEndpoints
 {
@@ -153,7 +153,7 @@ public static class ImageEndpoints
             return NotFound("No such image.");
         var i = detail.Image;
         return TypedResults.Ok(new ImageDetailResponse(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, i.Attempts, i.LastError,
-            i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata));
+            i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata, detail.Angles));
     }
 
     private static async Task<IResult> GetVariantAsync(

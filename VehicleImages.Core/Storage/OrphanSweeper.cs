@@ -1,0 +1,103 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using VehicleImages.Core.Data;
+using VehicleImages.Core.Ingest;
+
+namespace VehicleImages.Core.Storage;
+
+public sealed record SweepResult(int TemporaryFiles, int OrphanFiles);
+
+/// <summary>
+/// Removes what a process that died mid-upload left behind: temporary files, and stored files
+/// that no row refers to (written, then the process was killed before its transaction committed).
+/// Safe on every instance at once: each content hash is re-checked under the same advisory lock
+/// that ingest holds from writing the files to committing the row.
+/// </summary>
+public sealed class OrphanSweeper(
+    IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, TimeProvider time, ILogger<OrphanSweeper> logger)
+{
+    /// <summary>Files younger than this are left alone, whatever their state.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
+
+    public async Task<SweepResult> SweepAsync(TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var before = time.GetUtcNow() - grace;
+        var temporary = store.DeleteTemporaryFilesOlderThan(before);
+
+        var byHash = store.List()
+            .Select(o => (o.Key, o.Modified, Sha: ShaOf(o.Key)))
+            .Where(o => o.Sha is not null)
+            .GroupBy(o => o.Sha!)
+            .Where(g => g.All(o => o.Modified < before))
+            .ToDictionary(g => g.Key, g => g.Select(o => o.Key).ToList());
+
+        var orphans = 0;
+        foreach (var batch in byHash.Keys.Chunk(500))
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            var used = await db.VehicleImages.Where(i => i.Sha256 != null && batch.Contains(i.Sha256))
+                .Select(i => i.Sha256!).Distinct().ToListAsync(cancellationToken);
+            foreach (var sha in batch.Except(used))
+                orphans += await DeleteIfStillUnusedAsync(db, sha, byHash[sha], cancellationToken);
+        }
+
+        if (temporary + orphans > 0)
+            logger.LogInformation("Storage sweep removed {Temporary} temporary and {Orphans} orphaned files", temporary, orphans);
+        return new SweepResult(temporary, orphans);
+    }
+
+    private async Task<int> DeleteIfStillUnusedAsync(VehicleImagesDbContext db, string sha, List<string> keys, CancellationToken cancellationToken)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await ImageIngestService.LockAsync(db, sha, cancellationToken);
+        if (await db.VehicleImages.AnyAsync(i => i.Sha256 == sha, cancellationToken))
+            return 0;
+        foreach (var key in keys)
+            store.Delete(key);
+        await tx.CommitAsync(cancellationToken);
+        return keys.Count;
+    }
+
+    /// <summary>The content hash a key was derived from (see <see cref="StorageKeys"/>), or null.</summary>
+    internal static string? ShaOf(string key)
+    {
+        var parts = key.Split('/');
+        var candidate = parts switch
+        {
+            ["originals", _, var file] => Path.GetFileNameWithoutExtension(file),
+            ["variants", _, var sha, _] => sha,
+            _ => null,
+        };
+        return candidate is { Length: 64 } && candidate.All(char.IsAsciiHexDigitLower) ? candidate : null;
+    }
+}
+
+/// <summary>Runs the sweep shortly after start-up and then every half hour.</summary>
+public sealed class OrphanSweepService(OrphanSweeper sweeper, ILogger<OrphanSweepService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMinutes(1), stoppingToken);
+            using var timer = new PeriodicTimer(TimeSpan.FromMinutes(30));
+            do
+            {
+                try
+                {
+                    await sweeper.SweepAsync(OrphanSweeper.Grace, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning(e, "Storage sweep failed; it runs again later");
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+}
