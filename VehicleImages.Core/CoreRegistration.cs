@@ -48,6 +48,23 @@ public static class CoreRegistration
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();
+
+        // The queue and its workers. One data source (pool) for the queue's short statements; the
+        // listener opens its own unpooled connection.
+        services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
+        services.AddHttpClient();
+        services.AddSingleton<Processing.JobQueue>();
+        services.AddSingleton<Processing.RetryPolicy>();
+        services.AddSingleton<Processing.ProcessingReports>();
+        services.AddSingleton<Processing.WakeSignal>();
+        services.AddSingleton<Processing.ProcessingEvents>();
+        services.AddSingleton<Alerts.AlertService>();
+        services.AddSingleton<Analysis.ProviderThrottle>();
+        services.AddSingleton<Analysis.IImageAnalyzer, Analysis.LocalAnalyzer>();
+        services.AddSingleton<Processing.DatabaseListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<Processing.DatabaseListener>());
+        services.AddSingleton<Processing.ProcessingHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<Processing.ProcessingHost>());
         services.AddHostedService<Storage.OrphanSweepService>();
         return builder;
     }

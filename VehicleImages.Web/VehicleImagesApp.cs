@@ -9,13 +9,14 @@ public static class VehicleImagesApp
 {
     public const string DefaultUrl = "http://localhost:5080";
     private const string MigrateOnly = "--migrate-only";
+    private const string Backfill = "backfill";
 
     /// <summary>Composes the app; <paramref name="configure"/> lets tests add configuration before services read it.</summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            Args = args.Where(a => a != MigrateOnly).ToArray(),
+            Args = args.Where(a => a is not (MigrateOnly or Backfill)).ToArray(),
             ApplicationName = typeof(VehicleImagesApp).Assembly.GetName().Name,
         });
         // Serves package assets (MudBlazor's _content) from a build that was not published, in any
@@ -49,6 +50,14 @@ public static class VehicleImagesApp
             if (args.Contains(MigrateOnly))
             {
                 Console.WriteLine("Migrations applied.");
+                return 0;
+            }
+
+            if (args.Contains(Backfill))
+            {
+                // Enqueue and exit: the running instances' workers pick the jobs up.
+                var queued = await app.Services.GetRequiredService<VehicleImages.Core.Processing.JobQueue>().BackfillAsync(CancellationToken.None);
+                Console.WriteLine($"Queued {queued} image(s) that had no complete analysis and no live job.");
                 return 0;
             }
 

@@ -37,6 +37,7 @@ public static class WebRegistration
         app.MapAuthEndpoints();
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
+        app.MapAdminEndpoints();
         app.MapHealthEndpoints();
         return app;
     }

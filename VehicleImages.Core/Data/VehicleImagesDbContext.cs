@@ -26,6 +26,9 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<VehicleImageAngle> VehicleImageAngles => Set<VehicleImageAngle>();
     public DbSet<ImageSpatialMetadata> ImageSpatialMetadata => Set<ImageSpatialMetadata>();
     public DbSet<AdminAlert> AdminAlerts => Set<AdminAlert>();
+    public DbSet<Processing.ImageProcessingJob> ImageProcessingJobs => Set<Processing.ImageProcessingJob>();
+    public DbSet<Processing.ImageProcessingAttempt> ImageProcessingAttempts => Set<Processing.ImageProcessingAttempt>();
+    public DbSet<Processing.ProcessingControl> ProcessingControl => Set<Processing.ProcessingControl>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -120,18 +120,19 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return true;
     }
 
-    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle);
+    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts);
 
     /// <summary>Each image with its effective categorisation: a person's choice outranks the analyzer's.</summary>
     private static IQueryable<Row> Project(VehicleImagesDbContext db, IQueryable<VehicleImage> images) =>
-        images.Select(i => new Row(i, db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
-            .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).FirstOrDefault()));
+        images.Select(i => new Row(i,
+            db.VehicleImageAngles.Where(a => a.ImageId == i.Id).OrderBy(a => a.Source == AngleSource.User ? 0 : 1).FirstOrDefault(),
+            db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault()));
 
     private static ImageSummary ToSummary(Row r)
     {
         var i = r.Image;
         var b = $"/api/images/{i.Id}/";
-        return new ImageSummary(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, 0, i.ProcessingError, i.TakenAt, i.IsPrimary,
+        return new ImageSummary(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, r.Attempts, i.ProcessingError, i.TakenAt, i.IsPrimary,
             r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown, i.Width, i.Height, i.CreatedAt,
             new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"));
     }

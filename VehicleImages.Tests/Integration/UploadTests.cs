@@ -394,6 +394,7 @@ public sealed class SmallLimitsFixture : AppFixture
     {
         ["Upload:MaxFileBytes"] = "100000",
         ["Upload:MaxRequestBytes"] = "3000000",
+        ["Processing:Workers"] = "0",
     };
 }
 

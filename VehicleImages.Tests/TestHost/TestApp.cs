@@ -88,7 +88,11 @@ public class AppFixture : IAsyncLifetime
 
     public TestApp App => _app ?? throw new InvalidOperationException("The app has not started.");
 
-    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+    /// <summary>
+    /// By default a pages-and-API instance (no workers), so tests of ingest and pages see photos as
+    /// uploaded; processing tests start workers through their own fixture.
+    /// </summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Processing:Workers"] = "0" };
 
     public async ValueTask InitializeAsync()
     {

@@ -9,6 +9,7 @@ using Microsoft.Net.Http.Headers;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Processing;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
@@ -20,7 +21,8 @@ public sealed record UploadResponse(IReadOnlyList<IngestResult> Results);
 public sealed record ImageDetailResponse(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
-    DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles);
+    DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles,
+    ProcessingView Processing);
 
 public static class ImageEndpoints
 {
@@ -39,6 +41,7 @@ public static class ImageEndpoints
         images.MapGet("/{variant}", GetVariantAsync);
         images.MapDelete("/", DeleteAsync);
         images.MapPost("/primary", SetPrimaryAsync);
+        images.MapPost("/retry", RetryAsync);
         return routes;
     }
 
@@ -147,13 +150,15 @@ public static class ImageEndpoints
     }
 
     private static async Task<Results<Ok<ImageDetailResponse>, ProblemHttpResult>> GetAsync(
-        Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, ImageService images, ProcessingReports reports, CancellationToken cancellationToken)
     {
         if (await images.GetAsync(user.Caller(), id, cancellationToken) is not { } detail)
             return NotFound("No such image.");
         var i = detail.Image;
+        var processing = await reports.ForImageAsync(id, i.ProcessingStatus, i.LastError, cancellationToken);
         return TypedResults.Ok(new ImageDetailResponse(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, i.Attempts, i.LastError,
-            i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata, detail.Angles));
+            i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata, detail.Angles,
+            processing));
     }
 
     private static async Task<IResult> GetVariantAsync(
@@ -177,6 +182,17 @@ public static class ImageEndpoints
     private static async Task<Results<NoContent, ProblemHttpResult>> SetPrimaryAsync(
         Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken) =>
         await images.SetPrimaryAsync(user.Caller(), id, cancellationToken) ? TypedResults.NoContent() : NotFound("No such image.");
+
+    /// <summary>202 when the image was failed and is queued again with fresh attempts; 409 otherwise.</summary>
+    private static async Task<Results<Accepted, ProblemHttpResult>> RetryAsync(
+        Guid id, ClaimsPrincipal user, ImageService images, JobQueue queue, CancellationToken cancellationToken)
+    {
+        if (await images.GetAsync(user.Caller(), id, cancellationToken) is null)
+            return NotFound("No such image.");
+        return await queue.RetryAsync(id, cancellationToken)
+            ? TypedResults.Accepted($"/api/images/{id}")
+            : TypedResults.Problem("Only a failed image can be retried.", statusCode: StatusCodes.Status409Conflict);
+    }
 
     private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound);
 

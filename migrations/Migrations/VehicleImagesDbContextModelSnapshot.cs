@@ -643,6 +643,181 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingAttempt", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<long>("JobId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("outcome");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<int>("TierReached")
+                        .HasColumnType("integer")
+                        .HasColumnName("tier_reached");
+
+                    b.HasKey("Id")
+                        .HasName("pk_image_processing_attempts");
+
+                    b.HasIndex("ImageId", "Id")
+                        .HasDatabaseName("ix_image_processing_attempts_image_id_id");
+
+                    b.ToTable("image_processing_attempts", (string)null);
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingJob", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("attempt");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("LockedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("locked_by");
+
+                    b.Property<DateTimeOffset>("RunAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("run_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("text")
+                        .HasDefaultValue("pending")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("Id")
+                        .HasName("pk_image_processing_jobs");
+
+                    b.HasIndex("FinishedAt")
+                        .HasDatabaseName("ix_image_processing_jobs_finished")
+                        .HasFilter("status = 'complete'");
+
+                    b.HasIndex("ImageId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_image_processing_jobs_live")
+                        .HasFilter("status IN ('pending', 'processing')");
+
+                    b.HasIndex("LeaseUntil")
+                        .HasDatabaseName("ix_image_processing_jobs_lease")
+                        .HasFilter("status = 'processing'");
+
+                    b.HasIndex("ImageId", "Id")
+                        .HasDatabaseName("ix_image_processing_jobs_image_id_id");
+
+                    b.HasIndex("RunAt", "Id")
+                        .HasDatabaseName("ix_image_processing_jobs_due")
+                        .HasFilter("status = 'pending'");
+
+                    b.ToTable("image_processing_jobs", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed')");
+                        });
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Processing.ProcessingControl", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("Paused")
+                        .HasColumnType("boolean")
+                        .HasColumnName("paused");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("Id")
+                        .HasName("pk_processing_control");
+
+                    b.ToTable("processing_control", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_processing_control_single_row", "id = 1");
+                        });
+
+                    b.HasData(
+                        new
+                        {
+                            Id = 1,
+                            Paused = false,
+                            UpdatedAt = new DateTimeOffset(new DateTime(1970, 1, 1, 0, 0, 0, 0, DateTimeKind.Unspecified), new TimeSpan(0, 0, 0, 0, 0))
+                        });
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>
                 {
                     b.Property<Guid>("Id")
@@ -794,6 +969,26 @@ namespace VehicleImages.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_vehicle_image_angles_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingAttempt", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_processing_attempts_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingJob", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_processing_jobs_vehicle_images_image_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>

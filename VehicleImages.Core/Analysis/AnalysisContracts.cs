@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using VehicleImages.Core.Images;
+
+namespace VehicleImages.Core.Analysis;
+
+/// <summary>What the queue hands the analyzer for one image.</summary>
+public sealed record AnalysisRequest(
+    Guid ImageId,
+    string FileName,
+    int? Width,
+    int? Height,
+    VariantSet? Variants,
+    JsonObject? Existing,
+    Func<string, JsonNode, CancellationToken, Task> SaveTierAsync);
+
+public sealed record AiCategorization(string Category, string Angle, double Confidence);
+
+public sealed record LocatedComponent(string Name, string? Area, string? Condition, double? Confidence,
+    double? X, double? Y, double? Width, double? Height, int Tier);
+
+/// <summary>
+/// The keys beside the tiers (provider, model, analyzed_at, skip reasons), the categorisation and
+/// located components to store, and how far the tiers got.
+/// </summary>
+public sealed record AnalysisResult(
+    JsonObject Metadata,
+    AiCategorization? Categorization,
+    IReadOnlyList<LocatedComponent> Components,
+    int TierReached);
+
+/// <summary>Analyses one image; tier results are saved through the request as they arrive.</summary>
+public interface IImageAnalyzer
+{
+    Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken);
+}
+
+public enum AnalysisFailure
+{
+    /// <summary>Worth another attempt: 5xx, timeouts, malformed answers, lost connections.</summary>
+    Transient,
+
+    /// <summary>No retry can fix it: the file is gone, the request is invalid, authentication fails.</summary>
+    Permanent,
+
+    /// <summary>The provider said 429: wait, slow everyone down, spend no attempt.</summary>
+    RateLimited,
+}
+
+public sealed class AnalysisException(AnalysisFailure failure, string message, TimeSpan? retryAfter = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public AnalysisFailure Failure { get; } = failure;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}

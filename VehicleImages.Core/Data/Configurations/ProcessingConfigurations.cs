@@ -1,0 +1,57 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Processing;
+
+namespace VehicleImages.Core.Data.Configurations;
+
+internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration<ImageProcessingJob>
+{
+    public void Configure(EntityTypeBuilder<ImageProcessingJob> b)
+    {
+        b.ToTable("image_processing_jobs", t => t.HasCheckConstraint(
+            "ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed')"));
+        b.Property(j => j.Status).HasDefaultValue(JobStatus.Pending);
+        b.Property(j => j.Attempt).HasDefaultValue(0);
+        b.Property(j => j.RunAt).HasDefaultValueSql("now()");
+        b.Property(j => j.CreatedAt).HasDefaultValueSql("now()");
+        b.Property(j => j.UpdatedAt).HasDefaultValueSql("now()");
+        b.Property(j => j.LockedBy).HasMaxLength(200);
+        b.HasOne<VehicleImage>().WithMany().HasForeignKey(j => j.ImageId).OnDelete(DeleteBehavior.Cascade);
+        // One live job per image, whoever enqueues it (trigger, retry, backfill, several instances).
+        b.HasIndex(j => j.ImageId).IsUnique().HasDatabaseName("ux_image_processing_jobs_live")
+            .HasFilter("status IN ('pending', 'processing')");
+        // The claim: due pending jobs in run_at order.
+        b.HasIndex(j => new { j.RunAt, j.Id }).HasDatabaseName("ix_image_processing_jobs_due")
+            .HasFilter("status = 'pending'");
+        // The rescuer: claims whose lease ran out.
+        b.HasIndex(j => j.LeaseUntil).HasDatabaseName("ix_image_processing_jobs_lease")
+            .HasFilter("status = 'processing'");
+        // History and pruning.
+        b.HasIndex(j => new { j.ImageId, j.Id });
+        b.HasIndex(j => j.FinishedAt).HasDatabaseName("ix_image_processing_jobs_finished")
+            .HasFilter("status = 'complete'");
+    }
+}
+
+internal sealed class ImageProcessingAttemptConfiguration : IEntityTypeConfiguration<ImageProcessingAttempt>
+{
+    public void Configure(EntityTypeBuilder<ImageProcessingAttempt> b)
+    {
+        b.ToTable("image_processing_attempts");
+        b.Property(a => a.Outcome).HasMaxLength(20);
+        b.HasOne<VehicleImage>().WithMany().HasForeignKey(a => a.ImageId).OnDelete(DeleteBehavior.Cascade);
+        b.HasIndex(a => new { a.ImageId, a.Id });
+    }
+}
+
+internal sealed class ProcessingControlConfiguration : IEntityTypeConfiguration<ProcessingControl>
+{
+    public void Configure(EntityTypeBuilder<ProcessingControl> b)
+    {
+        b.ToTable("processing_control", t => t.HasCheckConstraint("ck_processing_control_single_row", "id = 1"));
+        b.Property(c => c.Id).ValueGeneratedNever();
+        b.Property(c => c.UpdatedAt).HasDefaultValueSql("now()");
+        b.HasData(new ProcessingControl { Id = 1, Paused = false, UpdatedAt = DateTimeOffset.UnixEpoch });
+    }
+}

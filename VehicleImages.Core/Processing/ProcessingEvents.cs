@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace VehicleImages.Core.Processing;
+
+public sealed record ImageStatusEvent(Guid ImageId, Guid VehicleId, Guid UserId, string Status);
+
+public sealed record AlertEvent(Guid Id, string Kind, string Message, Guid? ImageId);
+
+/// <summary>
+/// What the database announced (NOTIFY), fanned out in process. Every instance hears every change,
+/// whichever instance made it. <see cref="Reconnected"/> tells subscribers that events may have been
+/// missed while the listening connection was down, so they should reload.
+/// </summary>
+public sealed class ProcessingEvents
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public event Action<ImageStatusEvent>? ImageStatusChanged;
+    public event Action<AlertEvent>? AlertRaised;
+    public event Action? Reconnected;
+
+    internal void Publish(string channel, string payload)
+    {
+        try
+        {
+            switch (channel)
+            {
+                case ProcessingChannels.ImageStatus when JsonSerializer.Deserialize<ImageStatusEvent>(payload, Json) is { } status:
+                    ImageStatusChanged?.Invoke(status);
+                    break;
+                case ProcessingChannels.AdminAlert when JsonSerializer.Deserialize<AlertEvent>(payload, Json) is { } alert:
+                    AlertRaised?.Invoke(alert);
+                    break;
+            }
+        }
+        catch (JsonException)
+        {
+            // Payloads are written by our own triggers; a malformed one is dropped, not fatal.
+        }
+    }
+
+    internal void PublishReconnected() => Reconnected?.Invoke();
+}
+
+public static class ProcessingChannels
+{
+    public const string Jobs = "image_jobs";
+    public const string ImageStatus = "image_status";
+    public const string AdminAlert = "admin_alert";
+}
+
+/// <summary>Wakes the claimer: a new job, a finished worker, a resume. Several wakes before it looks count as one.</summary>
+public sealed class WakeSignal
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Set()
+    {
+        try
+        {
+            _signal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already set.
+        }
+    }
+
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+}

@@ -1,0 +1,294 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using VehicleImages.Core.Alerts;
+using VehicleImages.Core.Analysis;
+using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Images;
+
+namespace VehicleImages.Core.Processing;
+
+/// <summary>
+/// The in-process worker pool: a claimer takes due jobs from PostgreSQL in batches and hands their
+/// ids to Processing:Workers workers through a bounded Channel; each worker renews its lease while
+/// it works. A maintenance loop (on every instance, workers or not) rescues expired claims, sweeps
+/// for images that were never queued, and prunes finished jobs. On shutdown every unfinished claim
+/// goes back at once.
+/// </summary>
+public sealed class ProcessingHost(
+    JobQueue queue,
+    IImageAnalyzer analyzer,
+    RetryPolicy retry,
+    ProviderThrottle throttle,
+    AlertService alerts,
+    WakeSignal wake,
+    NpgsqlDataSource db,
+    IOptions<ProcessingOptions> options,
+    ILogger<ProcessingHost> logger) : BackgroundService
+{
+    public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan PruneAge = TimeSpan.FromDays(1);
+
+    private int _busy;
+
+    /// <summary>Unique per process start: a restarted process never mistakes an old claim for its own.</summary>
+    public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var workers = options.Value.Workers;
+        var tasks = new List<Task> { MaintainAsync(stoppingToken) };
+        if (workers > 0)
+        {
+            var channel = Channel.CreateBounded<JobClaim>(new BoundedChannelOptions(workers) { SingleWriter = true });
+            tasks.Add(ClaimAsync(channel.Writer, workers, stoppingToken));
+            tasks.AddRange(Enumerable.Range(0, workers).Select(_ => WorkAsync(channel.Reader, stoppingToken)));
+            logger.LogInformation("Processing with {Workers} workers as {Owner}", workers, Owner);
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        try
+        {
+            var released = await queue.ReleaseAllAsync(Owner, cancellationToken);
+            if (released > 0)
+                logger.LogInformation("Handed {Count} unfinished claims back to the queue", released);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException)
+        {
+            // Their leases expire and the rescuer returns them.
+            logger.LogWarning("Could not hand claims back at shutdown ({Message}); their leases will expire", e.Message);
+        }
+    }
+
+    private async Task ClaimAsync(ChannelWriter<JobClaim> writer, int workers, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var free = workers - Volatile.Read(ref _busy);
+            var wait = PollInterval;
+            if (throttle.PausedFor is { } paused && paused > TimeSpan.Zero)
+            {
+                // The provider asked us to wait: claiming now would only hold jobs idle.
+                wait = paused < PollInterval ? paused : PollInterval;
+            }
+            else if (free > 0)
+            {
+                IReadOnlyList<JobClaim> claims;
+                try
+                {
+                    claims = await queue.ClaimAsync(Owner, free, Lease, stoppingToken);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    logger.LogWarning("Claiming jobs failed ({Message}); trying again shortly", e.Message);
+                    claims = [];
+                }
+
+                foreach (var claim in claims)
+                {
+                    Interlocked.Increment(ref _busy);
+                    await writer.WriteAsync(claim, stoppingToken);
+                }
+
+                if (claims.Count == free)
+                    continue; // there may be more due right now
+            }
+
+            await wake.WaitAsync(wait, stoppingToken);
+        }
+    }
+
+    private async Task WorkAsync(ChannelReader<JobClaim> reader, CancellationToken stoppingToken)
+    {
+        await foreach (var claim in reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await ProcessAsync(claim, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // StopAsync hands the claim back
+            }
+            catch (Exception e)
+            {
+                // The database went away mid-bookkeeping: the lease runs out and the rescuer retries.
+                logger.LogError(e, "Bookkeeping for job {Job} failed; its lease will expire and it will be retried", claim.JobId);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _busy);
+                wake.Set();
+            }
+        }
+    }
+
+    private async Task ProcessAsync(JobClaim claim, CancellationToken stoppingToken)
+    {
+        using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(claim, lost, heartbeatStop.Token);
+        var tierReached = 0;
+        try
+        {
+            var image = await LoadAsync(claim.ImageId, stoppingToken);
+            if (image is null)
+                return; // deleted meanwhile; its job went with it
+
+            var request = image with
+            {
+                SaveTierAsync = async (key, value, ct) =>
+                {
+                    if (!await queue.SaveTierAsync(claim, Owner, key, value, ct))
+                        throw new ClaimLostException();
+                    tierReached = Math.Max(tierReached, TierNumber(key));
+                },
+            };
+            var result = await analyzer.AnalyzeAsync(request, lost.Token);
+            if (!await queue.CompleteAsync(claim, Owner, result, CancellationToken.None))
+                logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped", claim.JobId, claim.Attempt);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is ClaimLostException || (e is OperationCanceledException && lost.IsCancellationRequested))
+        {
+            logger.LogWarning("Job {Job} attempt {Attempt} lost its claim; its work was dropped", claim.JobId, claim.Attempt);
+        }
+        catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
+        {
+            var after = e.RetryAfter ?? TimeSpan.FromSeconds(30);
+            throttle.PauseFor(after);
+            await queue.ReleaseAsync(claim, Owner, after, CancellationToken.None);
+            logger.LogInformation("Provider rate limit: every worker waits {Delay}; job {Job} keeps its attempts", after, claim.JobId);
+        }
+        catch (AnalysisException e)
+        {
+            await FailAsync(claim, e.Message, e.Failure == AnalysisFailure.Permanent, tierReached);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await FailAsync(claim, "unexpected error: " + e.Message, permanent: false, tierReached);
+        }
+        finally
+        {
+            await heartbeatStop.CancelAsync();
+            await heartbeat;
+        }
+    }
+
+    private async Task FailAsync(JobClaim claim, string error, bool permanent, int tierReached)
+    {
+        var final = await queue.FailAsync(claim, Owner, error, permanent, retry.MaxAttempts, retry.Delay(claim.Attempt), tierReached, CancellationToken.None);
+        if (final != true)
+            return;
+        var fileName = (await LoadAsync(claim.ImageId, CancellationToken.None))?.FileName ?? claim.ImageId.ToString();
+        await alerts.ImageFailedAsync(claim.ImageId, fileName, error, CancellationToken.None);
+    }
+
+    private async Task HeartbeatAsync(JobClaim claim, CancellationTokenSource lost, CancellationToken stop)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(Lease / 3);
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    if (!await queue.HeartbeatAsync(claim, Owner, Lease, stop))
+                    {
+                        await lost.CancelAsync();
+                        return;
+                    }
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    logger.LogWarning("Lease renewal for job {Job} failed ({Message})", claim.JobId, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task MaintainAsync(CancellationToken stoppingToken)
+    {
+        var nextSweep = DateTimeOffset.MinValue;
+        var nextPrune = DateTimeOffset.UtcNow.AddMinutes(1);
+        var every = TimeSpan.FromSeconds(Math.Clamp(options.Value.LeaseSeconds / 4, 1, 10));
+        using var timer = new PeriodicTimer(every);
+        do
+        {
+            try
+            {
+                foreach (var failed in await queue.RescueExpiredAsync(retry.MaxAttempts, n => retry.Delay(n), stoppingToken))
+                    await alerts.ImageFailedAsync(failed.ImageId, failed.FileName, failed.Error, stoppingToken);
+                if (DateTimeOffset.UtcNow >= nextSweep)
+                {
+                    var queued = await queue.BackfillAsync(stoppingToken);
+                    if (queued > 0)
+                        logger.LogInformation("Queued {Count} images that had no analysis and no job", queued);
+                    nextSweep = DateTimeOffset.UtcNow + SweepInterval;
+                }
+
+                if (DateTimeOffset.UtcNow >= nextPrune)
+                {
+                    await queue.PruneAsync(PruneAge, stoppingToken);
+                    nextPrune = DateTimeOffset.UtcNow.AddMinutes(10);
+                }
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Queue maintenance failed ({Message}); it runs again shortly", e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task<AnalysisRequest?> LoadAsync(Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT file_name, width, height, variants::text, ai_scan_metadata::text FROM vehicle_images WHERE id = @id");
+        cmd.Parameters.AddWithValue("id", imageId);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+            return null;
+        return new AnalysisRequest(
+            imageId,
+            reader.GetString(0),
+            reader.IsDBNull(1) ? null : reader.GetInt32(1),
+            reader.IsDBNull(2) ? null : reader.GetInt32(2),
+            VariantSet.FromJson(reader.IsDBNull(3) ? null : reader.GetString(3)),
+            reader.IsDBNull(4) ? null : JsonNode.Parse(reader.GetString(4)) as JsonObject,
+            (_, _, _) => Task.CompletedTask);
+    }
+
+    private static int TierNumber(string key) => key switch
+    {
+        "tier_1_analysis" => 1,
+        "tier_2_analysis" => 2,
+        "tier_3_analysis" => 3,
+        _ => 0,
+    };
+
+    private sealed class ClaimLostException() : Exception("the claim on this job was lost");
+}

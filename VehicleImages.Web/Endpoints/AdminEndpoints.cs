@@ -1,0 +1,47 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using VehicleImages.Core.Processing;
+using VehicleImages.Web.Auth;
+
+namespace VehicleImages.Web.Endpoints;
+
+public sealed record ProcessingStatusResponse(bool Paused, QueueCounts Counts);
+public sealed record RequeuedResponse(int Requeued);
+public sealed record QueuedResponse(int Queued);
+
+/// <summary>The pipeline's controls, for admins only (403 for everyone else).</summary>
+public static class AdminEndpoints
+{
+    public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(Policies.Admin);
+        admin.MapGet("/processing", async (JobQueue queue, CancellationToken ct) =>
+            TypedResults.Ok(new ProcessingStatusResponse(await queue.IsPausedAsync(ct), await queue.CountsAsync(ct))));
+        admin.MapPost("/processing/retry-failed", async (JobQueue queue, CancellationToken ct) =>
+            TypedResults.Ok(new RequeuedResponse(await queue.RetryAllFailedAsync(ct))));
+        admin.MapPost("/processing/backfill", async (JobQueue queue, CancellationToken ct) =>
+            TypedResults.Ok(new QueuedResponse(await queue.BackfillAsync(ct))));
+        admin.MapPost("/processing/pause", async (JobQueue queue, CancellationToken ct) =>
+        {
+            await queue.SetPausedAsync(true, ct);
+            return TypedResults.NoContent();
+        });
+        admin.MapPost("/processing/resume", async (JobQueue queue, CancellationToken ct) =>
+        {
+            await queue.SetPausedAsync(false, ct);
+            return TypedResults.NoContent();
+        });
+        admin.MapGet("/processing/failed", async (ProcessingReports reports, CancellationToken ct) =>
+            TypedResults.Ok(await reports.FailedAsync(500, ct)));
+        admin.MapGet("/alerts", async (ProcessingReports reports, CancellationToken ct) =>
+            TypedResults.Ok(await reports.AlertsAsync(200, ct)));
+        admin.MapPost("/alerts/{id:guid}/acknowledge", async Task<Results<NoContent, ProblemHttpResult>> (
+            Guid id, ClaimsPrincipal user, ProcessingReports reports, CancellationToken ct) =>
+            await reports.AcknowledgeAsync(id, user.UserId(), ct)
+                ? TypedResults.NoContent()
+                : TypedResults.Problem("No such unacknowledged alert.", statusCode: StatusCodes.Status404NotFound));
+        admin.MapGet("/reports/processing-by-month", async (ProcessingReports reports, CancellationToken ct) =>
+            TypedResults.Ok(await reports.ByMonthAsync(ct)));
+        return routes;
+    }
+}
