@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
@@ -60,7 +61,8 @@ public static class CoreRegistration
         services.AddSingleton<Processing.ProcessingEvents>();
         services.AddSingleton<Alerts.AlertService>();
         services.AddSingleton<Analysis.ProviderThrottle>();
-        services.AddSingleton<Analysis.IImageAnalyzer, Analysis.LocalAnalyzer>();
+        // TryAdd: a host (or a test) that registered its own analyzer first keeps it.
+        services.TryAddSingleton<Analysis.IImageAnalyzer, Analysis.LocalAnalyzer>();
         services.AddSingleton<Processing.DatabaseListener>();
         services.AddHostedService(sp => sp.GetRequiredService<Processing.DatabaseListener>());
         services.AddSingleton<Processing.ProcessingHost>();

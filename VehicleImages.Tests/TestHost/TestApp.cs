@@ -15,13 +15,16 @@ public sealed record TokenResponse(string TokenType, string AccessToken, long Ex
 /// <summary>The real app on loopback Kestrel (a free port) against a database of the test's own.</summary>
 public sealed class TestApp : IAsyncDisposable
 {
-    private TestApp(WebApplication app, Uri baseAddress, string connectionString, string storageRoot)
+    private TestApp(WebApplication app, Uri baseAddress, string connectionString, string storageRoot, bool ownsStorage)
     {
+        _ownsStorage = ownsStorage;
         App = app;
         BaseAddress = baseAddress;
         ConnectionString = connectionString;
         StorageRoot = storageRoot;
     }
+
+    private readonly bool _ownsStorage;
 
     public WebApplication App { get; }
     public Uri BaseAddress { get; }
@@ -29,9 +32,10 @@ public sealed class TestApp : IAsyncDisposable
     public string StorageRoot { get; }
     public IServiceProvider Services => App.Services;
 
-    public static async Task<TestApp> StartAsync(string connectionString, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<TestApp> StartAsync(string connectionString, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null, string? storageRoot = null)
     {
-        var storage = Directory.CreateTempSubdirectory("vi-test-storage-").FullName;
+        var storage = storageRoot ?? Directory.CreateTempSubdirectory("vi-test-storage-").FullName;
         var app = VehicleImagesApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
             var values = new Dictionary<string, string?>
@@ -44,10 +48,11 @@ public sealed class TestApp : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(values);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddProvider(new ErrorFileLoggerProvider());
+            services?.Invoke(builder.Services);
         });
         await VehicleImagesApp.StartAsync(app, TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestApp(app, new Uri(address.TrimEnd('/') + "/"), connectionString, storage);
+        return new TestApp(app, new Uri(address.TrimEnd('/') + "/"), connectionString, storage, storageRoot is null);
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
@@ -76,6 +81,8 @@ public sealed class TestApp : IAsyncDisposable
     {
         await App.StopAsync(CancellationToken.None);
         await App.DisposeAsync();
+        if (!_ownsStorage)
+            return;
         try { Directory.Delete(StorageRoot, recursive: true); }
         catch (IOException) { /* a leftover temp folder does no harm */ }
     }
