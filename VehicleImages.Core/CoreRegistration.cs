@@ -53,6 +53,8 @@ public static class CoreRegistration
         // The queue and its workers. One data source (pool) for the queue's short statements; the
         // listener opens its own unpooled connection.
         services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
+        // The data source hides the password from its ConnectionString; the listener needs the whole string.
+        services.AddSingleton(new Processing.DatabaseConnection(connectionString));
         services.AddHttpClient();
         services.AddSingleton<Processing.JobQueue>();
         services.AddSingleton<Processing.RetryPolicy>();

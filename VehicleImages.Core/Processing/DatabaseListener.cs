@@ -11,13 +11,16 @@ namespace VehicleImages.Core.Processing;
 /// poll runs regardless, so a dead listener only slows pickup, never loses work.
 /// </summary>
 public sealed class DatabaseListener(
-    NpgsqlDataSource dataSource, WakeSignal wake, ProcessingEvents events, ILogger<DatabaseListener> logger) : BackgroundService
+    DatabaseConnection database, WakeSignal wake, ProcessingEvents events, ILogger<DatabaseListener> logger) : BackgroundService
 {
     public bool Connected { get; private set; }
 
+    /// <summary>The last reason the connection failed, for the logs and for whoever asks why it is down.</summary>
+    public string? LastError { get; private set; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString) { Pooling = false, KeepAlive = 15 };
+        var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false, KeepAlive = 15 };
         var backoff = TimeSpan.FromMilliseconds(250);
         var first = true;
         while (!stoppingToken.IsCancellationRequested)
@@ -57,6 +60,7 @@ public sealed class DatabaseListener(
             catch (Exception e)
             {
                 Connected = false;
+                LastError = e.Message;
                 logger.LogWarning("Database notifications lost ({Message}); reconnecting in {Delay}", e.Message, backoff);
                 try
                 {

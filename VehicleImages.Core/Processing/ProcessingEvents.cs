@@ -42,6 +42,9 @@ public sealed class ProcessingEvents
     internal void PublishReconnected() => Reconnected?.Invoke();
 }
 
+/// <summary>The configured connection string, for the one connection opened outside the pool.</summary>
+public sealed record DatabaseConnection(string ConnectionString);
+
 public static class ProcessingChannels
 {
     public const string Jobs = "image_jobs";

@@ -94,7 +94,7 @@ public sealed class PostgresServer
         }
     }
 
-    private static async Task<string> RunScriptAsync(params string[] args)
+    internal static async Task<string> RunScriptAsync(params string[] args)
     {
         var script = Path.Combine(RepoPaths.Root, "scripts", "postgres.sh");
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
