@@ -137,6 +137,19 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task Process_Backfill_QueuesUnanalyzedRowsAndExits()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var ids = await ImageRows.InsertAsync(cs, 2, "complete"); // marked complete by the old system, never analyzed
+
+        var (exit, output) = await RunAppProcessAsync(new Dictionary<string, string> { ["ConnectionStrings__Default"] = cs }, "backfill");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("Queued 2 image(s)", output);
+        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs WHERE status = 'pending' AND image_id = ANY(@ids)", ("ids", ids)));
+    }
+
+    [Fact]
     public async Task Process_DatabaseUnreachable_ExitsWithAClearMessage()
     {
         var (exit, output) = await RunAppProcessAsync(new Dictionary<string, string>
