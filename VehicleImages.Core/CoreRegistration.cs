@@ -64,7 +64,11 @@ public static class CoreRegistration
         services.AddSingleton<Alerts.AlertService>();
         services.AddSingleton<Analysis.ProviderThrottle>();
         // TryAdd: a host (or a test) that registered its own analyzer first keeps it.
-        services.TryAddSingleton<Analysis.IImageAnalyzer, Analysis.LocalAnalyzer>();
+        services.TryAddSingleton<Analysis.IVisionClient, Analysis.OpenAiVisionClient>();
+        services.TryAddSingleton<Analysis.IImageAnalyzer>(sp =>
+            sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Provider == AnalysisProvider.OpenAI
+                ? ActivatorUtilities.CreateInstance<Analysis.TieredAnalyzer>(sp)
+                : ActivatorUtilities.CreateInstance<Analysis.LocalAnalyzer>(sp));
         services.AddSingleton<Processing.DatabaseListener>();
         services.AddHostedService(sp => sp.GetRequiredService<Processing.DatabaseListener>());
         services.AddSingleton<Processing.ProcessingHost>();

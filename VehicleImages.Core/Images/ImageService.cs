@@ -104,6 +104,26 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return true;
     }
 
+    /// <summary>
+    /// A person's categorisation: stored as the image's one "user" row, which outranks the analyzer's
+    /// everywhere and which re-analysis never touches. Null when the image is not the caller's; false
+    /// when the pair is not in the taxonomy.
+    /// </summary>
+    public async Task<bool?> CategorizeAsync(Caller caller, Guid imageId, string category, string angle, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+            return null;
+        if (category == Taxonomy.Unknown || !Taxonomy.IsValid(category, angle))
+            return false;
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
+            VALUES ({imageId}, {category}, {angle}, NULL, 'user')
+            ON CONFLICT (image_id, source) DO UPDATE SET category = EXCLUDED.category, angle = EXCLUDED.angle, updated_at = now()
+            """, cancellationToken);
+        return true;
+    }
+
     public async Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

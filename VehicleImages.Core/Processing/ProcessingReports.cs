@@ -2,6 +2,8 @@ using Npgsql;
 
 namespace VehicleImages.Core.Processing;
 
+public sealed record TierUsage(string Tier, long Calls, long InputTokens, long OutputTokens);
+
 public sealed record MonthReport(string Month, int Processed, int Partial, int Unprocessed, int Failed);
 
 public sealed record AttemptView(int Attempt, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int TierReached, string Outcome, string? Error);
@@ -31,6 +33,22 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetryPolicy retry)
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new MonthReport(reader.GetString(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3), (int)reader.GetInt64(4)));
+        return rows;
+    }
+
+    /// <summary>Provider calls and tokens per tier, summed over every photo's recorded usage.</summary>
+    public async Task<IReadOnlyList<TierUsage>> UsageAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand("""
+            SELECT u.key, sum((u.value->>'calls')::bigint), sum((u.value->>'input_tokens')::bigint), sum((u.value->>'output_tokens')::bigint)
+            FROM vehicle_images v, jsonb_each(v.ai_scan_metadata->'usage') u
+            WHERE jsonb_typeof(v.ai_scan_metadata->'usage') = 'object'
+            GROUP BY u.key ORDER BY u.key
+            """);
+        var rows = new List<TierUsage>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new TierUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
         return rows;
     }
 

@@ -5,7 +5,7 @@ using VehicleImages.Web.Auth;
 
 namespace VehicleImages.Web.Endpoints;
 
-public sealed record ProcessingStatusResponse(bool Paused, QueueCounts Counts);
+public sealed record ProcessingStatusResponse(bool Paused, QueueCounts Counts, IReadOnlyList<TierUsage> Usage);
 public sealed record RequeuedResponse(int Requeued);
 public sealed record QueuedResponse(int Queued);
 
@@ -15,8 +15,8 @@ public static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(Policies.Admin);
-        admin.MapGet("/processing", async (JobQueue queue, CancellationToken ct) =>
-            TypedResults.Ok(new ProcessingStatusResponse(await queue.IsPausedAsync(ct), await queue.CountsAsync(ct))));
+        admin.MapGet("/processing", async (JobQueue queue, ProcessingReports reports, CancellationToken ct) =>
+            TypedResults.Ok(new ProcessingStatusResponse(await queue.IsPausedAsync(ct), await queue.CountsAsync(ct), await reports.UsageAsync(ct))));
         admin.MapPost("/processing/retry-failed", async (JobQueue queue, CancellationToken ct) =>
             TypedResults.Ok(new RequeuedResponse(await queue.RetryAllFailedAsync(ct))));
         admin.MapPost("/processing/backfill", async (JobQueue queue, CancellationToken ct) =>

@@ -18,6 +18,8 @@ namespace VehicleImages.Web.Endpoints;
 
 public sealed record UploadResponse(IReadOnlyList<IngestResult> Results);
 
+public sealed record CategorizationRequest(string? Category, string? Angle);
+
 public sealed record ImageDetailResponse(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
@@ -42,6 +44,7 @@ public static class ImageEndpoints
         images.MapDelete("/", DeleteAsync);
         images.MapPost("/primary", SetPrimaryAsync);
         images.MapPost("/retry", RetryAsync);
+        images.MapPut("/categorization", CategorizeAsync);
         return routes;
     }
 
@@ -192,6 +195,21 @@ public static class ImageEndpoints
         return await queue.RetryAsync(id, cancellationToken)
             ? TypedResults.Accepted($"/api/images/{id}")
             : TypedResults.Problem("Only a failed image can be retried.", statusCode: StatusCodes.Status409Conflict);
+    }
+
+    private static async Task<Results<Ok<CategorizationRequest>, ValidationProblem, ProblemHttpResult>> CategorizeAsync(
+        Guid id, CategorizationRequest request, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
+    {
+        var (category, angle) = (request.Category?.Trim() ?? "", request.Angle?.Trim() ?? "");
+        return await images.CategorizeAsync(user.Caller(), id, category, angle, cancellationToken) switch
+        {
+            null => NotFound("No such image."),
+            false => TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["angle"] = [$"'{category}.{angle}' is not a category and angle from the taxonomy."],
+            }),
+            true => TypedResults.Ok(new CategorizationRequest(category, angle)),
+        };
     }
 
     private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound);

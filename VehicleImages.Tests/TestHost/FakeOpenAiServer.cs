@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace VehicleImages.Tests.TestHost;
+
+public enum FakeMode
+{
+    Ok,
+    Slow,
+    RateLimited,
+    ServerError,
+    Malformed,
+    OutOfSchema,
+    Unauthorized,
+}
+
+public sealed record FakeCall(int Tier, JsonElement Body, string? Authorization);
+
+/// <summary>
+/// An OpenAI-compatible chat-completions server on loopback (real Kestrel), for tests: it records
+/// every request and answers well, slowly, with 429 + Retry-After, 500, malformed JSON, content outside
+/// the schema or 401, as the test scripts it.
+/// </summary>
+public sealed class FakeOpenAiServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _calls;
+
+    private FakeOpenAiServer(WebApplication app) => _app = app;
+
+    public ConcurrentQueue<FakeCall> Calls { get; } = new();
+
+    /// <summary>Chooses the answer for (tier, n-th call of the whole run); Ok unless set.</summary>
+    public Func<int, int, FakeMode> Script { get; set; } = (_, _) => FakeMode.Ok;
+
+    public JsonObject Tier1 { get; set; } = new()
+    {
+        ["category"] = "exterior", ["angle"] = "front_3q_left", ["quality_score"] = 8, ["suitable_for_expert"] = true,
+        ["confidence"] = 0.87, ["lighting"] = "normal", ["focus"] = "sharp", ["closeup"] = false,
+    };
+
+    public JsonObject Tier2 { get; set; } = new()
+    {
+        ["components"] = new JsonArray(
+            new JsonObject { ["name"] = "headlight", ["area"] = "front left", ["condition"] = "good", ["confidence"] = 0.8,
+                ["bbox"] = new JsonObject { ["x"] = 0.1, ["y"] = 0.4, ["width"] = 0.2, ["height"] = 0.1 } },
+            new JsonObject { ["name"] = "bumper", ["area"] = "front", ["condition"] = "fair", ["confidence"] = 0.6, ["bbox"] = null }),
+    };
+
+    public JsonObject Tier3 { get; set; } = new()
+    {
+        ["summary"] = "A well kept example.", ["condition_rating"] = 8, ["originality"] = "original",
+        ["damage"] = new JsonArray("stone chips on the bonnet"), ["recommendations"] = new JsonArray("touch up the chips"),
+    };
+
+    public TimeSpan SlowDelay { get; set; } = TimeSpan.FromMilliseconds(300);
+
+    public Uri Endpoint => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1");
+
+    public IReadOnlyList<int> Tiers => Calls.Select(c => c.Tier).ToList();
+
+    public static async Task<FakeOpenAiServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var server = new FakeOpenAiServer(app);
+        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        await app.StartAsync();
+        return server;
+    }
+
+    private async Task<IResult> HandleAsync(HttpRequest request)
+    {
+        var body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body);
+        var schemaName = body.GetProperty("response_format").GetProperty("json_schema").GetProperty("name").GetString()!;
+        var tier = int.Parse(schemaName[^1..]);
+        Calls.Enqueue(new FakeCall(tier, body, request.Headers.Authorization.ToString()));
+        var n = Interlocked.Increment(ref _calls);
+        switch (Script(tier, n))
+        {
+            case FakeMode.RateLimited:
+                request.HttpContext.Response.Headers["Retry-After"] = "1";
+                return Results.Json(Error("Rate limit reached", "rate_limit_exceeded"), statusCode: 429);
+            case FakeMode.ServerError:
+                return Results.Json(Error("The server had an error", "server_error"), statusCode: 500);
+            case FakeMode.Unauthorized:
+                return Results.Json(Error("Incorrect API key provided", "invalid_api_key"), statusCode: 401);
+            case FakeMode.Malformed:
+                return Completion(body, "{\"category\": \"exterior\", \"angle\": ");
+            case FakeMode.OutOfSchema:
+                var wrong = (JsonObject)Answer(tier).DeepClone();
+                wrong["category"] = "spaceship";
+                wrong["quality_score"] = 42;
+                return Completion(body, wrong.ToJsonString());
+            case FakeMode.Slow:
+                await Task.Delay(SlowDelay);
+                return Completion(body, Answer(tier).ToJsonString());
+            default:
+                return Completion(body, Answer(tier).ToJsonString());
+        }
+    }
+
+    private JsonObject Answer(int tier) => tier switch { 1 => Tier1, 2 => Tier2, _ => Tier3 };
+
+    private static IResult Completion(JsonElement request, string content) => Results.Json(new
+    {
+        id = "chatcmpl-" + Guid.NewGuid().ToString("N"),
+        @object = "chat.completion",
+        created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        model = request.GetProperty("model").GetString(),
+        choices = new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = "stop" } },
+        usage = new { prompt_tokens = 1000, completion_tokens = 50, total_tokens = 1050 },
+    });
+
+    private static object Error(string message, string code) => new { error = new { message, type = code, code } };
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
