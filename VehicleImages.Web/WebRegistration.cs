@@ -15,6 +15,9 @@ public static class WebRegistration
         services.AddProblemDetails();
         services.AddVehicleImagesAuth();
         services.AddVehicleImagesHealth();
+        services.AddSignalR();
+        services.AddSingleton<Live.LiveNotifier>();
+        services.AddHostedService<Live.LiveRelay>();
         return builder;
     }
 
@@ -39,6 +42,7 @@ public static class WebRegistration
         app.MapImageEndpoints();
         app.MapAdminEndpoints();
         app.MapHealthEndpoints();
+        app.MapHub<Hubs.ProcessingHub>(Hubs.ProcessingHub.Path);
         return app;
     }
 }

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace VehicleImages.Core.Processing;
 
-public sealed record ImageStatusEvent(Guid ImageId, Guid VehicleId, Guid UserId, string Status);
+public sealed record ImageStatusEvent(Guid ImageId, Guid VehicleId, Guid UserId, string Status, int Attempts, string? Error);
 
 public sealed record AlertEvent(Guid Id, string Kind, string Message, Guid? ImageId);
 
