@@ -22,7 +22,7 @@ public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? A
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest)
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest, Processing.JobQueue queue)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -122,6 +122,15 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             ON CONFLICT (image_id, source) DO UPDATE SET category = EXCLUDED.category, angle = EXCLUDED.angle, updated_at = now()
             """, cancellationToken);
         return true;
+    }
+
+    /// <summary>Queues a failed photo again with fresh attempts. Null when not the caller's; false unless failed.</summary>
+    public async Task<bool?> RetryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+            return null;
+        return await queue.RetryAsync(imageId, cancellationToken);
     }
 
     public async Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)

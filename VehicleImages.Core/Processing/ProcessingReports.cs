@@ -36,6 +36,14 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetryPolicy retry)
         return rows;
     }
 
+    /// <summary>Photos analyzed in the last hour (completed attempts), across every instance.</summary>
+    public async Task<long> CompletedLastHourAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT count(*) FROM image_processing_attempts WHERE outcome = 'complete' AND finished_at > now() - interval '1 hour'");
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>Provider calls and tokens per tier, summed over every photo's recorded usage.</summary>
     public async Task<IReadOnlyList<TierUsage>> UsageAsync(CancellationToken cancellationToken)
     {

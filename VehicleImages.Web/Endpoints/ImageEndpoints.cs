@@ -188,14 +188,13 @@ public static class ImageEndpoints
 
     /// <summary>202 when the image was failed and is queued again with fresh attempts; 409 otherwise.</summary>
     private static async Task<Results<Accepted, ProblemHttpResult>> RetryAsync(
-        Guid id, ClaimsPrincipal user, ImageService images, JobQueue queue, CancellationToken cancellationToken)
-    {
-        if (await images.GetAsync(user.Caller(), id, cancellationToken) is null)
-            return NotFound("No such image.");
-        return await queue.RetryAsync(id, cancellationToken)
-            ? TypedResults.Accepted($"/api/images/{id}")
-            : TypedResults.Problem("Only a failed image can be retried.", statusCode: StatusCodes.Status409Conflict);
-    }
+        Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken) =>
+        await images.RetryAsync(user.Caller(), id, cancellationToken) switch
+        {
+            null => NotFound("No such image."),
+            true => TypedResults.Accepted($"/api/images/{id}"),
+            false => TypedResults.Problem("Only a failed image can be retried.", statusCode: StatusCodes.Status409Conflict),
+        };
 
     private static async Task<Results<Ok<CategorizationRequest>, ValidationProblem, ProblemHttpResult>> CategorizeAsync(
         Guid id, CategorizationRequest request, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
