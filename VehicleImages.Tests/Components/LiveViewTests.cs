@@ -1,0 +1,101 @@
+using Bunit;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Processing;
+using VehicleImages.Tests.TestHost;
+using VehicleImages.Web.Components.Shared;
+using VehicleImages.Web.Live;
+
+namespace VehicleImages.Tests.Components;
+
+public sealed class StatusBadgeTests : MudTestContext
+{
+    [Theory]
+    [InlineData("pending", "Processing")]
+    [InlineData("processing", "Processing")]
+    [InlineData("complete", "Analyzed")]
+    [InlineData("failed", "Failed")]
+    public void StatusBadge_EachStatus_ReadsWhatAPersonExpects(string status, string label)
+    {
+        var badge = Render<StatusBadge>(p => p.Add(b => b.Status, status));
+
+        Assert.Equal(label, badge.Find(".status-badge").TextContent.Trim());
+        Assert.Equal(status, badge.Find(".status-badge").GetAttribute("data-status"));
+    }
+}
+
+public sealed class LiveLogicTests
+{
+    private static ImageSummary Photo(string status = "complete", string category = "unknown", string angle = "unknown") =>
+        new(Guid.NewGuid(), Guid.Empty, "p.jpg", status, 1, null, null, false, category, angle, 100, 100, DateTimeOffset.UnixEpoch,
+            new ImageUrls("", "", "", ""));
+
+    private static ImageStatusEvent Event(string status, string? error = null) =>
+        new(Guid.NewGuid(), Guid.Empty, Guid.Empty, status, 1, error);
+
+    [Fact]
+    public void Toasts_BurstOfChanges_OneToastPerKindNotPerPhoto()
+    {
+        var batch = Enumerable.Range(0, 12).Select(_ => Event("processing"))
+            .Concat(Enumerable.Range(0, 12).Select(_ => Event("complete"))).ToList();
+
+        var toasts = ToastPlanner.Plan(batch, _ => "x.jpg");
+
+        Assert.Equal(["Analyzing 12 photos…", "12 analyzed"], toasts.Select(t => t.Text));
+    }
+
+    [Fact]
+    public void Toasts_FewFailures_NameThePhotoTheReasonAndOfferRetry()
+    {
+        var failed = Event("failed", "provider timed out");
+
+        var toast = Assert.Single(ToastPlanner.Plan([failed], _ => "IMG_0042.jpg"));
+
+        Assert.Equal("IMG_0042.jpg failed: provider timed out", toast.Text);
+        Assert.True(toast.IsError);
+        Assert.Equal(failed.ImageId, toast.RetryImageId);
+    }
+
+    [Fact]
+    public void Toasts_ManyFailures_AreCounted()
+    {
+        var toast = Assert.Single(ToastPlanner.Plan(Enumerable.Range(0, 9).Select(_ => Event("failed", "500")).ToList(), _ => "x"));
+
+        Assert.Equal("9 photos failed; see the Failed filter to retry them", toast.Text);
+    }
+
+    [Fact]
+    public void Categorizer_Groups_ProcessingAndFailedFirstThenTaxonomyOrderUnknownLast()
+    {
+        var photos = new[]
+        {
+            Photo(category: "interior", angle: "dashboard"),
+            Photo("failed"),
+            Photo(category: "exterior", angle: "rear"),
+            Photo(),
+            Photo("pending"),
+            Photo(category: "exterior", angle: "front"),
+            Photo(category: "exterior", angle: "front"),
+        };
+
+        var groups = CategorizerGroups.Build(photos);
+
+        Assert.Equal(["processing", "failed", "exterior.front", "exterior.rear", "interior.dashboard", "unknown"], groups.Select(g => g.Key));
+        Assert.Equal(2, groups.Single(g => g.Key == "exterior.front").Images.Count);
+        Assert.Equal(photos.Length, groups.Sum(g => g.Images.Count)); // nothing invisible
+    }
+
+    [Fact]
+    public void Checklist_ShowsWhichStandardShotsAreMissing()
+    {
+        var photos = new[] { Photo(category: "exterior", angle: "front"), Photo(category: "engine_bay", angle: "left"), Photo(category: "interior", angle: "dashboard") };
+
+        var check = ShotChecklist.Check(photos).ToDictionary(c => c.Label, c => c.Present);
+
+        Assert.True(check["Front"]);
+        Assert.True(check["Engine bay"]); // any engine bay angle counts
+        Assert.True(check["Dashboard"]);
+        Assert.False(check["Rear"]);
+        Assert.False(check["A wheel"]);
+        Assert.Equal(7, check.Values.Count(present => !present));
+    }
+}

@@ -1,0 +1,89 @@
+using Microsoft.Playwright;
+using VehicleImages.Tests.TestHost;
+using static Microsoft.Playwright.Assertions;
+
+namespace VehicleImages.Tests.EndToEnd;
+
+/// <summary>An instance analysing through a fake OpenAI-compatible server, for live browser flows.</summary>
+public sealed class FakeProviderAppFixture : IAsyncLifetime
+{
+    public FakeOpenAiServer Fake { get; private set; } = null!;
+    public TestApp App { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Fake = await FakeOpenAiServer.StartAsync();
+        Fake.Script = (_, _) => FakeMode.Slow; // slow enough to see Processing
+        App = await TestApp.StartAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync(), new Dictionary<string, string?>
+        {
+            ["Analysis:Provider"] = "OpenAI",
+            ["Analysis:Endpoint"] = Fake.Endpoint.ToString(),
+            ["Analysis:Model"] = "fake-vision",
+            ["Analysis:RequestsPerMinute"] = "6000",
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        await Fake.DisposeAsync();
+    }
+}
+
+public sealed class LiveFlowTests(FakeProviderAppFixture app, BrowserFixture browser)
+    : IClassFixture<FakeProviderAppFixture>, IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public Task Browser_UploadWatchFailRetryAndRecategorize_WithoutReloading() =>
+        browser.RunAsync(app.App.BaseAddress, "live-flow", async page =>
+        {
+            await page.GotoAsync("account/register");
+            await page.Locator("#email").FillAsync("live@example.test");
+            await page.Locator("#password").FillAsync("Passw0rd!");
+            await page.Locator("#confirm").FillAsync("Passw0rd!");
+            await page.Locator("#register").ClickAsync();
+            await page.Locator("#new-vehicle").ClickAsync();
+            await page.Locator("#vehicle-name").FillAsync("Live car");
+            await page.Locator("#create-vehicle").ClickAsync();
+            await page.GetByRole(AriaRole.Link, new() { Name = "Open gallery (0)" }).ClickAsync();
+            await Expect(page.Locator("[data-ready=true] #file-input")).ToBeAttachedAsync();
+
+            // Three photos: Processing, then Analyzed, pushed live.
+            await page.Locator("#file-input").SetInputFilesAsync(new[]
+            {
+                TestData.Image("exif-orientation-examples__Landscape_1.jpg"),
+                TestData.Image("exif-orientation-examples__Landscape_2.jpg"),
+                TestData.Image("exif-orientation-examples__Landscape_3.jpg"),
+            });
+            var badges = page.Locator(".photo-card .status-badge");
+            await Expect(badges).ToHaveCountAsync(3);
+            await Expect(page.Locator(".photo-card .status-badge[data-status=complete]")).ToHaveCountAsync(3, new() { Timeout = 30_000 });
+            await Expect(page.Locator("#summary")).ToContainTextAsync("3 analyzed");
+
+            // The provider refuses: the photo shows Failed with its reason and a Retry button.
+            app.Fake.Script = (_, _) => FakeMode.Unauthorized;
+            await page.Locator("#file-input").SetInputFilesAsync(TestData.Image("exif-orientation-examples__Landscape_4.jpg"));
+            var failed = page.Locator(".photo-card", new() { Has = page.Locator(".status-badge[data-status=failed]") });
+            await Expect(failed).ToHaveCountAsync(1, new() { Timeout = 30_000 });
+            await Expect(failed.Locator(".failure-reason")).ToContainTextAsync("credentials");
+            app.Fake.Script = (_, _) => FakeMode.Ok;
+            await failed.Locator(".retry-button").ClickAsync();
+            await Expect(page.Locator(".photo-card .status-badge[data-status=complete]")).ToHaveCountAsync(4, new() { Timeout = 30_000 });
+            await page.ScreenshotAsync(new() { Path = Path.Combine(RepoPaths.Artifacts, "live-flow-gallery.png"), FullPage = true });
+
+            // The categorizer: all four in Exterior · Front 3/4 left; move one to Interior · Dashboard.
+            await page.Locator("#open-categorizer").ClickAsync();
+            var front = page.Locator("[data-group='exterior.front_3q_left'] .categorizer-photo");
+            await Expect(front).ToHaveCountAsync(4);
+            await Expect(page.Locator("#checklist [data-present=true]")).ToHaveCountAsync(1);
+            await front.First.Locator("input[type=checkbox]").CheckAsync();
+            await page.Locator("#move-category").ClickAsync();
+            await page.Locator(".mud-popover-open").GetByText("Interior", new() { Exact = true }).ClickAsync();
+            await page.Locator("#move-angle").ClickAsync();
+            await page.Locator(".mud-popover-open").GetByText("Dashboard", new() { Exact = true }).ClickAsync();
+            await page.Locator("#move-apply").ClickAsync();
+            await Expect(page.Locator("[data-group='interior.dashboard'] .categorizer-photo")).ToHaveCountAsync(1);
+            await Expect(front).ToHaveCountAsync(3);
+            await Expect(page.Locator("#checklist [data-present=true]")).ToHaveCountAsync(2);
+        });
+}
