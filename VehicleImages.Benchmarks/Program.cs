@@ -1,0 +1,38 @@
+using VehicleImages.Benchmarks;
+
+// Prints one table of figures, each against a reference measured in the same run (this machine's
+// speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
+var only = args.Length > 0 ? args[0] : "all";
+var work = Directory.CreateTempSubdirectory("vi-bench-").FullName;
+var clusterDir = Path.Combine(work, "pg");
+var admin = Environment.GetEnvironmentVariable("ConnectionStrings__Default") is { Length: > 0 } given
+    ? given
+    : await Rig.ScriptAsync("start", clusterDir, "postgres");
+NetVips.Cache.Max = 0;
+
+var rows = new List<Row>();
+try
+{
+    if (only is "all" or "ingest")
+        rows.AddRange(await Figures.IngestAndMemoryAsync(admin, work));
+    if (only is "all" or "queue")
+        rows.Add(await Figures.QueueAsync(admin));
+    if (only is "all" or "latency")
+        rows.Add(await Figures.LatencyAsync(admin, work));
+    if (only is "all" or "rate")
+        rows.Add(await Figures.RateLimitAsync(admin, work));
+    if (only is "all" or "gallery")
+        rows.AddRange(await Figures.GalleryAsync(admin, work));
+}
+finally
+{
+    if (Directory.Exists(clusterDir))
+        await Rig.ScriptAsync("stop", clusterDir);
+    try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+}
+
+Console.WriteLine();
+Console.WriteLine("| figure | measured | reference | result | target | met |");
+Console.WriteLine("|---|---|---|---|---|---|");
+foreach (var r in rows)
+    Console.WriteLine($"| {r.Figure} | {r.Measured} | {r.Reference} | {r.Result} | {r.Target} | {(r.Met ? "yes" : "NO")} |");
