@@ -126,8 +126,15 @@ public static partial class Figures
 
         var clock = Stopwatch.StartNew();
         await queue.SetPausedAsync(false, default);
-        while ((await queue.CountsAsync(default)).Complete < jobs)
-            await Task.Delay(20);
+        // A cheap check (the partial index of live jobs), so the watching costs the database next to nothing.
+        await using (var watch = new NpgsqlConnection(cs))
+        {
+            await watch.OpenAsync();
+            var live = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM image_processing_jobs WHERE status IN ('pending', 'processing'))", watch);
+            while ((bool)(await live.ExecuteScalarAsync())!)
+                await Task.Delay(50);
+        }
+
         clock.Stop();
         await app.StopAsync();
         await app.DisposeAsync();
@@ -142,7 +149,8 @@ public static partial class Figures
 
     private static async Task<double> BareQueueAsync(string admin, int jobs)
     {
-        var cs = await Rig.DatabaseAsync(admin);
+        // The same connection settings as the app's queue (statements prepared after two uses), for a fair comparison.
+        var cs = new NpgsqlConnectionStringBuilder(await Rig.DatabaseAsync(admin)) { MaxAutoPrepare = 32, AutoPrepareMinUsages = 2 }.ConnectionString;
         await using var source = NpgsqlDataSource.Create(cs);
         await using (var setup = source.CreateCommand("""
             CREATE TABLE bare_jobs (id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'pending', locked_by text, run_at timestamptz NOT NULL DEFAULT now());
@@ -274,10 +282,12 @@ public static partial class Figures
         clock.Stop();
         // The fastest the limit allows: 60 in the first minute, so 30 calls could all go at once; measure
         // against a steady 60 a minute (one a second), what a provider's per-minute limit means in practice.
-        var used = 30 / Math.Max(clock.Elapsed.TotalSeconds, 1) / (60 / 60.0);
-        var share = Math.Min(used, 1.0);
+        // Calls a minute achieved against the 60 allowed (a short run may beat 60/min on average
+        // because the pacing allows a small burst; the provider's own count shows none refused).
+        var perMinute = fake.Accepted / clock.Elapsed.TotalMinutes;
+        var share = perMinute / 60;
         return new("rate limit: 30 photos, provider 429 above 60/min, RequestsPerMinute=60",
-            $"{clock.Elapsed.TotalSeconds:0.0} s, {fake.Refused} × 429, {failed} failed", "60 requests/min",
+            $"{clock.Elapsed.TotalSeconds:0.0} s, {perMinute:0} calls/min, {fake.Refused} × 429, {failed} failed", "60 requests/min",
             $"{share:0.00} of the limit", "≥ 0.9 of the limit, no photo failed", share >= 0.9 && failed == 0);
     }
 
@@ -315,6 +325,8 @@ public static partial class Figures
                 times.Add(clock.Elapsed.TotalMilliseconds);
             }
 
+            if (!html.Contains("photo-grid"))
+                throw new InvalidOperationException("the gallery did not render its photos (not signed in?)");
             return (Median(times), TagRegex().Matches(html).Count);
         }
 
@@ -337,7 +349,8 @@ public static partial class Figures
         var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = true };
         var client = new HttpClient(handler) { BaseAddress = baseAddress };
         var form = await client.GetStringAsync("account/login");
-        var token = Regex.Match(form, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        var input = Regex.Match(form, "<input[^>]*__RequestVerificationToken[^>]*>").Value;
+        var token = WebUtility.HtmlDecode(Regex.Match(input, "value=\"([^\"]+)\"").Groups[1].Value);
         var response = await client.PostAsync("account/login", new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["__RequestVerificationToken"] = token, ["_handler"] = "login", ["Input.Email"] = email, ["Input.Password"] = "Passw0rd!",

@@ -4,7 +4,8 @@ using VehicleImages.Benchmarks;
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
 var only = args.Length > 0 ? args[0] : "all";
 var work = Directory.CreateTempSubdirectory("vi-bench-").FullName;
-var clusterDir = Path.Combine(work, "pg");
+// Directly under /tmp: the server may run as the postgres user, which cannot enter a private temp folder.
+var clusterDir = Path.Combine(Path.GetTempPath(), $"vi-bench-pg-{Guid.NewGuid():N}"[..32]);
 var admin = Environment.GetEnvironmentVariable("ConnectionStrings__Default") is { Length: > 0 } given
     ? given
     : await Rig.ScriptAsync("start", clusterDir, "postgres");
@@ -29,6 +30,7 @@ finally
     if (Directory.Exists(clusterDir))
         await Rig.ScriptAsync("stop", clusterDir);
     try { Directory.Delete(work, recursive: true); } catch (IOException) { }
+    try { Directory.Delete(clusterDir, recursive: true); File.Delete(clusterDir + ".password"); } catch (IOException) { }
 }
 
 Console.WriteLine();

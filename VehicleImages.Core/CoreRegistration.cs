@@ -52,7 +52,13 @@ public static class CoreRegistration
 
         // The queue and its workers. One data source (pool) for the queue's short statements; the
         // listener opens its own unpooled connection.
-        services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(connectionString));
+        // The queue's statements run thousands of times: Npgsql prepares them after two uses, so
+        // PostgreSQL plans each once per connection instead of on every call.
+        services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(new Npgsql.NpgsqlConnectionStringBuilder(connectionString)
+        {
+            MaxAutoPrepare = Math.Max(new Npgsql.NpgsqlConnectionStringBuilder(connectionString).MaxAutoPrepare, 32),
+            AutoPrepareMinUsages = 2,
+        }.ConnectionString));
         // The data source hides the password from its ConnectionString; the listener needs the whole string.
         services.AddSingleton(new Processing.DatabaseConnection(connectionString));
         services.AddHttpClient();

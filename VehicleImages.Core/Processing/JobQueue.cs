@@ -5,7 +5,10 @@ using VehicleImages.Core.Analysis;
 
 namespace VehicleImages.Core.Processing;
 
-public sealed record JobClaim(long JobId, Guid ImageId, int Attempt, DateTimeOffset StartedAt);
+/// <summary>What a worker needs of the image, read in the claiming statement itself (no second round trip).</summary>
+public sealed record ClaimedImage(string FileName, int? Width, int? Height, string? Variants, string? Metadata);
+
+public sealed record JobClaim(long JobId, Guid ImageId, int Attempt, DateTimeOffset StartedAt, ClaimedImage? Image = null);
 
 /// <summary>A failed image, for alerts.</summary>
 public sealed record FailedImage(Guid ImageId, string FileName, string Error);
@@ -42,7 +45,8 @@ public sealed class JobQueue(NpgsqlDataSource db)
             images AS (
                 UPDATE vehicle_images v SET processing_status = 'processing', processing_error = NULL
                 FROM claimed WHERE v.id = claimed.image_id)
-            SELECT id, image_id, attempt, now() FROM claimed
+            SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text
+            FROM claimed c JOIN vehicle_images v ON v.id = c.image_id
             """);
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner);
@@ -50,7 +54,9 @@ public sealed class JobQueue(NpgsqlDataSource db)
         var claims = new List<JobClaim>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            claims.Add(new JobClaim(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
+            claims.Add(new JobClaim(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3),
+                new ClaimedImage(reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                    reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8))));
         return claims;
     }
 
@@ -79,79 +85,59 @@ public sealed class JobQueue(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Completes the job and stores the results in one transaction; false (and nothing written) when
-    /// the claim was lost. Results are upserts keyed by image, so a second completion cannot duplicate them.
+    /// Completes the job and stores the results in one statement (so one round trip, atomically);
+    /// false, and nothing written, when the claim was lost: every part hangs off the fenced job update.
+    /// Results are upserts keyed by image, so a second completion cannot duplicate them.
     /// </summary>
     public async Task<bool> CompleteAsync(JobClaim claim, string owner, AnalysisResult result, CancellationToken cancellationToken)
     {
-        await using var connection = await db.OpenConnectionAsync(cancellationToken);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var complete = new NpgsqlCommand($"""
-            UPDATE image_processing_jobs j
-            SET status = 'complete', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
-            WHERE {Fence}
-            """, connection, tx))
-        {
-            AddFence(complete, claim, owner);
-            if (await complete.ExecuteNonQueryAsync(cancellationToken) != 1)
-                return false;
-        }
-
-        await using (var image = new NpgsqlCommand("""
-            UPDATE vehicle_images
-            SET processing_status = 'complete', processing_error = NULL,
-                ai_scan_metadata = coalesce(ai_scan_metadata, '{}'::jsonb) || @metadata::jsonb
-            WHERE id = @image
-            """, connection, tx))
-        {
-            image.Parameters.AddWithValue("image", claim.ImageId);
-            image.Parameters.AddWithValue("metadata", NpgsqlDbType.Jsonb, result.Metadata.ToJsonString());
-            await image.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        if (result.Categorization is { } c)
-        {
-            await using var angle = new NpgsqlCommand("""
+        await using var cmd = db.CreateCommand($"""
+            WITH job AS (
+                UPDATE image_processing_jobs j
+                SET status = 'complete', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
+                WHERE {Fence}
+                RETURNING j.id, j.image_id, j.attempt),
+            image AS (
+                UPDATE vehicle_images v
+                SET processing_status = 'complete', processing_error = NULL,
+                    ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || @metadata::jsonb
+                FROM job WHERE v.id = job.image_id),
+            angle AS (
                 INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
-                VALUES (@image, @category, @angle, @confidence, 'ai')
+                SELECT job.image_id, @category, @angle, @confidence, 'ai' FROM job WHERE @category IS NOT NULL
                 ON CONFLICT (image_id, source) DO UPDATE
-                SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()
-                """, connection, tx);
-            angle.Parameters.AddWithValue("image", claim.ImageId);
-            angle.Parameters.AddWithValue("category", c.Category);
-            angle.Parameters.AddWithValue("angle", c.Angle);
-            angle.Parameters.AddWithValue("confidence", Math.Clamp(c.Confidence, 0, 1));
-            await angle.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using (var clear = new NpgsqlCommand("DELETE FROM image_spatial_metadata WHERE image_id = @image", connection, tx))
-        {
-            clear.Parameters.AddWithValue("image", claim.ImageId);
-            await clear.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        foreach (var component in result.Components)
-        {
-            await using var insert = new NpgsqlCommand("""
+                SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()),
+            cleared AS (
+                DELETE FROM image_spatial_metadata s USING job WHERE s.image_id = job.image_id),
+            located AS (
                 INSERT INTO image_spatial_metadata (image_id, component_name, area, condition, confidence, bbox_x, bbox_y, bbox_width, bbox_height, tier)
-                VALUES (@image, @name, @area, @condition, @confidence, @x, @y, @w, @h, @tier)
-                """, connection, tx);
-            insert.Parameters.AddWithValue("image", claim.ImageId);
-            insert.Parameters.AddWithValue("name", component.Name);
-            insert.Parameters.AddWithValue("area", (object?)component.Area ?? DBNull.Value);
-            insert.Parameters.AddWithValue("condition", (object?)component.Condition ?? DBNull.Value);
-            insert.Parameters.AddWithValue("confidence", (object?)component.Confidence ?? DBNull.Value);
-            insert.Parameters.AddWithValue("x", (object?)component.X ?? DBNull.Value);
-            insert.Parameters.AddWithValue("y", (object?)component.Y ?? DBNull.Value);
-            insert.Parameters.AddWithValue("w", (object?)component.Width ?? DBNull.Value);
-            insert.Parameters.AddWithValue("h", (object?)component.Height ?? DBNull.Value);
-            insert.Parameters.AddWithValue("tier", component.Tier);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await InsertAttemptAsync(connection, tx, claim, result.TierReached, "complete", null, cancellationToken);
-        await tx.CommitAsync(cancellationToken);
-        return true;
+                SELECT job.image_id, c.name, c.area, c.condition, c.confidence, c.x, c.y, c.w, c.h, c.tier
+                FROM job, unnest(@names, @areas, @conditions, @confidences, @xs, @ys, @ws, @hs, @tiers)
+                    AS c(name, area, condition, confidence, x, y, w, h, tier)),
+            attempt AS (
+                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome)
+                SELECT job.id, job.image_id, job.attempt, @started, now(), @tier, 'complete' FROM job)
+            SELECT count(*) FROM job
+            """);
+        AddFence(cmd, claim, owner);
+        var c = result.Categorization;
+        var parts = result.Components;
+        cmd.Parameters.AddWithValue("metadata", NpgsqlDbType.Jsonb, result.Metadata.ToJsonString());
+        cmd.Parameters.AddWithValue("category", NpgsqlDbType.Text, (object?)c?.Category ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("angle", NpgsqlDbType.Text, (object?)c?.Angle ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("confidence", NpgsqlDbType.Double, c is null ? DBNull.Value : Math.Clamp(c.Confidence, 0, 1));
+        cmd.Parameters.AddWithValue("names", parts.Select(p => p.Name).ToArray());
+        cmd.Parameters.AddWithValue("areas", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(p => p.Area).ToArray());
+        cmd.Parameters.AddWithValue("conditions", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(p => p.Condition).ToArray());
+        cmd.Parameters.AddWithValue("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Confidence).ToArray());
+        cmd.Parameters.AddWithValue("xs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.X).ToArray());
+        cmd.Parameters.AddWithValue("ys", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Y).ToArray());
+        cmd.Parameters.AddWithValue("ws", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Width).ToArray());
+        cmd.Parameters.AddWithValue("hs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Height).ToArray());
+        cmd.Parameters.AddWithValue("tiers", parts.Select(p => p.Tier).ToArray());
+        cmd.Parameters.AddWithValue("started", claim.StartedAt);
+        cmd.Parameters.AddWithValue("tier", result.TierReached);
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
     /// <summary>

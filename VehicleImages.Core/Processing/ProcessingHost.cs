@@ -46,8 +46,11 @@ public sealed class ProcessingHost(
         var tasks = new List<Task> { MaintainAsync(stoppingToken) };
         if (workers > 0)
         {
-            var channel = Channel.CreateBounded<JobClaim>(new BoundedChannelOptions(workers) { SingleWriter = true });
-            tasks.Add(ClaimAsync(channel.Writer, workers, stoppingToken));
+            // Each worker may have one claim waiting behind the one it works on: claims come in batches
+            // and a worker never idles for a round trip between jobs. Leases start at the claim.
+            var capacity = workers * 2;
+            var channel = Channel.CreateBounded<JobClaim>(new BoundedChannelOptions(capacity) { SingleWriter = true });
+            tasks.Add(ClaimAsync(channel.Writer, capacity, stoppingToken));
             tasks.AddRange(Enumerable.Range(0, workers).Select(_ => WorkAsync(channel.Reader, stoppingToken)));
             logger.LogInformation("Processing with {Workers} workers as {Owner}", workers, Owner);
         }
@@ -148,7 +151,7 @@ public sealed class ProcessingHost(
         var tierReached = 0;
         try
         {
-            var image = await LoadAsync(claim.ImageId, stoppingToken);
+            var image = claim.Image is { } claimed ? Request(claim.ImageId, claimed) : await LoadAsync(claim.ImageId, stoppingToken);
             if (image is null)
                 return; // deleted meanwhile; its job went with it
 
@@ -272,15 +275,15 @@ public sealed class ProcessingHost(
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
             return null;
-        return new AnalysisRequest(
-            imageId,
-            reader.GetString(0),
-            reader.IsDBNull(1) ? null : reader.GetInt32(1),
-            reader.IsDBNull(2) ? null : reader.GetInt32(2),
-            VariantSet.FromJson(reader.IsDBNull(3) ? null : reader.GetString(3)),
-            reader.IsDBNull(4) ? null : JsonNode.Parse(reader.GetString(4)) as JsonObject,
-            (_, _, _) => Task.CompletedTask);
+        return Request(imageId, new ClaimedImage(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt32(1),
+            reader.IsDBNull(2) ? null : reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4)));
     }
+
+    private static AnalysisRequest Request(Guid imageId, ClaimedImage image) => new(
+        imageId, image.FileName, image.Width, image.Height, VariantSet.FromJson(image.Variants),
+        image.Metadata is null ? null : JsonNode.Parse(image.Metadata) as JsonObject,
+        (_, _, _) => Task.CompletedTask);
 
     private static int TierNumber(string key) => key switch
     {

@@ -54,13 +54,14 @@ public sealed class LiveNotifier
 
 /// <summary>
 /// Relays what the database announced (from whichever instance did the work) to SignalR clients and
-/// to in-process subscribers. Status changes are gathered for a short window and only the latest per
-/// image is sent, so a burst of hundreds of photos becomes a few batches, not a flood.
+/// to in-process subscribers. The first change after a quiet spell goes out at once; after a batch,
+/// changes gather for a short window and only the latest per image is sent, so a burst of hundreds of
+/// photos becomes a few batches a second, not a flood.
 /// </summary>
 public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub> hub, LiveNotifier notifier, ILogger<LiveRelay> logger)
     : BackgroundService
 {
-    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(150);
 
     private readonly Channel<ImageStatusEvent> _pending = Channel.CreateUnbounded<ImageStatusEvent>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -74,11 +75,11 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
             var reader = _pending.Reader;
             while (await reader.WaitToReadAsync(stoppingToken))
             {
-                await Task.Delay(Window, stoppingToken);
                 var latest = new Dictionary<Guid, ImageStatusEvent>();
                 while (reader.TryRead(out var e))
                     latest[e.ImageId] = e;
                 await SendAsync([.. latest.Values], stoppingToken);
+                await Task.Delay(Window, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
