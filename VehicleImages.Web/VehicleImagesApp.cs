@@ -83,9 +83,12 @@ public static class VehicleImagesApp
         catch (NpgsqlException e)
         {
             var where = new NpgsqlConnectionStringBuilder(app.Configuration.GetConnectionString(CoreRegistration.ConnectionStringName));
-            throw new InvalidOperationException(
-                $"the database at {where.Host}:{where.Port}/{where.Database} did not answer ({e.Message}). " +
-                "Check ConnectionStrings__Default, or unset it and start with ./run.sh.", e);
+            var database = $"{where.Host}:{where.Port}/{where.Database}";
+            throw new InvalidOperationException(e is PostgresException
+                ? $"migrating the database at {database} failed ({e.Message}). Its schema may come from another version of the app; " +
+                  "see the README on resetting the data."
+                : $"the database at {database} did not answer ({e.Message}). " +
+                  "Check ConnectionStrings__Default, or unset it and start with ./run.sh.", e);
         }
     }
 }
