@@ -52,3 +52,23 @@ public sealed class AnalysisException(AnalysisFailure failure, string message, T
     public AnalysisFailure Failure { get; } = failure;
     public TimeSpan? RetryAfter { get; } = retryAfter;
 }
+
+public static class AnalysisRequestExtensions
+{
+    /// <summary>
+    /// The bytes of one of the photo's variants. Missing files are a permanent failure: no retry
+    /// brings them back (the photo must be uploaded again).
+    /// </summary>
+    public static async Task<(byte[] Bytes, StoredObject Stored)> ReadVariantAsync(this AnalysisRequest request,
+        Storage.IImageStore store, string variant, CancellationToken cancellationToken)
+    {
+        if (request.Variants?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
+            throw new AnalysisException(AnalysisFailure.Permanent, "the photo's files are missing from storage");
+        await using (stream)
+        {
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, cancellationToken);
+            return (buffer.ToArray(), stored);
+        }
+    }
+}

@@ -60,15 +60,7 @@ public sealed class LocalAnalyzer(IImageStore store, TimeProvider time) : IImage
 
     public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken)
     {
-        if (request.Variants?.Medium is not { } medium || store.OpenRead(medium.Key) is not { } stream)
-            throw new AnalysisException(AnalysisFailure.Permanent, "the photo's files are missing from storage");
-        byte[] bytes;
-        await using (stream)
-        {
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, cancellationToken);
-            bytes = buffer.ToArray();
-        }
+        var (bytes, medium) = await request.ReadVariantAsync(store, "medium", cancellationToken);
 
         var longEdge = Math.Max(request.Width ?? medium.Width ?? 0, request.Height ?? medium.Height ?? 0);
         PixelMetrics m;

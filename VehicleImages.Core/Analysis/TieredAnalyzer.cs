@@ -84,15 +84,7 @@ public sealed class TieredAnalyzer(
 
     private async Task<VisionAnswer> AskAsync(AnalysisRequest request, int tier, string variant, CancellationToken cancellationToken)
     {
-        if (request.Variants?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
-            throw new AnalysisException(AnalysisFailure.Permanent, "the photo's files are missing from storage");
-        byte[] jpeg;
-        await using (stream)
-        {
-            using var buffer = new MemoryStream();
-            await stream.CopyToAsync(buffer, cancellationToken);
-            jpeg = buffer.ToArray();
-        }
+        var (jpeg, _) = await request.ReadVariantAsync(store, variant, cancellationToken);
 
         await throttle.AcquireAsync(cancellationToken);
         return await vision.AskAsync(tier, jpeg, cancellationToken);

@@ -11,18 +11,9 @@ public sealed class GalleryFlowTests(AppFixture app, BrowserFixture browser)
     public Task Browser_UploadGoodAndBadPhotos_SeesOutcomesThumbnailsAndExif() =>
         browser.RunAsync(app.App.BaseAddress, "gallery-upload", async page =>
         {
-            await page.GotoAsync("account/register");
-            await page.Locator("#email").FillAsync("gallery@example.test");
-            await page.Locator("#password").FillAsync("Passw0rd!");
-            await page.Locator("#confirm").FillAsync("Passw0rd!");
-            await page.Locator("#register").ClickAsync();
-            await page.Locator("#new-vehicle").ClickAsync();
-            await page.Locator("#vehicle-name").FillAsync("Land Cruiser");
-            await page.Locator("#create-vehicle").ClickAsync();
-            await page.GetByRole(AriaRole.Link, new() { Name = "Open gallery (0)" }).ClickAsync();
+            await BrowserSteps.RegisterAsync(page, "gallery@example.test");
+            await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Land Cruiser");
             await Expect(page.Locator("#no-photos")).ToBeVisibleAsync();
-            // The uploader is wired once the circuit is up.
-            await Expect(page.Locator("[data-ready=true] #file-input")).ToBeAttachedAsync();
 
             await page.Locator("#file-input").SetInputFilesAsync(new[]
             {

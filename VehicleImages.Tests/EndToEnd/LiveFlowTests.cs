@@ -37,16 +37,8 @@ public sealed class LiveFlowTests(FakeProviderAppFixture app, BrowserFixture bro
     public Task Browser_UploadWatchFailRetryAndRecategorize_WithoutReloading() =>
         browser.RunAsync(app.App.BaseAddress, "live-flow", async page =>
         {
-            await page.GotoAsync("account/register");
-            await page.Locator("#email").FillAsync("live@example.test");
-            await page.Locator("#password").FillAsync("Passw0rd!");
-            await page.Locator("#confirm").FillAsync("Passw0rd!");
-            await page.Locator("#register").ClickAsync();
-            await page.Locator("#new-vehicle").ClickAsync();
-            await page.Locator("#vehicle-name").FillAsync("Live car");
-            await page.Locator("#create-vehicle").ClickAsync();
-            await page.GetByRole(AriaRole.Link, new() { Name = "Open gallery (0)" }).ClickAsync();
-            await Expect(page.Locator("[data-ready=true] #file-input")).ToBeAttachedAsync();
+            await BrowserSteps.RegisterAsync(page, "live@example.test");
+            await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Live car");
 
             // Three photos: Processing, then Analyzed, pushed live.
             await page.Locator("#file-input").SetInputFilesAsync(new[]
