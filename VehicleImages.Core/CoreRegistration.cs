@@ -44,7 +44,6 @@ public static class CoreRegistration
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
-        services.AddSingleton<Images.ImageStatistics>();
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
