@@ -46,10 +46,11 @@ public sealed class ProcessingHost(
         var tasks = new List<Task> { MaintainAsync(stoppingToken) };
         if (workers > 0)
         {
-            // Each worker may have one claim waiting behind the one it works on: claims come in batches
-            // and a worker never idles for a round trip between jobs. Leases start at the claim.
+            // Each worker may have one claim waiting behind the one it works on, so claims come in
+            // batches and a worker never idles for a round trip between jobs. Every claim's lease is
+            // renewed from the moment it is claimed, waiting or working, so none expires in the queue.
             var capacity = workers * 2;
-            var channel = Channel.CreateBounded<JobClaim>(new BoundedChannelOptions(capacity) { SingleWriter = true });
+            var channel = Channel.CreateBounded<Leased>(new BoundedChannelOptions(capacity) { SingleWriter = true });
             tasks.Add(ClaimAsync(channel.Writer, capacity, stoppingToken));
             tasks.AddRange(Enumerable.Range(0, workers).Select(_ => WorkAsync(channel.Reader, stoppingToken)));
             logger.LogInformation("Processing with {Workers} workers as {Owner}", workers, Owner);
@@ -80,7 +81,7 @@ public sealed class ProcessingHost(
         }
     }
 
-    private async Task ClaimAsync(ChannelWriter<JobClaim> writer, int workers, CancellationToken stoppingToken)
+    private async Task ClaimAsync(ChannelWriter<Leased> writer, int workers, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -107,7 +108,7 @@ public sealed class ProcessingHost(
                 foreach (var claim in claims)
                 {
                     Interlocked.Increment(ref _busy);
-                    await writer.WriteAsync(claim, stoppingToken);
+                    await writer.WriteAsync(new Leased(claim, this, stoppingToken), stoppingToken);
                 }
 
                 if (claims.Count == free)
@@ -118,13 +119,15 @@ public sealed class ProcessingHost(
         }
     }
 
-    private async Task WorkAsync(ChannelReader<JobClaim> reader, CancellationToken stoppingToken)
+    private async Task WorkAsync(ChannelReader<Leased> reader, CancellationToken stoppingToken)
     {
-        await foreach (var claim in reader.ReadAllAsync(stoppingToken))
+        await foreach (var leased in reader.ReadAllAsync(stoppingToken))
         {
+            var claim = leased.Claim;
             try
             {
-                await ProcessAsync(claim, stoppingToken);
+                await using (leased)
+                    await ProcessAsync(claim, leased.Lost, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -143,11 +146,8 @@ public sealed class ProcessingHost(
         }
     }
 
-    private async Task ProcessAsync(JobClaim claim, CancellationToken stoppingToken)
+    private async Task ProcessAsync(JobClaim claim, CancellationTokenSource lost, CancellationToken stoppingToken)
     {
-        using var lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        using var heartbeatStop = new CancellationTokenSource();
-        var heartbeat = HeartbeatAsync(claim, lost, heartbeatStop.Token);
         var tierReached = 0;
         try
         {
@@ -191,10 +191,32 @@ public sealed class ProcessingHost(
         {
             await FailAsync(claim, "unexpected error: " + e.Message, permanent: false, tierReached);
         }
-        finally
+    }
+
+    /// <summary>A claim with its lease being renewed, from the claim until the worker is done with it.</summary>
+    private sealed class Leased : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _heartbeat;
+
+        public Leased(JobClaim claim, ProcessingHost host, CancellationToken stoppingToken)
         {
-            await heartbeatStop.CancelAsync();
-            await heartbeat;
+            Claim = claim;
+            Lost = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            _heartbeat = host.HeartbeatAsync(claim, Lost, _stop.Token);
+        }
+
+        public JobClaim Claim { get; }
+
+        /// <summary>Cancelled when the claim is lost (a renewal found it taken) or the host stops.</summary>
+        public CancellationTokenSource Lost { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _heartbeat;
+            _stop.Dispose();
+            Lost.Dispose();
         }
     }
 

@@ -47,6 +47,21 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task Lease_ClaimWaitingBehindASlowJob_IsRenewedAndNeverRescued()
+    {
+        // One worker holds a second claim in reserve; the job ahead takes longer than a lease.
+        var cs = await DatabaseAsync();
+        var analyzer = new ScriptedAnalyzer { Delay = TimeSpan.FromSeconds(7) };
+        await using var app = await StartAsync(cs, analyzer, new(FastRetries) { ["Processing:Workers"] = "1", ["Processing:LeaseSeconds"] = "5" });
+        var ids = await ImageRows.InsertAsync(cs, 2);
+
+        await WaitAllAsync(cs, ids);
+
+        Assert.Equal(["complete", "complete"], await ImageRows.ScalarAsync<string[]>(cs, "SELECT array_agg(outcome ORDER BY id) FROM image_processing_attempts"));
+        Assert.All(ids, id => Assert.Equal(1, analyzer.Calls[id]));
+    }
+
+    [Fact]
     public async Task Claim_LostToTheRescuer_LateCompletionIsDropped()
     {
         var cs = await DatabaseAsync();
