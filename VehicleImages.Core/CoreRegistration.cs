@@ -62,6 +62,7 @@ public static class CoreRegistration
         services.AddSingleton(new Processing.DatabaseConnection(connectionString));
         services.AddHttpClient();
         services.AddSingleton<Processing.JobQueue>();
+        services.AddSingleton<Processing.CompletionWriter>();
         services.AddSingleton<Processing.RetryPolicy>();
         services.AddSingleton<Processing.ProcessingReports>();
         services.AddSingleton<Processing.WakeSignal>();

@@ -10,6 +10,9 @@ public sealed record ClaimedImage(string FileName, int? Width, int? Height, stri
 
 public sealed record JobClaim(long JobId, Guid ImageId, int Attempt, DateTimeOffset StartedAt, ClaimedImage? Image = null);
 
+/// <summary>A finished analysis to be written for a claim held by <paramref name="Owner"/>.</summary>
+public sealed record Completion(JobClaim Claim, string Owner, AnalysisResult Result);
+
 /// <summary>A failed image, for alerts.</summary>
 public sealed record FailedImage(Guid ImageId, string FileName, string Error);
 
@@ -89,22 +92,56 @@ public sealed class JobQueue(NpgsqlDataSource db)
     /// false, and nothing written, when the claim was lost: every part hangs off the fenced job update.
     /// Results are upserts keyed by image, so a second completion cannot duplicate them.
     /// </summary>
-    public async Task<bool> CompleteAsync(JobClaim claim, string owner, AnalysisResult result, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(JobClaim claim, string owner, AnalysisResult result, CancellationToken cancellationToken) =>
+        (await CompleteAsync([new Completion(claim, owner, result)], cancellationToken))[0];
+
+    /// <summary>
+    /// Several completions in one set-based statement per owner: one round trip, one transaction,
+    /// one commit, and the per-statement work (locks on every table and index touched, constraint
+    /// and trigger set-up) paid once for all of them. Each completion is fenced on its own, so a
+    /// lost claim is dropped (false) while its neighbours are written. An error in any part rolls
+    /// back all of them; <see cref="CompletionWriter"/> then writes them one by one, so one bad
+    /// completion cannot sink its neighbours.
+    /// </summary>
+    public async Task<IReadOnlyList<bool>> CompleteAsync(IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand($"""
-            WITH job AS (
+        await using var batch = db.CreateBatch();
+        foreach (var group in completions.GroupBy(c => c.Owner))
+            batch.BatchCommands.Add(CompletionCommand(group.Key, group.ToList()));
+        var completed = new HashSet<long>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            do
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                    completed.Add(reader.GetInt64(0));
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+
+        return completions.Select(c => completed.Contains(c.Claim.JobId)).ToList();
+    }
+
+    private static NpgsqlBatchCommand CompletionCommand(string owner, List<Completion> completions)
+    {
+        var cmd = new NpgsqlBatchCommand("""
+            WITH input AS (
+                SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers)
+                    AS i(job, attempt, metadata, category, angle, confidence, started, tier)),
+            job AS (
                 UPDATE image_processing_jobs j
                 SET status = 'complete', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
-                WHERE {Fence}
-                RETURNING j.id, j.image_id, j.attempt),
+                FROM input i
+                WHERE j.id = i.job AND j.status = 'processing' AND j.locked_by = @owner AND j.attempt = i.attempt
+                RETURNING j.id, j.image_id, j.attempt, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier),
             image AS (
                 UPDATE vehicle_images v
                 SET processing_status = 'complete', processing_error = NULL,
-                    ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || @metadata::jsonb
+                    ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || job.metadata
                 FROM job WHERE v.id = job.image_id),
             angle AS (
                 INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
-                SELECT job.image_id, @category, @angle, @confidence, 'ai' FROM job WHERE @category IS NOT NULL
+                SELECT job.image_id, job.category, job.angle, job.confidence, 'ai' FROM job WHERE job.category IS NOT NULL
                 ON CONFLICT (image_id, source) DO UPDATE
                 SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()),
             cleared AS (
@@ -112,32 +149,37 @@ public sealed class JobQueue(NpgsqlDataSource db)
             located AS (
                 INSERT INTO image_spatial_metadata (image_id, component_name, area, condition, confidence, bbox_x, bbox_y, bbox_width, bbox_height, tier)
                 SELECT job.image_id, c.name, c.area, c.condition, c.confidence, c.x, c.y, c.w, c.h, c.tier
-                FROM job, unnest(@names, @areas, @conditions, @confidences, @xs, @ys, @ws, @hs, @tiers)
-                    AS c(name, area, condition, confidence, x, y, w, h, tier)),
+                FROM unnest(@part_jobs, @names, @areas, @conditions, @part_confidences, @xs, @ys, @ws, @hs, @part_tiers)
+                    AS c(job, name, area, condition, confidence, x, y, w, h, tier)
+                JOIN job ON job.id = c.job),
             attempt AS (
                 INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome)
-                SELECT job.id, job.image_id, job.attempt, @started, now(), @tier, 'complete' FROM job)
-            SELECT count(*) FROM job
+                SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, 'complete' FROM job)
+            SELECT id FROM job
             """);
-        AddFence(cmd, claim, owner);
-        var c = result.Categorization;
-        var parts = result.Components;
-        cmd.Parameters.AddWithValue("metadata", NpgsqlDbType.Jsonb, result.Metadata.ToJsonString());
-        cmd.Parameters.AddWithValue("category", NpgsqlDbType.Text, (object?)c?.Category ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("angle", NpgsqlDbType.Text, (object?)c?.Angle ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("confidence", NpgsqlDbType.Double, c is null ? DBNull.Value : Math.Clamp(c.Confidence, 0, 1));
-        cmd.Parameters.AddWithValue("names", parts.Select(p => p.Name).ToArray());
-        cmd.Parameters.AddWithValue("areas", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(p => p.Area).ToArray());
-        cmd.Parameters.AddWithValue("conditions", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(p => p.Condition).ToArray());
-        cmd.Parameters.AddWithValue("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Confidence).ToArray());
-        cmd.Parameters.AddWithValue("xs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.X).ToArray());
-        cmd.Parameters.AddWithValue("ys", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Y).ToArray());
-        cmd.Parameters.AddWithValue("ws", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Width).ToArray());
-        cmd.Parameters.AddWithValue("hs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(p => p.Height).ToArray());
-        cmd.Parameters.AddWithValue("tiers", parts.Select(p => p.Tier).ToArray());
-        cmd.Parameters.AddWithValue("started", claim.StartedAt);
-        cmd.Parameters.AddWithValue("tier", result.TierReached);
-        return (long)(await cmd.ExecuteScalarAsync(cancellationToken))! == 1;
+        var p = cmd.Parameters;
+        p.AddWithValue("owner", owner);
+        p.AddWithValue("jobs", completions.Select(c => c.Claim.JobId).ToArray());
+        p.AddWithValue("attempts", completions.Select(c => c.Claim.Attempt).ToArray());
+        p.AddWithValue("metadata", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, completions.Select(c => c.Result.Metadata.ToJsonString()).ToArray());
+        p.AddWithValue("categories", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Categorization?.Category).ToArray());
+        p.AddWithValue("angles", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Categorization?.Angle).ToArray());
+        p.AddWithValue("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double,
+            completions.Select(c => c.Result.Categorization is { } k ? Math.Clamp(k.Confidence, 0, 1) : (double?)null).ToArray());
+        p.AddWithValue("started", completions.Select(c => c.Claim.StartedAt).ToArray());
+        p.AddWithValue("tiers", completions.Select(c => c.Result.TierReached).ToArray());
+        var parts = completions.SelectMany(c => c.Result.Components.Select(x => (c.Claim.JobId, Part: x))).ToList();
+        p.AddWithValue("part_jobs", parts.Select(x => x.JobId).ToArray());
+        p.AddWithValue("names", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Name).ToArray());
+        p.AddWithValue("areas", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Area).ToArray());
+        p.AddWithValue("conditions", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Condition).ToArray());
+        p.AddWithValue("part_confidences", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Confidence).ToArray());
+        p.AddWithValue("xs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.X).ToArray());
+        p.AddWithValue("ys", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Y).ToArray());
+        p.AddWithValue("ws", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Width).ToArray());
+        p.AddWithValue("hs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Height).ToArray());
+        p.AddWithValue("part_tiers", parts.Select(x => x.Part.Tier).ToArray());
+        return cmd;
     }
 
     /// <summary>
@@ -379,11 +421,13 @@ public sealed class JobQueue(NpgsqlDataSource db)
         return new QueueCounts((int)reader.GetInt64(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3));
     }
 
-    private static void AddFence(NpgsqlCommand cmd, JobClaim claim, string owner)
+    private static void AddFence(NpgsqlCommand cmd, JobClaim claim, string owner) => AddFence(cmd.Parameters, claim, owner);
+
+    private static void AddFence(NpgsqlParameterCollection parameters, JobClaim claim, string owner)
     {
-        cmd.Parameters.AddWithValue("job", claim.JobId);
-        cmd.Parameters.AddWithValue("owner", owner);
-        cmd.Parameters.AddWithValue("attempt", claim.Attempt);
+        parameters.AddWithValue("job", claim.JobId);
+        parameters.AddWithValue("owner", owner);
+        parameters.AddWithValue("attempt", claim.Attempt);
     }
 
     private static async Task InsertAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction tx, JobClaim claim,
