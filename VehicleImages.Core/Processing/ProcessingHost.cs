@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
@@ -12,14 +14,17 @@ using VehicleImages.Core.Images;
 namespace VehicleImages.Core.Processing;
 
 /// <summary>
-/// The in-process worker pool: a claimer takes due jobs from PostgreSQL in batches and hands their
-/// ids to Processing:Workers workers through a bounded Channel; each worker renews its lease while
-/// it works. A maintenance loop (on every instance, workers or not) rescues expired claims, sweeps
+/// The in-process worker pool: a claimer takes due jobs from PostgreSQL in batches and hands them
+/// to Processing:Workers workers through a bounded Channel; every claim's lease is renewed until its
+/// result is written. A worker hands its result to the <see cref="CompletionWriter"/> and takes its
+/// next job while the write is on its way, so neither stage waits on the other's round trip. A
+/// maintenance loop (on every instance, workers or not) rescues expired claims, sweeps
 /// for images that were never queued, and prunes finished jobs. On shutdown every unfinished claim
 /// goes back at once.
 /// </summary>
 public sealed class ProcessingHost(
     JobQueue queue,
+    CompletionWriter completions,
     IImageAnalyzer analyzer,
     RetryPolicy retry,
     ProviderThrottle throttle,
@@ -33,6 +38,8 @@ public sealed class ProcessingHost(
     public static readonly TimeSpan SweepInterval = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan PruneAge = TimeSpan.FromDays(1);
 
+    private readonly ConcurrentDictionary<Task, byte> _writes = new();
+    private ClaimReserve _reserve = new(1);
     private int _busy;
 
     /// <summary>Unique per process start: a restarted process never mistakes an old claim for its own.</summary>
@@ -46,12 +53,12 @@ public sealed class ProcessingHost(
         var tasks = new List<Task> { MaintainAsync(stoppingToken) };
         if (workers > 0)
         {
-            // Each worker may have one claim waiting behind the one it works on, so claims come in
-            // batches and a worker never idles for a round trip between jobs. Every claim's lease is
-            // renewed from the moment it is claimed, waiting or working, so none expires in the queue.
-            var capacity = workers * 2;
-            var channel = Channel.CreateBounded<Leased>(new BoundedChannelOptions(capacity) { SingleWriter = true });
-            tasks.Add(ClaimAsync(channel.Writer, capacity, stoppingToken));
+            // Claims held in reserve behind the working ones, as many as hide the round trips (see
+            // ClaimReserve). Every claim's lease is renewed from the moment it is claimed, waiting or
+            // working, so none expires in the queue.
+            _reserve = new ClaimReserve(workers);
+            var channel = Channel.CreateBounded<Leased>(new BoundedChannelOptions(_reserve.Capacity) { SingleWriter = true });
+            tasks.Add(ClaimAsync(channel.Writer, stoppingToken));
             tasks.AddRange(Enumerable.Range(0, workers).Select(_ => WorkAsync(channel.Reader, stoppingToken)));
             logger.LogInformation("Processing with {Workers} workers as {Owner}", workers, Owner);
         }
@@ -63,6 +70,10 @@ public sealed class ProcessingHost(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+
+        // Results already handed to the writer are written (or dropped by their fence) before the
+        // claims still held go back in StopAsync.
+        await Task.WhenAll(_writes.Keys);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -81,11 +92,11 @@ public sealed class ProcessingHost(
         }
     }
 
-    private async Task ClaimAsync(ChannelWriter<Leased> writer, int workers, CancellationToken stoppingToken)
+    private async Task ClaimAsync(ChannelWriter<Leased> writer, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var free = workers - Volatile.Read(ref _busy);
+            var free = _reserve.Target - Volatile.Read(ref _busy);
             var wait = PollInterval;
             if (throttle.PausedFor is { } paused && paused > TimeSpan.Zero)
             {
@@ -97,7 +108,9 @@ public sealed class ProcessingHost(
                 IReadOnlyList<JobClaim> claims;
                 try
                 {
+                    var started = Stopwatch.GetTimestamp();
                     claims = await queue.ClaimAsync(Owner, free, Lease, stoppingToken);
+                    _reserve.RoundTripTook(Stopwatch.GetElapsedTime(started));
                 }
                 catch (Exception e) when (e is NpgsqlException or TimeoutException)
                 {
@@ -123,11 +136,12 @@ public sealed class ProcessingHost(
     {
         await foreach (var leased in reader.ReadAllAsync(stoppingToken))
         {
-            var claim = leased.Claim;
+            Task<bool>? written = null;
             try
             {
-                await using (leased)
-                    await ProcessAsync(claim, leased.Lost, stoppingToken);
+                var started = Stopwatch.GetTimestamp();
+                written = await ProcessAsync(leased.Claim, leased.Lost, stoppingToken);
+                _reserve.JobTook(Stopwatch.GetElapsedTime(started));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -136,24 +150,59 @@ public sealed class ProcessingHost(
             catch (Exception e)
             {
                 // The database went away mid-bookkeeping: the lease runs out and the rescuer retries.
-                logger.LogError(e, "Bookkeeping for job {Job} failed; its lease will expire and it will be retried", claim.JobId);
+                logger.LogError(e, "Bookkeeping for job {Job} failed; its lease will expire and it will be retried", leased.Claim.JobId);
             }
             finally
             {
-                Interlocked.Decrement(ref _busy);
-                wake.Set();
+                if (written is null)
+                    await DoneAsync(leased);
+                else
+                    Track(FinishAsync(leased, written));
             }
         }
     }
 
-    private async Task ProcessAsync(JobClaim claim, CancellationTokenSource lost, CancellationToken stoppingToken)
+    /// <summary>Waits for the result's write, keeping the lease renewed until then, and frees the slot.</summary>
+    private async Task FinishAsync(Leased leased, Task<bool> written)
+    {
+        try
+        {
+            if (!await written)
+                logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped",
+                    leased.Claim.JobId, leased.Claim.Attempt);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Writing the result of job {Job} failed; its lease will expire and it will be retried", leased.Claim.JobId);
+        }
+        finally
+        {
+            await DoneAsync(leased);
+        }
+    }
+
+    private async Task DoneAsync(Leased leased)
+    {
+        await leased.DisposeAsync();
+        Interlocked.Decrement(ref _busy);
+        wake.Set();
+    }
+
+    private void Track(Task write)
+    {
+        _writes.TryAdd(write, 0);
+        _ = write.ContinueWith(t => _writes.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>Analyzes the claimed image; the write of a result (null when there is none), still on its way.</summary>
+    private async Task<Task<bool>?> ProcessAsync(JobClaim claim, CancellationTokenSource lost, CancellationToken stoppingToken)
     {
         var tierReached = 0;
         try
         {
             var image = claim.Image is { } claimed ? Request(claim.ImageId, claimed) : await LoadAsync(claim.ImageId, stoppingToken);
             if (image is null)
-                return; // deleted meanwhile; its job went with it
+                return null; // deleted meanwhile; its job went with it
 
             var request = image with
             {
@@ -165,8 +214,7 @@ public sealed class ProcessingHost(
                 },
             };
             var result = await analyzer.AnalyzeAsync(request, lost.Token);
-            if (!await queue.CompleteAsync(claim, Owner, result, CancellationToken.None))
-                logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped", claim.JobId, claim.Attempt);
+            return completions.CompleteAsync(new Completion(claim, Owner, result));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -191,6 +239,8 @@ public sealed class ProcessingHost(
         {
             await FailAsync(claim, "unexpected error: " + e.Message, permanent: false, tierReached);
         }
+
+        return null;
     }
 
     /// <summary>A claim with its lease being renewed, from the claim until the worker is done with it.</summary>

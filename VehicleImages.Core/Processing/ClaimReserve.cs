@@ -1,0 +1,52 @@
+namespace VehicleImages.Core.Processing;
+
+/// <summary>
+/// How many claims a worker pool holds, working, waiting and being written: enough that no worker
+/// waits on the database. Claiming and writing a result each take a round trip; while they are on
+/// their way, each worker gets through (round trips ÷ job time) more jobs. So a pool whose jobs take
+/// seconds (a remote provider) holds two claims per worker, as few as possible, so that other
+/// instances find work; a pool whose jobs take a millisecond (a local model, quick failures) holds
+/// up to <see cref="MaxPerWorker"/> per worker and claims and writes them in batches.
+/// </summary>
+public sealed class ClaimReserve(int workers)
+{
+    public const int MinPerWorker = 2;
+    public const int MaxPerWorker = 16;
+
+    private readonly Lock _gate = new();
+    private double _jobMs = double.NaN;
+    private double _roundTripMs = double.NaN;
+
+    /// <summary>The most claims ever held at once.</summary>
+    public int Capacity => workers * MaxPerWorker;
+
+    /// <summary>Claims to hold now, from the moving averages of job time and round trip.</summary>
+    public int Target
+    {
+        get
+        {
+            lock (_gate)
+            {
+                if (double.IsNaN(_jobMs) || double.IsNaN(_roundTripMs))
+                    return workers * MinPerWorker;
+                // One job in hand, plus those done while a claim and a write are on their way.
+                var perWorker = 1 + Math.Ceiling(2 * _roundTripMs / Math.Max(_jobMs, 0.001));
+                return workers * (int)Math.Clamp(perWorker, MinPerWorker, MaxPerWorker);
+            }
+        }
+    }
+
+    public void JobTook(TimeSpan elapsed)
+    {
+        lock (_gate)
+            _jobMs = Average(_jobMs, elapsed.TotalMilliseconds);
+    }
+
+    public void RoundTripTook(TimeSpan elapsed)
+    {
+        lock (_gate)
+            _roundTripMs = Average(_roundTripMs, elapsed.TotalMilliseconds);
+    }
+
+    private static double Average(double current, double sample) => double.IsNaN(current) ? sample : (current * 0.9) + (sample * 0.1);
+}

@@ -1,0 +1,134 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using VehicleImages.Core.Analysis;
+using VehicleImages.Core.Processing;
+using VehicleImages.Tests.TestHost;
+
+namespace VehicleImages.Tests.Processing;
+
+/// <summary>Results written several at a time, and how many claims a pool holds.</summary>
+public sealed class CompletionBatchTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(string Cs, TestApp App, JobQueue Queue, IReadOnlyList<JobClaim> Claims)> ClaimedAsync(int images)
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
+        var queue = app.Services.GetRequiredService<JobQueue>();
+        await ImageRows.InsertAsync(cs, images);
+        var claims = await queue.ClaimAsync("worker", images, TimeSpan.FromMinutes(1), Ct);
+        Assert.Equal(images, claims.Count);
+        return (cs, app, queue, claims);
+    }
+
+    private static AnalysisResult Result(string angle, params LocatedComponent[] parts) =>
+        new(new() { ["provider"] = "test" }, new AiCategorization("exterior", angle, 0.9), parts, parts.Length > 0 ? 2 : 1);
+
+    private static LocatedComponent Part(string name, double x = 0.1) => new(name, "front", "good", 0.8, x, 0.2, 0.3, 0.4, 2);
+
+    [Fact]
+    public async Task CompleteMany_LostClaimAmongLiveOnes_OnlyTheLiveOnesAreWritten()
+    {
+        var (cs, app, queue, claims) = await ClaimedAsync(3);
+        await using var _ = app;
+        // The first claim was lost (its attempt is no longer the job's); the other two are live.
+        var lost = claims[0] with { Attempt = claims[0].Attempt + 5 };
+        var written = await queue.CompleteAsync(
+        [
+            new Completion(lost, "worker", Result("front", Part("hood"))),
+            new Completion(claims[1], "worker", Result("rear", Part("bumper"), Part("tailgate"))),
+            new Completion(claims[2], "worker", Result("side_left")),
+        ], Ct);
+
+        Assert.Equal([false, true, true], written);
+        Assert.Equal("processing", await StatusAsync(cs, claims[0].ImageId));
+        Assert.Equal(["complete", "complete"], [await StatusAsync(cs, claims[1].ImageId), await StatusAsync(cs, claims[2].ImageId)]);
+        // Each result went to its own image: angles, components and one attempt row apiece.
+        Assert.Equal("rear", await ImageRows.ScalarAsync<string>(cs, "SELECT angle FROM vehicle_image_angles WHERE image_id = @id", ("id", claims[1].ImageId)));
+        Assert.Equal("side_left", await ImageRows.ScalarAsync<string>(cs, "SELECT angle FROM vehicle_image_angles WHERE image_id = @id", ("id", claims[2].ImageId)));
+        Assert.Equal(["bumper", "tailgate"], await ImageRows.ScalarAsync<string[]>(cs,
+            "SELECT array_agg(component_name ORDER BY component_name) FROM image_spatial_metadata WHERE image_id = @id", ("id", claims[1].ImageId)));
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_spatial_metadata WHERE image_id <> @id", ("id", claims[1].ImageId)));
+        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts WHERE outcome = 'complete'"));
+        Assert.Equal("test", await ImageRows.ScalarAsync<string>(cs,
+            "SELECT ai_scan_metadata->>'provider' FROM vehicle_images WHERE id = @id", ("id", claims[2].ImageId)));
+    }
+
+    [Fact]
+    public async Task CompleteMany_OneResultTheDatabaseRefuses_NothingOfTheBatchIsHalfWritten()
+    {
+        var (cs, app, queue, claims) = await ClaimedAsync(2);
+        await using var _ = app;
+        // A bounding box outside the image breaks a check constraint: the whole statement rolls back.
+        await Assert.ThrowsAsync<PostgresException>(() => queue.CompleteAsync(
+        [
+            new Completion(claims[0], "worker", Result("front")),
+            new Completion(claims[1], "worker", Result("rear", Part("mirror", x: 5))),
+        ], Ct));
+
+        Assert.Equal(0L, await ImageRows.CountAsync(cs, "processing_status = 'complete'"));
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts"));
+    }
+
+    [Fact]
+    public async Task Writer_OneBadResultAmongGoodOnes_GoodOnesAreWrittenAndTheBadOneFailsAlone()
+    {
+        var (cs, app, queue, claims) = await ClaimedAsync(4);
+        await using var _ = app;
+        var writer = new CompletionWriter(queue, NullLogger<CompletionWriter>.Instance);
+
+        // Hold the writer's first write on a row lock, so the next three queue up behind it and go
+        // together: one statement that the bad result breaks for all three.
+        await using var blocker = new NpgsqlConnection(cs);
+        await blocker.OpenAsync(Ct);
+        await using var tx = await blocker.BeginTransactionAsync(Ct);
+        await using (var lockJob = new NpgsqlCommand("SELECT 1 FROM image_processing_jobs WHERE id = @id FOR UPDATE", blocker, tx))
+        {
+            lockJob.Parameters.AddWithValue("id", claims[3].JobId);
+            await lockJob.ExecuteScalarAsync(Ct);
+        }
+
+        var first = writer.CompleteAsync(new Completion(claims[3], "worker", Result("front")));
+        await ImageRows.WaitForAsync(async () => await ImageRows.ScalarAsync<long>(cs,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 1, "the first write to wait on the lock");
+        var bad = writer.CompleteAsync(new Completion(claims[0], "worker", Result("rear", Part("mirror", x: 5))));
+        var good = claims.Skip(1).Take(2).Select(c => writer.CompleteAsync(new Completion(c, "worker", Result("front")))).ToList();
+        await tx.RollbackAsync(Ct);
+
+        Assert.True(await first);
+        var goodWritten = await Task.WhenAll(good);
+        Assert.Equal([true, true], goodWritten);
+        await Assert.ThrowsAsync<PostgresException>(() => bad);
+        Assert.Equal(3L, await ImageRows.CountAsync(cs, "processing_status = 'complete'"));
+        Assert.Equal("processing", await StatusAsync(cs, claims[0].ImageId));
+    }
+
+    [Fact]
+    public void Reserve_SlowJobs_TwoClaimsPerWorker()
+    {
+        var reserve = new ClaimReserve(4);
+        Assert.Equal(8, reserve.Target); // nothing measured yet
+        reserve.RoundTripTook(TimeSpan.FromMilliseconds(2));
+        reserve.JobTook(TimeSpan.FromMilliseconds(800)); // a remote provider
+        Assert.Equal(8, reserve.Target);
+    }
+
+    [Fact]
+    public void Reserve_QuickJobs_HoldsMoreUpToTheCap()
+    {
+        var reserve = new ClaimReserve(4);
+        reserve.RoundTripTook(TimeSpan.FromMilliseconds(2));
+        reserve.JobTook(TimeSpan.FromMilliseconds(1)); // one job per ms: 1 + 2 × 2 ms / 1 ms = 5 a worker
+        Assert.Equal(20, reserve.Target);
+
+        for (var i = 0; i < 100; i++)
+            reserve.JobTook(TimeSpan.FromMilliseconds(0.01));
+        Assert.Equal(4 * ClaimReserve.MaxPerWorker, reserve.Target);
+        Assert.Equal(reserve.Capacity, reserve.Target);
+    }
+
+    private static Task<string> StatusAsync(string cs, Guid id) =>
+        ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", id));
+}
