@@ -97,9 +97,28 @@ public static partial class Figures
 
     public static async Task<Row> QueueAsync(string admin)
     {
-        const int jobs = 10_000;
+        const int jobs = 10_000, rounds = 3;
+        // Alternating rounds, medians compared: both sides run with the JIT warmed by the other's
+        // first round, and a slow moment of the machine cannot land on one side only.
+        var ours = new List<double>();
+        var bare = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            ours.Add(await OurQueueAsync(admin, jobs));
+            bare.Add(await BareQueueAsync(admin, jobs));
+            Console.Error.WriteLine($"queue round {round + 1}: ours {ours[^1]:0} jobs/s, bare {bare[^1]:0} jobs/s");
+        }
+
+        var (o, b) = (Median(ours), Median(bare));
+        var ratio = o / b;
+        return new($"queue ({jobs:N0} jobs, 4 workers, no-op analyzer; median of {rounds} alternating rounds)", $"{o:0} jobs/s",
+            $"bare table {b:0} jobs/s", $"{ratio:0.00}×", "≥ 1,000 jobs/s and ≥ 0.8×", o >= 1000 && ratio >= 0.8);
+    }
+
+    private static async Task<double> OurQueueAsync(string admin, int jobs)
+    {
         var cs = await Rig.DatabaseAsync(admin);
-        // Migrate and hold processing, then insert 10,000 images (the trigger makes their jobs).
+        // Migrate and hold processing, then insert the images (the trigger makes their jobs).
         var app = VehicleImages.Web.VehicleImagesApp.Build(["--urls", "http://127.0.0.1:0"], b =>
         {
             b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -115,13 +134,15 @@ public static partial class Figures
         await using (var c = new NpgsqlConnection(cs))
         {
             await c.OpenAsync();
-            await new NpgsqlCommand("""
+            var insert = new NpgsqlCommand("""
                 INSERT INTO asp_net_users (id, user_name, email, email_confirmed, phone_number_confirmed, two_factor_enabled, lockout_enabled, access_failed_count)
                 VALUES ('00000000-0000-0000-0000-000000000001', 'q', 'q', false, false, false, false, 0);
                 INSERT INTO vehicles (id, user_id, name) VALUES ('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'q');
                 INSERT INTO vehicle_images (vehicle_id, user_id, file_name)
-                SELECT '00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'f' || g FROM generate_series(1, 10000) g;
-                """, c).ExecuteNonQueryAsync();
+                SELECT '00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'f' || g FROM generate_series(1, @n) g;
+                """, c);
+            insert.Parameters.AddWithValue("n", jobs);
+            await insert.ExecuteNonQueryAsync();
         }
 
         var clock = Stopwatch.StartNew();
@@ -138,15 +159,13 @@ public static partial class Figures
         clock.Stop();
         await app.StopAsync();
         await app.DisposeAsync();
-        var ours = jobs / clock.Elapsed.TotalSeconds;
-
-        // Reference: a bare SKIP LOCKED table doing the same claim-then-complete with 4 workers.
-        var bare = await BareQueueAsync(admin, jobs);
-        var ratio = ours / bare;
-        return new("queue (10,000 jobs, 4 workers, no-op analyzer)", $"{ours:0} jobs/s", $"bare table {bare:0} jobs/s", $"{ratio:0.00}×",
-            "≥ 1,000 jobs/s and ≥ 0.8×", ours >= 1000 && ratio >= 0.8);
+        return jobs / clock.Elapsed.TotalSeconds;
     }
 
+    /// <summary>
+    /// The reference: the textbook SKIP LOCKED queue, a one-table job list with no images, results or
+    /// history, where each of 4 workers claims one job and completes it, statement by statement.
+    /// </summary>
     private static async Task<double> BareQueueAsync(string admin, int jobs)
     {
         // The same connection settings as the app's queue (statements prepared after two uses), for a fair comparison.
