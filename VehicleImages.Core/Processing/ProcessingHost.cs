@@ -51,13 +51,14 @@ public sealed class ProcessingHost(
     {
         var workers = options.Value.Workers;
         var tasks = new List<Task> { MaintainAsync(stoppingToken) };
+        Channel<Leased>? channel = null;
         if (workers > 0)
         {
             // Claims held in reserve behind the working ones, as many as hide the round trips (see
             // ClaimReserve). Every claim's lease is renewed from the moment it is claimed, waiting or
             // working, so none expires in the queue.
             _reserve = new ClaimReserve(workers);
-            var channel = Channel.CreateBounded<Leased>(new BoundedChannelOptions(_reserve.Capacity) { SingleWriter = true });
+            channel = Channel.CreateBounded<Leased>(new BoundedChannelOptions(_reserve.Capacity) { SingleWriter = true });
             tasks.Add(ClaimAsync(channel.Writer, stoppingToken));
             tasks.AddRange(Enumerable.Range(0, workers).Select(_ => WorkAsync(channel.Reader, stoppingToken)));
             logger.LogInformation("Processing with {Workers} workers as {Owner}", workers, Owner);
@@ -72,8 +73,10 @@ public sealed class ProcessingHost(
         }
 
         // Results already handed to the writer are written (or dropped by their fence) before the
-        // claims still held go back in StopAsync.
+        // claims still held go back in StopAsync; claims no worker took stop renewing their leases.
         await Task.WhenAll(_writes.Keys);
+        while (channel?.Reader.TryRead(out var waiting) == true)
+            await waiting.DisposeAsync();
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
