@@ -72,7 +72,10 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return (stream, stored, image.Sha256 ?? "");
     }
 
-    public async Task<bool> DeleteAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    public Task<bool> DeleteAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default) =>
+        DatabaseErrors.RetryDeadlocksAsync(() => DeleteOnceAsync(caller, imageId, cancellationToken));
+
+    private async Task<bool> DeleteOnceAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
@@ -133,7 +136,10 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return await queue.RetryAsync(imageId, cancellationToken);
     }
 
-    public async Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    public Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default) =>
+        DatabaseErrors.RetryDeadlocksAsync(() => SetPrimaryOnceAsync(caller, imageId, cancellationToken));
+
+    private async Task<bool> SetPrimaryOnceAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);

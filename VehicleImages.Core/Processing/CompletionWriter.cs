@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using VehicleImages.Core.Data;
 
 namespace VehicleImages.Core.Processing;
 
@@ -73,14 +74,18 @@ public sealed class CompletionWriter(JobQueue queue, ILogger<CompletionWriter> l
                 batch[i].Done.TrySetResult(done[i]);
             return;
         }
-        catch (Exception e) when (batch.Count > 1)
+        catch (Exception e) when (batch.Count > 1 && (DatabaseErrors.IsDataError(e) || DatabaseErrors.IsDeadlock(e)))
         {
-            // The whole batch rolled back; one at a time, each completion succeeds or fails on its own.
+            // One result was refused (or the batch lost a deadlock): the whole batch rolled back.
+            // One at a time, each completion succeeds or fails on its own.
             logger.LogWarning("Writing {Count} completions together failed ({Message}); writing them one by one", batch.Count, e.Message);
         }
         catch (Exception e)
         {
-            batch[0].Done.TrySetException(e);
+            // The database itself is in trouble: trying each again would only queue every later
+            // result behind as many timeouts. Their leases expire and the rescuer returns them.
+            foreach (var pending in batch)
+                pending.Done.TrySetException(e);
             return;
         }
 

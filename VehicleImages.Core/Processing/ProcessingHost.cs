@@ -9,6 +9,7 @@ using Npgsql;
 using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Data;
 using VehicleImages.Core.Images;
 
 namespace VehicleImages.Core.Processing;
@@ -165,6 +166,24 @@ public sealed class ProcessingHost(
         }
     }
 
+    /// <summary>
+    /// Hands the result to the writer. A result the database refuses (a value out of range, say) is a
+    /// failed attempt with its reason, retried like any other, not a lease left to expire.
+    /// </summary>
+    private async Task<bool> WriteAsync(JobClaim claim, AnalysisResult result)
+    {
+        try
+        {
+            return await completions.CompleteAsync(new Completion(claim, Owner, result));
+        }
+        catch (Exception e) when (DatabaseErrors.IsDataError(e))
+        {
+            await FailAsync(claim, "the database refused the result: " + DatabaseErrors.MessageText(e),
+                permanent: false, result.TierReached);
+            return true;
+        }
+    }
+
     /// <summary>Waits for the result's write, keeping the lease renewed until then, and frees the slot.</summary>
     private async Task FinishAsync(Leased leased, Task<bool> written)
     {
@@ -217,7 +236,7 @@ public sealed class ProcessingHost(
                 },
             };
             var result = await analyzer.AnalyzeAsync(request, lost.Token);
-            return completions.CompleteAsync(new Completion(claim, Owner, result));
+            return WriteAsync(claim, result);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
@@ -44,6 +43,8 @@ public sealed class CompletionBatchTests
 
         Assert.Equal([false, true, true], written);
         Assert.Equal("processing", await StatusAsync(cs, claims[0].ImageId));
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM vehicle_image_angles WHERE image_id = @id", ("id", claims[0].ImageId)));
+        Assert.True(await ImageRows.ScalarAsync<bool>(cs, "SELECT ai_scan_metadata IS NULL FROM vehicle_images WHERE id = @id", ("id", claims[0].ImageId)));
         Assert.Equal(["complete", "complete"], [await StatusAsync(cs, claims[1].ImageId), await StatusAsync(cs, claims[2].ImageId)]);
         // Each result went to its own image: angles, components and one attempt row apiece.
         Assert.Equal("rear", await ImageRows.ScalarAsync<string>(cs, "SELECT angle FROM vehicle_image_angles WHERE image_id = @id", ("id", claims[1].ImageId)));
@@ -77,7 +78,8 @@ public sealed class CompletionBatchTests
     {
         var (cs, app, queue, claims) = await ClaimedAsync(4);
         await using var _ = app;
-        var writer = new CompletionWriter(queue, NullLogger<CompletionWriter>.Instance);
+        var log = new WarningLog();
+        var writer = new CompletionWriter(queue, log);
 
         // Hold the writer's first write on a row lock, so the next three queue up behind it and go
         // together: one statement that the bad result breaks for all three.
@@ -101,8 +103,76 @@ public sealed class CompletionBatchTests
         var goodWritten = await Task.WhenAll(good);
         Assert.Equal([true, true], goodWritten);
         await Assert.ThrowsAsync<PostgresException>(() => bad);
+        Assert.Equal(["Writing 3 completions together failed"], log.Messages.Select(m => m[..m.IndexOf(" (", StringComparison.Ordinal)]));
         Assert.Equal(3L, await ImageRows.CountAsync(cs, "processing_status = 'complete'"));
         Assert.Equal("processing", await StatusAsync(cs, claims[0].ImageId));
+    }
+
+    [Fact]
+    public async Task Writer_DatabaseUnreachable_EveryCompletionFailsAtOnceWithoutOneByOneRetries()
+    {
+        await using var nowhere = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=x;Password=x;Timeout=2");
+        var log = new WarningLog();
+        var writer = new CompletionWriter(new JobQueue(nowhere), log);
+        var claim = new JobClaim(1, Guid.NewGuid(), 1, DateTimeOffset.UtcNow);
+
+        var writes = Enumerable.Range(0, 5).Select(i => writer.CompleteAsync(new Completion(claim with { JobId = i }, "worker", Result("front")))).ToList();
+
+        foreach (var write in writes)
+            await Assert.ThrowsAsync<NpgsqlException>(() => write);
+        Assert.Empty(log.Messages);
+    }
+
+    [Fact]
+    public async Task Worker_ResultTheDatabaseRefuses_FailedAttemptWithItsReasonNotAnExpiredLease()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var analyzer = new RefusedResultAnalyzer();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?>
+        {
+            ["Processing:Workers"] = "2", ["Processing:MaxAttempts"] = "1", ["Processing:LeaseSeconds"] = "600",
+        }, s => s.AddSingleton<IImageAnalyzer>(analyzer));
+        var id = (await ImageRows.InsertAsync(cs, 1))[0];
+
+        // A lease of ten minutes: only the failure path, not the rescuer, can end this within the wait.
+        await ImageRows.WaitForAsync(async () => await StatusAsync(cs, id) == "failed", "the image to fail");
+        Assert.StartsWith("the database refused the result: ", await ImageRows.ScalarAsync<string>(cs,
+            "SELECT processing_error FROM vehicle_images WHERE id = @id", ("id", id)));
+        Assert.Equal("failed", await ImageRows.ScalarAsync<string>(cs, "SELECT outcome FROM image_processing_attempts WHERE image_id = @id", ("id", id)));
+    }
+
+    [Fact]
+    public async Task Delete_LosesADeadlockAgainstTheQueue_ThePersonStillGetsTheirDelete()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
+        var id = (await ImageRows.InsertAsync(cs, 1))[0];
+
+        // Queue statements lock the job, then the image; a delete locks the image, then (cascading)
+        // the job. Play the queue's side by hand so the two meet head on.
+        await using var queueSide = new NpgsqlConnection(cs);
+        await queueSide.OpenAsync(Ct);
+        await using var tx = await queueSide.BeginTransactionAsync(Ct);
+        await using (var lockJob = new NpgsqlCommand("SELECT 1 FROM image_processing_jobs WHERE image_id = @id FOR UPDATE", queueSide, tx))
+        {
+            lockJob.Parameters.AddWithValue("id", id);
+            await lockJob.ExecuteScalarAsync(Ct);
+        }
+
+        var delete = app.Services.GetRequiredService<VehicleImages.Core.Images.ImageService>()
+            .DeleteAsync(new VehicleImages.Core.Images.Caller(Guid.NewGuid(), IsAdmin: true), id, Ct);
+        await ImageRows.WaitForAsync(async () => await ImageRows.ScalarAsync<long>(cs,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 1, "the delete to wait on the job");
+        // The delete has waited longer, so its deadlock check runs first and PostgreSQL aborts it.
+        await using (var touchImage = new NpgsqlCommand("UPDATE vehicle_images SET file_name = file_name WHERE id = @id", queueSide, tx))
+        {
+            touchImage.Parameters.AddWithValue("id", id);
+            await touchImage.ExecuteNonQueryAsync(Ct);
+        }
+
+        await tx.CommitAsync(Ct);
+        Assert.True(await delete);
+        Assert.Equal(0L, await ImageRows.CountAsync(cs, "id = @id", ("id", id)));
     }
 
     [Fact]
@@ -127,6 +197,29 @@ public sealed class CompletionBatchTests
             reserve.JobTook(TimeSpan.FromMilliseconds(0.01));
         Assert.Equal(4 * ClaimReserve.MaxPerWorker, reserve.Target);
         Assert.Equal(reserve.Capacity, reserve.Target);
+    }
+
+    private sealed class RefusedResultAnalyzer : IImageAnalyzer
+    {
+        public Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken) =>
+            Task.FromResult(Result("rear", Part("mirror", x: 5)));
+    }
+
+    /// <summary>Keeps the warnings a component logs.</summary>
+    private sealed class WarningLog : Microsoft.Extensions.Logging.ILogger<CompletionWriter>
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Messages { get; } = new();
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning)
+                Messages.Enqueue(formatter(state, exception));
+        }
     }
 
     private static Task<string> StatusAsync(string cs, Guid id) =>
