@@ -93,8 +93,7 @@ public sealed class CompletionWriter(JobQueue queue, ILogger<CompletionWriter> l
         {
             try
             {
-                pending.Done.TrySetResult(await queue.CompleteAsync(pending.Completion.Claim, pending.Completion.Owner,
-                    pending.Completion.Result, CancellationToken.None));
+                pending.Done.TrySetResult((await queue.CompleteAsync([pending.Completion], CancellationToken.None))[0]);
             }
             catch (Exception e)
             {

@@ -358,15 +358,7 @@ public sealed class JobQueue(NpgsqlDataSource db)
             INSERT INTO image_processing_jobs (image_id) SELECT id FROM images
             ON CONFLICT (image_id) WHERE status IN ('pending', 'processing') DO NOTHING
             """);
-        var total = 0;
-        int queued;
-        do
-        {
-            queued = await cmd.ExecuteNonQueryAsync(cancellationToken);
-            total += queued;
-        }
-        while (queued == 10000);
-        return total;
+        return await RepeatWhileFullAsync(cmd, 10000, cancellationToken);
     }
 
     /// <summary>Completed jobs older than <paramref name="age"/> go, a batch at a time; their attempt history stays.</summary>
@@ -379,15 +371,7 @@ public sealed class JobQueue(NpgsqlDataSource db)
                 LIMIT 1000)
             """);
         cmd.Parameters.AddWithValue("age", age);
-        var total = 0;
-        int deleted;
-        do
-        {
-            deleted = await cmd.ExecuteNonQueryAsync(cancellationToken);
-            total += deleted;
-        }
-        while (deleted == 1000);
-        return total;
+        return await RepeatWhileFullAsync(cmd, 1000, cancellationToken);
     }
 
     public async Task<bool> IsPausedAsync(CancellationToken cancellationToken)
@@ -421,13 +405,25 @@ public sealed class JobQueue(NpgsqlDataSource db)
         return new QueueCounts((int)reader.GetInt64(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3));
     }
 
-    private static void AddFence(NpgsqlCommand cmd, JobClaim claim, string owner) => AddFence(cmd.Parameters, claim, owner);
-
-    private static void AddFence(NpgsqlParameterCollection parameters, JobClaim claim, string owner)
+    private static void AddFence(NpgsqlCommand cmd, JobClaim claim, string owner)
     {
-        parameters.AddWithValue("job", claim.JobId);
-        parameters.AddWithValue("owner", owner);
-        parameters.AddWithValue("attempt", claim.Attempt);
+        cmd.Parameters.AddWithValue("job", claim.JobId);
+        cmd.Parameters.AddWithValue("owner", owner);
+        cmd.Parameters.AddWithValue("attempt", claim.Attempt);
+    }
+
+    /// <summary>Runs a statement that handles at most <paramref name="batch"/> rows until a run handles fewer; the total.</summary>
+    private static async Task<int> RepeatWhileFullAsync(NpgsqlCommand cmd, int batch, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        int handled;
+        do
+        {
+            handled = await cmd.ExecuteNonQueryAsync(cancellationToken);
+            total += handled;
+        }
+        while (handled == batch);
+        return total;
     }
 
     private static async Task InsertAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction tx, JobClaim claim,

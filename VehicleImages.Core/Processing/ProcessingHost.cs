@@ -40,7 +40,7 @@ public sealed class ProcessingHost(
     public static readonly TimeSpan PruneAge = TimeSpan.FromDays(1);
 
     private readonly ConcurrentDictionary<Task, byte> _writes = new();
-    private ClaimReserve _reserve = new(1);
+    private readonly ClaimReserve _reserve = new(options.Value.Workers);
     private int _busy;
 
     /// <summary>Unique per process start: a restarted process never mistakes an old claim for its own.</summary>
@@ -58,7 +58,6 @@ public sealed class ProcessingHost(
             // Claims held in reserve behind the working ones, as many as hide the round trips (see
             // ClaimReserve). Every claim's lease is renewed from the moment it is claimed, waiting or
             // working, so none expires in the queue.
-            _reserve = new ClaimReserve(workers);
             channel = Channel.CreateBounded<Leased>(new BoundedChannelOptions(_reserve.Capacity) { SingleWriter = true });
             tasks.Add(ClaimAsync(channel.Writer, stoppingToken));
             tasks.AddRange(Enumerable.Range(0, workers).Select(_ => WorkAsync(channel.Reader, stoppingToken)));
@@ -140,11 +139,11 @@ public sealed class ProcessingHost(
     {
         await foreach (var leased in reader.ReadAllAsync(stoppingToken))
         {
-            Task<bool>? written = null;
+            AnalysisResult? result = null;
             try
             {
                 var started = Stopwatch.GetTimestamp();
-                written = await ProcessAsync(leased.Claim, leased.Lost, stoppingToken);
+                result = await ProcessAsync(leased.Claim, leased.Lost, stoppingToken);
                 _reserve.JobTook(Stopwatch.GetElapsedTime(started));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -158,44 +157,38 @@ public sealed class ProcessingHost(
             }
             finally
             {
-                if (written is null)
+                if (result is null)
                     await DoneAsync(leased);
                 else
-                    Track(FinishAsync(leased, written));
+                    Track(FinishAsync(leased, result));
             }
         }
     }
 
     /// <summary>
-    /// Hands the result to the writer. A result the database refuses (a value out of range, say) is a
-    /// failed attempt with its reason, retried like any other, not a lease left to expire.
+    /// Hands the result to the writer and, once it is written, frees the slot; the lease is renewed
+    /// until then. A result the database refuses (a value out of range, say) is a failed attempt with
+    /// its reason, retried like any other, not a lease left to expire.
     /// </summary>
-    private async Task<bool> WriteAsync(JobClaim claim, AnalysisResult result)
+    private async Task FinishAsync(Leased leased, AnalysisResult result)
     {
+        var claim = leased.Claim;
         try
         {
-            return await completions.CompleteAsync(new Completion(claim, Owner, result));
-        }
-        catch (Exception e) when (DatabaseErrors.IsDataError(e))
-        {
-            await FailAsync(claim, "the database refused the result: " + DatabaseErrors.MessageText(e),
-                permanent: false, result.TierReached);
-            return true;
-        }
-    }
-
-    /// <summary>Waits for the result's write, keeping the lease renewed until then, and frees the slot.</summary>
-    private async Task FinishAsync(Leased leased, Task<bool> written)
-    {
-        try
-        {
-            if (!await written)
-                logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped",
-                    leased.Claim.JobId, leased.Claim.Attempt);
+            try
+            {
+                if (!await completions.CompleteAsync(new Completion(claim, Owner, result)))
+                    logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped", claim.JobId, claim.Attempt);
+            }
+            catch (Exception e) when (DatabaseErrors.IsDataError(e))
+            {
+                await FailAsync(claim, "the database refused the result: " + DatabaseErrors.MessageText(e), permanent: false, result.TierReached);
+            }
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Writing the result of job {Job} failed; its lease will expire and it will be retried", leased.Claim.JobId);
+            // The database went away: the lease runs out and the rescuer retries.
+            logger.LogError(e, "Writing the result of job {Job} failed; its lease will expire and it will be retried", claim.JobId);
         }
         finally
         {
@@ -216,8 +209,8 @@ public sealed class ProcessingHost(
         _ = write.ContinueWith(t => _writes.TryRemove(t, out _), TaskScheduler.Default);
     }
 
-    /// <summary>Analyzes the claimed image; the write of a result (null when there is none), still on its way.</summary>
-    private async Task<Task<bool>?> ProcessAsync(JobClaim claim, CancellationTokenSource lost, CancellationToken stoppingToken)
+    /// <summary>Analyzes the claimed image; its result to write, or null when there is none (failed, released, lost, deleted).</summary>
+    private async Task<AnalysisResult?> ProcessAsync(JobClaim claim, CancellationTokenSource lost, CancellationToken stoppingToken)
     {
         var tierReached = 0;
         try
@@ -235,8 +228,7 @@ public sealed class ProcessingHost(
                     tierReached = Math.Max(tierReached, TierNumber(key));
                 },
             };
-            var result = await analyzer.AnalyzeAsync(request, lost.Token);
-            return WriteAsync(claim, result);
+            return await analyzer.AnalyzeAsync(request, lost.Token);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
