@@ -9,7 +9,7 @@ namespace VehicleImages.Core.Analysis;
 /// </summary>
 public static class Prompts
 {
-    public const string PromptVersion = "2026-11-24.1";
+    public const string PromptVersion = "2026-11-25.1";
 
     public const string System =
         "You analyse photographs of vehicles for people who restore, sell and document them. " +
@@ -17,9 +17,10 @@ public static class Prompts
 
     public static string ForTier(int tier) => tier switch
     {
-        1 => "Classify this photo. category and angle must be a pair from this taxonomy (category: angles): " +
+        1 => "Classify this photo. view is its category and angle as one \"category.angle\" pair from this taxonomy " +
+             "(category: angles): " +
              string.Join("; ", Taxonomy.Categories.Select(c => $"{c.Category}: {string.Join(", ", c.Angles)}")) +
-             ". Use unknown/unknown only when nothing can tell. quality_score is 1-10 for use in a listing " +
+             ". Use unknown.unknown only when nothing can tell. quality_score is 1-10 for use in a listing " +
              "(focus, exposure, framing). suitable_for_expert is true when the photo is sharp and detailed enough " +
              "for an expert to judge condition. confidence is 0-1.",
         2 => "List the vehicle parts and components visible in this photo with their condition. bbox locates each " +
@@ -32,16 +33,23 @@ public static class Prompts
 
     public static string SchemaName(int tier) => $"vehicle_photo_tier_{tier}";
 
-    /// <summary>Strict JSON schemas: every property required, nothing else allowed, the taxonomy as enums.</summary>
+    /// <summary>The tier-1 property holding the "category.angle" pair; the stored answer splits it into category and angle.</summary>
+    public const string ViewKey = "view";
+
+    /// <summary>
+    /// Strict JSON schemas: every property required, nothing else allowed. Every rule the answer is
+    /// checked against is in the schema in a form every provider honours: category and angle are one
+    /// enum of valid pairs (two enums side by side would allow document with door_panel), ranges are
+    /// stated as minimum/maximum too, and TierAnswers repairs on arrival what a provider ignores.
+    /// </summary>
     public static JsonObject Schema(int tier) => tier switch
     {
         1 => Object(new()
         {
-            ["category"] = Enum(Taxonomy.CategoryNames.Append(Taxonomy.Unknown)),
-            ["angle"] = Enum(Taxonomy.Categories.SelectMany(c => c.Angles).Append(Taxonomy.Unknown).Distinct()),
-            ["quality_score"] = new JsonObject { ["type"] = "integer" },
+            [ViewKey] = Enum(Taxonomy.Pairs),
+            ["quality_score"] = Range("integer", 1, 10),
             ["suitable_for_expert"] = new JsonObject { ["type"] = "boolean" },
-            ["confidence"] = new JsonObject { ["type"] = "number" },
+            ["confidence"] = Range("number", 0, 1),
             ["lighting"] = Enum(["dark", "normal", "bright", "mixed"]),
             ["focus"] = Enum(["sharp", "soft", "blurry"]),
             ["closeup"] = new JsonObject { ["type"] = "boolean" },
@@ -56,16 +64,16 @@ public static class Prompts
                     ["name"] = new JsonObject { ["type"] = "string" },
                     ["area"] = new JsonObject { ["type"] = "string" },
                     ["condition"] = Enum(Conditions),
-                    ["confidence"] = new JsonObject { ["type"] = "number" },
+                    ["confidence"] = Range("number", 0, 1),
                     ["bbox"] = new JsonObject
                     {
                         ["anyOf"] = new JsonArray(
                             Object(new()
                             {
-                                ["x"] = new JsonObject { ["type"] = "number" },
-                                ["y"] = new JsonObject { ["type"] = "number" },
-                                ["width"] = new JsonObject { ["type"] = "number" },
-                                ["height"] = new JsonObject { ["type"] = "number" },
+                                ["x"] = Range("number", 0, 1),
+                                ["y"] = Range("number", 0, 1),
+                                ["width"] = Range("number", 0, 1),
+                                ["height"] = Range("number", 0, 1),
                             }),
                             new JsonObject { ["type"] = "null" }),
                     },
@@ -75,7 +83,7 @@ public static class Prompts
         3 => Object(new()
         {
             ["summary"] = new JsonObject { ["type"] = "string" },
-            ["condition_rating"] = new JsonObject { ["type"] = "integer" },
+            ["condition_rating"] = Range("integer", 1, 10),
             ["originality"] = new JsonObject { ["type"] = "string" },
             ["damage"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" } },
             ["recommendations"] = new JsonObject { ["type"] = "array", ["items"] = new JsonObject { ["type"] = "string" } },
@@ -87,6 +95,9 @@ public static class Prompts
 
     private static JsonObject Enum(IEnumerable<string> values) =>
         new() { ["type"] = "string", ["enum"] = new JsonArray(values.Select(v => (JsonNode)v!).ToArray()) };
+
+    private static JsonObject Range(string type, int minimum, int maximum) =>
+        new() { ["type"] = type, ["minimum"] = minimum, ["maximum"] = maximum };
 
     private static JsonObject Object(Dictionary<string, JsonNode> properties) => new()
     {

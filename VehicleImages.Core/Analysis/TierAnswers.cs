@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using VehicleImages.Core.Images;
@@ -5,11 +6,18 @@ using VehicleImages.Core.Images;
 namespace VehicleImages.Core.Analysis;
 
 /// <summary>
-/// Checks a provider's answer again on arrival, whatever the provider promised: anything outside the
-/// schema or the taxonomy is a malformed answer, which the queue treats as transient.
+/// Reads a provider's answer on arrival. An answer that obeys the schema we sent is always accepted:
+/// what the schema cannot enforce on every provider (ranges, the taxonomy for providers that ignore
+/// enums) is repaired rather than refused — a score is clamped, a category is kept with an unknown
+/// angle, a component without a name is dropped — and each repair is listed under "repairs" in the
+/// stored tier. Only an answer we cannot read at all (not JSON, a required value missing or of the
+/// wrong type) is malformed, which the queue treats as transient: asking the same photo again would
+/// otherwise fail it for good on an answer that was fine.
 /// </summary>
 public static class TierAnswers
 {
+    public const string RepairsKey = "repairs";
+
     public static JsonObject Parse(int tier, string? content)
     {
         JsonObject answer;
@@ -22,40 +30,131 @@ public static class TierAnswers
             throw Malformed(tier, "not JSON: " + e.Message);
         }
 
+        var repairs = new List<string>();
         switch (tier)
         {
             case 1:
-                var category = Text(answer, "category", tier);
-                var angle = Text(answer, "angle", tier);
-                if (!Taxonomy.IsValid(category, angle))
-                    throw Malformed(tier, $"'{category}.{angle}' is not in the taxonomy");
-                Require(Int(answer, "quality_score", tier) is >= 1 and <= 10, tier, "quality_score must be 1-10");
-                Require(answer["suitable_for_expert"] is JsonValue v && v.TryGetValue<bool>(out _), tier, "suitable_for_expert must be true or false");
-                Require(Number(answer, "confidence", tier) is >= 0 and <= 1, tier, "confidence must be 0-1");
+                Tier1(answer, repairs);
                 break;
             case 2:
-                if (answer["components"] is not JsonArray components)
-                    throw Malformed(tier, "components must be an array");
-                foreach (var c in components)
-                {
-                    if (c is not JsonObject component)
-                        throw Malformed(tier, "each component must be an object");
-                    Text(component, "name", tier);
-                    Require(Number(component, "confidence", tier) is >= 0 and <= 1, tier, "component confidence must be 0-1");
-                    if (component["bbox"] is JsonObject box)
-                        foreach (var key in new[] { "x", "y", "width", "height" })
-                            Require(Number(box, key, tier) is >= 0 and <= 1, tier, $"bbox {key} must be a fraction 0-1");
-                }
-
+                Tier2(answer, repairs);
                 break;
             case 3:
-                Text(answer, "summary", tier);
-                Require(Int(answer, "condition_rating", tier) is >= 1 and <= 10, tier, "condition_rating must be 1-10");
-                Require(answer["damage"] is JsonArray && answer["recommendations"] is JsonArray, tier, "damage and recommendations must be arrays");
+                Tier3(answer, repairs);
                 break;
         }
 
+        if (repairs.Count > 0)
+            answer[RepairsKey] = new JsonArray([.. repairs.Select(r => (JsonNode)r!)]);
         return answer;
+    }
+
+    private static void Tier1(JsonObject answer, List<string> repairs)
+    {
+        string? category, angle;
+        if (Str(answer[Prompts.ViewKey]) is { } view)
+        {
+            var dot = view.IndexOf('.');
+            (category, angle) = dot < 0 ? (view, null) : (view[..dot], view[(dot + 1)..]);
+            answer.Remove(Prompts.ViewKey);
+        }
+        else
+        {
+            (category, angle) = (Str(answer["category"]), Str(answer["angle"]));
+        }
+
+        (category, angle) = Classify(category, angle, repairs);
+        answer["category"] = category;
+        answer["angle"] = angle;
+
+        answer["quality_score"] = Clamp(Number(answer, "quality_score", 1) ?? throw Malformed(1, "quality_score must be a number"), 1, 10, "quality_score", repairs, integer: true);
+        if (answer["suitable_for_expert"] is not JsonValue v || !v.TryGetValue<bool>(out _))
+        {
+            repairs.Add("suitable_for_expert was not true or false: taken as false");
+            answer["suitable_for_expert"] = false;
+        }
+
+        answer["confidence"] = Number(answer, "confidence", 1) is { } confidence
+            ? Clamp(confidence, 0, 1, "confidence", repairs)
+            : Repaired(0.0, "confidence was missing: taken as 0", repairs);
+    }
+
+    /// <summary>A valid pair as it is; a known category with a foreign angle keeps the category; anything else is unknown.</summary>
+    private static (string Category, string Angle) Classify(string? category, string? angle, List<string> repairs)
+    {
+        if (category is not null && angle is not null && Taxonomy.IsValid(category, angle))
+            return (category, angle);
+        if (category is not null && Taxonomy.AnglesOf(category).Count > 0)
+        {
+            if (angle != Taxonomy.Unknown)
+                repairs.Add($"'{angle}' is not an angle of {category}: kept the category, angle unknown");
+            return (category, Taxonomy.Unknown);
+        }
+
+        repairs.Add($"'{category}.{angle}' is not in the taxonomy: category and angle unknown");
+        return (Taxonomy.Unknown, Taxonomy.Unknown);
+    }
+
+    private static void Tier2(JsonObject answer, List<string> repairs)
+    {
+        if (answer["components"] is not JsonArray components)
+            throw Malformed(2, "components must be an array");
+
+        var kept = new JsonArray();
+        foreach (var c in components)
+        {
+            if (c is not JsonObject component || Str(component["name"]) is not { Length: > 0 } name)
+            {
+                repairs.Add("dropped a component without a name");
+                continue;
+            }
+
+            var condition = Str(component["condition"]);
+            if (condition is not null && !Prompts.Conditions.Contains(condition))
+            {
+                repairs.Add($"condition '{condition}' of {name} is not one of ours: unknown");
+                condition = Taxonomy.Unknown;
+            }
+
+            var box = component["bbox"] as JsonObject;
+            var corners = box is null ? null : new[] { "x", "y", "width", "height" }.Select(k => Number(box, k, 2)).ToArray();
+            if (box is not null && corners!.Any(n => n is null))
+            {
+                repairs.Add($"bbox of {name} was incomplete: dropped");
+                corners = null;
+            }
+
+            kept.Add(new JsonObject
+            {
+                ["name"] = name,
+                ["area"] = Str(component["area"]),
+                ["condition"] = condition,
+                ["confidence"] = Number(component, "confidence", 2) is { } confidence ? Clamp(confidence, 0, 1, $"confidence of {name}", repairs) : null,
+                ["bbox"] = corners is null ? null : new JsonObject
+                {
+                    ["x"] = Clamp(corners[0]!.Value, 0, 1, $"bbox x of {name}", repairs),
+                    ["y"] = Clamp(corners[1]!.Value, 0, 1, $"bbox y of {name}", repairs),
+                    ["width"] = Clamp(corners[2]!.Value, 0, 1, $"bbox width of {name}", repairs),
+                    ["height"] = Clamp(corners[3]!.Value, 0, 1, $"bbox height of {name}", repairs),
+                },
+            });
+        }
+
+        answer["components"] = kept;
+    }
+
+    private static void Tier3(JsonObject answer, List<string> repairs)
+    {
+        if (Str(answer["summary"]) is null)
+            answer["summary"] = Repaired("", "summary was missing", repairs);
+        answer["condition_rating"] = Clamp(Number(answer, "condition_rating", 3) ?? throw Malformed(3, "condition_rating must be a number"),
+            1, 10, "condition_rating", repairs, integer: true);
+        foreach (var key in new[] { "damage", "recommendations" })
+        {
+            if (answer[key] is not JsonArray list)
+                throw Malformed(3, "damage and recommendations must be arrays");
+            answer[key] = new JsonArray([.. list.Select(Str).OfType<string>().Select(s => (JsonNode)s!)]);
+        }
     }
 
     public static IEnumerable<LocatedComponent> Components(JsonObject tier2) =>
@@ -72,19 +171,29 @@ public static class TierAnswers
 
     private static string Cut(string s, int max) => s.Length <= max ? s : s[..max];
 
-    private static string Text(JsonObject o, string key, int tier) =>
-        o[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length > 0 ? s : throw Malformed(tier, $"{key} must be a non-empty string");
+    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    private static double? Number(JsonObject o, string key, int tier) =>
-        o[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : throw Malformed(tier, $"{key} must be a number");
-
-    private static int? Int(JsonObject o, string key, int tier) =>
-        o[key] is JsonValue v && v.TryGetValue<double>(out var d) && d == Math.Floor(d) ? (int)d : throw Malformed(tier, $"{key} must be an integer");
-
-    private static void Require(bool ok, int tier, string what)
+    /// <summary>A number, also when a lenient provider sends it as a string ("8"); null when absent; malformed when neither.</summary>
+    private static double? Number(JsonObject o, string key, int tier) => o[key] switch
     {
-        if (!ok)
-            throw Malformed(tier, what);
+        null => null,
+        JsonValue v when v.TryGetValue<double>(out var d) && double.IsFinite(d) => d,
+        JsonValue v when v.TryGetValue<string>(out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) => d,
+        _ => throw Malformed(tier, $"{key} must be a number"),
+    };
+
+    private static JsonNode Clamp(double value, double min, double max, string what, List<string> repairs, bool integer = false)
+    {
+        var repaired = Math.Clamp(integer ? Math.Round(value, MidpointRounding.AwayFromZero) : value, min, max);
+        if (repaired != value)
+            repairs.Add($"{what} {value.ToString(CultureInfo.InvariantCulture)} is outside {min}-{max}: {repaired.ToString(CultureInfo.InvariantCulture)}");
+        return integer ? JsonValue.Create((int)repaired) : JsonValue.Create(repaired);
+    }
+
+    private static T Repaired<T>(T value, string what, List<string> repairs)
+    {
+        repairs.Add(what);
+        return value;
     }
 
     private static AnalysisException Malformed(int tier, string what) =>

@@ -26,6 +26,10 @@ public static class Taxonomy
     public static IReadOnlyList<string> AnglesOf(string category) =>
         Categories.FirstOrDefault(c => c.Category == category).Angles ?? [];
 
+    /// <summary>Every valid pair as "category.angle", unknown.unknown last: the one enum a provider's schema offers.</summary>
+    public static IEnumerable<string> Pairs =>
+        Categories.SelectMany(c => c.Angles.Select(a => $"{c.Category}.{a}")).Append($"{Unknown}.{Unknown}");
+
     /// <summary>True for a pair from the table, or unknown/unknown.</summary>
     public static bool IsValid(string category, string angle) =>
         (category == Unknown && angle == Unknown) || AnglesOf(category).Contains(angle);

@@ -75,8 +75,10 @@ public sealed class TieredAnalysisTests
         Assert.Equal("json_schema", format.GetProperty("type").GetString());
         Assert.True(format.GetProperty("json_schema").GetProperty("strict").GetBoolean());
         var properties = format.GetProperty("json_schema").GetProperty("schema").GetProperty("properties");
-        Assert.Equal(Taxonomy.CategoryNames.Append("unknown"), properties.GetProperty("category").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
-        Assert.Contains("front_3q_left", properties.GetProperty("angle").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        // Category and angle are one enum of valid pairs, so a provider obeying the schema cannot pair them wrongly.
+        Assert.Equal(Taxonomy.Pairs, properties.GetProperty("view").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("exterior.front_3q_left", Taxonomy.Pairs);
+        Assert.False(properties.TryGetProperty("category", out _));
         // Tiers 2 and 3 see the large variant.
         var large = rig.Fake.Calls.First(c => c.Tier == 2).Body.GetProperty("messages").EnumerateArray().Last().GetProperty("content")
             .EnumerateArray().Single(p => p.GetProperty("type").GetString() == "image_url").GetProperty("image_url").GetProperty("url").GetString()!;
@@ -168,13 +170,11 @@ public sealed class TieredAnalysisTests
         Assert.Equal([1, 1, 2, 3], rig.Fake.Tiers);
     }
 
-    [Theory]
-    [InlineData(FakeMode.Malformed)]
-    [InlineData(FakeMode.OutOfSchema)]
-    public async Task Answer_OutsideTheSchema_IsRetriedAsTransientThenFails(FakeMode mode)
+    [Fact]
+    public async Task Answer_NotJson_IsRetriedAsTransientThenFails()
     {
         await using var rig = await StartAsync();
-        rig.Fake.Script = (_, _) => mode;
+        rig.Fake.Script = (_, _) => FakeMode.Malformed;
 
         var id = await rig.UploadAndWaitAsync("exif-orientation-examples__Landscape_6.jpg", "failed");
 
@@ -183,6 +183,45 @@ public sealed class TieredAnalysisTests
         Assert.Equal(3, detail.GetProperty("processing").GetProperty("history").GetArrayLength());
         Assert.False(detail.GetProperty("aiScanMetadata").ValueKind == JsonValueKind.Object
             && detail.GetProperty("aiScanMetadata").TryGetProperty("tier_1_analysis", out _));
+    }
+
+    [Fact]
+    public async Task Answer_OffTheTaxonomyAndOutOfRange_IsRepairedNotFailed()
+    {
+        await using var rig = await StartAsync();
+        rig.Fake.Script = (_, _) => FakeMode.OutOfSchema; // category "spaceship", quality_score 42
+
+        var id = await rig.UploadAndWaitAsync("exif-orientation-examples__Landscape_6.jpg");
+
+        var detail = await rig.DetailAsync(id);
+        var tier1 = detail.GetProperty("aiScanMetadata").GetProperty("tier_1_analysis");
+        Assert.Equal(("unknown", "unknown"), (tier1.GetProperty("category").GetString(), tier1.GetProperty("angle").GetString()));
+        Assert.Equal(10, tier1.GetProperty("quality_score").GetInt32());
+        Assert.Equal(2, tier1.GetProperty("repairs").GetArrayLength());
+        Assert.Equal(["complete"], detail.GetProperty("processing").GetProperty("history").EnumerateArray().Select(h => h.GetProperty("outcome").GetString()));
+    }
+
+    [Fact]
+    public async Task Answers_ThatObeyOurSchema_AreAlwaysAccepted()
+    {
+        await using var rig = await StartAsync();
+        rig.Fake.Script = (_, _) => FakeMode.SchemaObeying;
+        var files = Enumerable.Range(1, 8).Select(i => $"exif-orientation-examples__Landscape_{i}.jpg")
+            .Concat(Enumerable.Range(1, 8).Select(i => $"exif-orientation-examples__Portrait_{i}.jpg")).ToList();
+
+        var ids = new List<Guid>();
+        foreach (var file in files)
+            ids.Add((await UploadTests.UploadAsync(rig.Client, rig.VehicleId, (file, File.ReadAllBytes(TestData.Image(file)))))[0].ImageId!.Value);
+        await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(rig.App.ConnectionString, "processing_status IN ('complete', 'failed')") == files.Count,
+            "every photo to finish");
+
+        Assert.Equal(0L, await ImageRows.CountAsync(rig.App.ConnectionString, "processing_status = 'failed'"));
+        Assert.Equal(files.Count, rig.Fake.Calls.Count(c => c.Tier == 1)); // each photo asked once: nothing was retried
+        foreach (var id in ids)
+        {
+            var detail = await rig.DetailAsync(id);
+            Assert.True(Taxonomy.IsValid(detail.GetProperty("category").GetString()!, detail.GetProperty("angle").GetString()!));
+        }
     }
 
     [Fact]

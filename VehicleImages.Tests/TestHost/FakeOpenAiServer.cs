@@ -19,6 +19,9 @@ public enum FakeMode
     Malformed,
     OutOfSchema,
     Unauthorized,
+
+    /// <summary>Whatever the request's own schema allows, ranges sometimes ignored (see SchemaAnswers).</summary>
+    SchemaObeying,
 }
 
 public sealed record FakeCall(int Tier, JsonElement Body, string? Authorization);
@@ -32,6 +35,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private int _calls;
+    private readonly Random _random = new(20261125);
 
     private FakeOpenAiServer(WebApplication app) => _app = app;
 
@@ -100,6 +104,12 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 wrong["category"] = "spaceship";
                 wrong["quality_score"] = 42;
                 return Completion(body, wrong.ToJsonString());
+            case FakeMode.SchemaObeying:
+                var schema = body.GetProperty("response_format").GetProperty("json_schema").GetProperty("schema");
+                string generated;
+                lock (_random)
+                    generated = new SchemaAnswers(_random, honourRanges: _random.Next(2) == 0).Generate(schema)!.ToJsonString();
+                return Completion(body, generated);
             case FakeMode.Slow:
                 await Task.Delay(SlowDelay);
                 return Completion(body, Answer(tier).ToJsonString());
