@@ -129,7 +129,7 @@ public static partial class Figures
             b.Services.AddSingleton<VehicleImages.Core.Analysis.IImageAnalyzer, NoOpAnalyzer>();
         });
         await VehicleImages.Web.VehicleImagesApp.StartAsync(app);
-        var queue = app.Services.GetRequiredService<VehicleImages.Core.Processing.JobQueue>();
+        var queue = app.Services.GetRequiredService<VehicleImages.Core.Processing.ProcessingCommands>();
         await queue.SetPausedAsync(true, default);
         await using (var c = new NpgsqlConnection(cs))
         {
@@ -216,7 +216,8 @@ public static partial class Figures
 
     private sealed class NoOpAnalyzer : VehicleImages.Core.Analysis.IImageAnalyzer
     {
-        public Task<VehicleImages.Core.Analysis.AnalysisResult> AnalyzeAsync(VehicleImages.Core.Analysis.AnalysisRequest request, CancellationToken cancellationToken) =>
+        public Task<VehicleImages.Core.Analysis.AnalysisResult> AnalyzeAsync(VehicleImages.Core.Analysis.AnalysisRequest request,
+            VehicleImages.Core.Analysis.ITierResults results, CancellationToken cancellationToken) =>
             Task.FromResult(new VehicleImages.Core.Analysis.AnalysisResult(new System.Text.Json.Nodes.JsonObject(), null, [], 0));
     }
 

@@ -61,13 +61,18 @@ public static class CoreRegistration
         // The data source hides the password from its ConnectionString; the listener needs the whole string.
         services.AddSingleton(new Processing.DatabaseConnection(connectionString));
         services.AddHttpClient();
+        services.AddSingleton(sp => Processing.QueueOwner.ForThisProcess(
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<ProcessingOptions>>().Value.LeaseSeconds)));
         services.AddSingleton<Processing.JobQueue>();
         services.AddSingleton<Processing.CompletionWriter>();
-        services.AddSingleton<Processing.RetryPolicy>();
+        services.AddSingleton<Processing.RetrySchedule>();
+        services.AddSingleton<Processing.ProcessingCommands>();
+        services.AddSingleton<Processing.QueueMonitor>();
         services.AddSingleton<Processing.ProcessingReports>();
         services.AddSingleton<Processing.WakeSignal>();
         services.AddSingleton<Processing.ProcessingEvents>();
         services.AddSingleton<Alerts.AlertService>();
+        services.AddSingleton<Alerts.AlertInbox>();
         services.AddSingleton<Analysis.ProviderThrottle>();
         // TryAdd: a host (or a test) that registered its own analyzer first keeps it.
         services.TryAddSingleton<Analysis.IVisionClient, Analysis.OpenAiVisionClient>();
@@ -77,9 +82,11 @@ public static class CoreRegistration
                 : ActivatorUtilities.CreateInstance<Analysis.LocalAnalyzer>(sp));
         services.AddSingleton<Processing.DatabaseListener>();
         services.AddHostedService(sp => sp.GetRequiredService<Processing.DatabaseListener>());
+        services.AddSingleton<Processing.Claimer>();
+        services.AddSingleton<Processing.WorkerPool>();
         services.AddSingleton<Processing.ProcessingHost>();
         services.AddHostedService(sp => sp.GetRequiredService<Processing.ProcessingHost>());
-        services.AddHostedService<Storage.OrphanSweepService>();
+        Processing.MaintenanceSchedule.Register(services);
         return builder;
     }
 

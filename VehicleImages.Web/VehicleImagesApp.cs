@@ -56,7 +56,7 @@ public static class VehicleImagesApp
             if (args.Contains(Backfill))
             {
                 // Enqueue and exit: the running instances' workers pick the jobs up.
-                var queued = await app.Services.GetRequiredService<VehicleImages.Core.Processing.JobQueue>().BackfillAsync(CancellationToken.None);
+                var queued = await app.Services.GetRequiredService<VehicleImages.Core.Processing.ProcessingCommands>().BackfillAsync(CancellationToken.None);
                 Console.WriteLine($"Queued {queued} image(s) that had no complete analysis and no live job.");
                 return 0;
             }

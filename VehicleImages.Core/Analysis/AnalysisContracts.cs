@@ -10,8 +10,18 @@ public sealed record AnalysisRequest(
     int? Width,
     int? Height,
     VariantSet? Variants,
-    JsonObject? Existing,
-    Func<string, JsonNode, CancellationToken, Task> SaveTierAsync);
+    JsonObject? Existing);
+
+/// <summary>
+/// Where an analyzer puts each tier's answer the moment it arrives, so a retry resumes at the first
+/// tier without one and never pays for a finished tier again. The queue's claim implements it: a
+/// save after the claim was lost throws, and the analysis stops.
+/// </summary>
+public interface ITierResults
+{
+    /// <summary>Stores one tier's answer and, when given, the usage totals so far, in one write.</summary>
+    Task SaveAsync(Tier tier, JsonObject answer, JsonObject? usage, CancellationToken cancellationToken);
+}
 
 public sealed record AiCategorization(string Category, string Angle, double Confidence);
 
@@ -28,10 +38,10 @@ public sealed record AnalysisResult(
     IReadOnlyList<LocatedComponent> Components,
     int TierReached);
 
-/// <summary>Analyses one image; tier results are saved through the request as they arrive.</summary>
+/// <summary>Analyses one image; each tier's answer goes to <c>results</c> as it arrives.</summary>
 public interface IImageAnalyzer
 {
-    Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken);
+    Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, ITierResults results, CancellationToken cancellationToken);
 }
 
 public enum AnalysisFailure
@@ -55,6 +65,9 @@ public sealed class AnalysisException(AnalysisFailure failure, string message, T
 
 public static class AnalysisRequestExtensions
 {
+    /// <summary>The tier's answer from an earlier attempt, if that attempt got so far.</summary>
+    public static JsonObject? Done(this AnalysisRequest request, Tier tier) => request.Existing?[tier.Key()] as JsonObject;
+
     /// <summary>
     /// The bytes of one of the photo's variants. Missing files are a permanent failure: no retry
     /// brings them back (the photo must be uploaded again).

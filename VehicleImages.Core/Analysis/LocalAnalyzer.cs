@@ -58,9 +58,9 @@ public sealed class LocalAnalyzer(IImageStore store, TimeProvider time) : IImage
     public const string ModelName = "pixel-metrics-1";
     public const string NoProvider = "skipped: no AI provider";
 
-    public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, ITierResults results, CancellationToken cancellationToken)
     {
-        var (bytes, medium) = await request.ReadVariantAsync(store, "medium", cancellationToken);
+        var (bytes, medium) = await request.ReadVariantAsync(store, Tier.Classification.Variant(), cancellationToken);
 
         var longEdge = Math.Max(request.Width ?? medium.Width ?? 0, request.Height ?? medium.Height ?? 0);
         PixelMetrics m;
@@ -94,7 +94,7 @@ public sealed class LocalAnalyzer(IImageStore store, TimeProvider time) : IImage
                 ["long_edge"] = m.LongEdge,
             },
         };
-        await request.SaveTierAsync("tier_1_analysis", tier1, cancellationToken);
+        await results.SaveAsync(Tier.Classification, tier1, null, cancellationToken);
 
         var metadata = new JsonObject
         {
@@ -102,7 +102,7 @@ public sealed class LocalAnalyzer(IImageStore store, TimeProvider time) : IImage
             ["model"] = ModelName,
             ["prompt_version"] = null,
             ["analyzed_at"] = time.GetUtcNow(),
-            ["skipped"] = new JsonObject { ["tier_2_analysis"] = NoProvider, ["tier_3_analysis"] = NoProvider },
+            ["skipped"] = new JsonObject { [Tiers.ComponentsKey] = NoProvider, [Tiers.ExpertKey] = NoProvider },
         };
         return new AnalysisResult(metadata, new AiCategorization(Images.Taxonomy.Unknown, Images.Taxonomy.Unknown, 0), [], 1);
     }

@@ -15,23 +15,23 @@ public static class Prompts
         "You analyse photographs of vehicles for people who restore, sell and document them. " +
         "Answer only with JSON matching the given schema. Left and right are as seen from the driver's seat.";
 
-    public static string ForTier(int tier) => tier switch
+    public static string ForTier(Tier tier) => tier switch
     {
-        1 => "Classify this photo. view is its category and angle as one \"category.angle\" pair from this taxonomy " +
+        Tier.Classification => "Classify this photo. view is its category and angle as one \"category.angle\" pair from this taxonomy " +
              "(category: angles): " +
              string.Join("; ", Taxonomy.Categories.Select(c => $"{c.Category}: {string.Join(", ", c.Angles)}")) +
              ". Use unknown.unknown only when nothing can tell. quality_score is 1-10 for use in a listing " +
              "(focus, exposure, framing). suitable_for_expert is true when the photo is sharp and detailed enough " +
              "for an expert to judge condition. confidence is 0-1.",
-        2 => "List the vehicle parts and components visible in this photo with their condition. bbox locates each " +
+        Tier.Components => "List the vehicle parts and components visible in this photo with their condition. bbox locates each " +
              "component as fractions (0-1) of the image's width and height from the top-left corner, or null when " +
              "it cannot be placed. confidence is 0-1.",
-        3 => "Give an expert reading of this vehicle photo: a short summary, condition_rating 1-10, originality " +
+        Tier.Expert => "Give an expert reading of this vehicle photo: a short summary, condition_rating 1-10, originality " +
              "(original, restored, modified or unknown, with a few words why), visible damage, and recommendations.",
         _ => throw new ArgumentOutOfRangeException(nameof(tier)),
     };
 
-    public static string SchemaName(int tier) => $"vehicle_photo_tier_{tier}";
+    public static string SchemaName(Tier tier) => $"vehicle_photo_tier_{tier.Number()}";
 
     /// <summary>The tier-1 property holding the "category.angle" pair; the stored answer splits it into category and angle.</summary>
     public const string ViewKey = "view";
@@ -42,9 +42,9 @@ public static class Prompts
     /// enum of valid pairs (two enums side by side would allow document with door_panel), ranges are
     /// stated as minimum/maximum too, and TierAnswers repairs on arrival what a provider ignores.
     /// </summary>
-    public static JsonObject Schema(int tier) => tier switch
+    public static JsonObject Schema(Tier tier) => tier switch
     {
-        1 => Object(new()
+        Tier.Classification => Object(new()
         {
             [ViewKey] = Enum(Taxonomy.Pairs),
             ["quality_score"] = Range("integer", 1, 10),
@@ -54,7 +54,7 @@ public static class Prompts
             ["focus"] = Enum(["sharp", "soft", "blurry"]),
             ["closeup"] = new JsonObject { ["type"] = "boolean" },
         }),
-        2 => Object(new()
+        Tier.Components => Object(new()
         {
             ["components"] = new JsonObject
             {
@@ -80,7 +80,7 @@ public static class Prompts
                 }),
             },
         }),
-        3 => Object(new()
+        Tier.Expert => Object(new()
         {
             ["summary"] = new JsonObject { ["type"] = "string" },
             ["condition_rating"] = Range("integer", 1, 10),

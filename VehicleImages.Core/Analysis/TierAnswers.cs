@@ -18,7 +18,7 @@ public static class TierAnswers
 {
     public const string RepairsKey = "repairs";
 
-    public static JsonObject Parse(int tier, string? content)
+    public static JsonObject Parse(Tier tier, string? content)
     {
         JsonObject answer;
         try
@@ -33,13 +33,13 @@ public static class TierAnswers
         var repairs = new List<string>();
         switch (tier)
         {
-            case 1:
+            case Tier.Classification:
                 Tier1(answer, repairs);
                 break;
-            case 2:
+            case Tier.Components:
                 Tier2(answer, repairs);
                 break;
-            case 3:
+            case Tier.Expert:
                 Tier3(answer, repairs);
                 break;
         }
@@ -67,14 +67,14 @@ public static class TierAnswers
         answer["category"] = category;
         answer["angle"] = angle;
 
-        answer["quality_score"] = Clamp(Number(answer, "quality_score", 1) ?? throw Malformed(1, "quality_score must be a number"), 1, 10, "quality_score", repairs, integer: true);
+        answer["quality_score"] = Clamp(Number(answer, "quality_score", Tier.Classification) ?? throw Malformed(Tier.Classification, "quality_score must be a number"), 1, 10, "quality_score", repairs, integer: true);
         if (answer["suitable_for_expert"] is not JsonValue v || !v.TryGetValue<bool>(out _))
         {
             repairs.Add("suitable_for_expert was not true or false: taken as false");
             answer["suitable_for_expert"] = false;
         }
 
-        answer["confidence"] = Number(answer, "confidence", 1) is { } confidence
+        answer["confidence"] = Number(answer, "confidence", Tier.Classification) is { } confidence
             ? Clamp(confidence, 0, 1, "confidence", repairs)
             : Repaired(0.0, "confidence was missing: taken as 0", repairs);
     }
@@ -98,7 +98,7 @@ public static class TierAnswers
     private static void Tier2(JsonObject answer, List<string> repairs)
     {
         if (answer["components"] is not JsonArray components)
-            throw Malformed(2, "components must be an array");
+            throw Malformed(Tier.Components, "components must be an array");
 
         var kept = new JsonArray();
         foreach (var c in components)
@@ -117,7 +117,7 @@ public static class TierAnswers
             }
 
             var box = component["bbox"] as JsonObject;
-            var corners = box is null ? null : new[] { "x", "y", "width", "height" }.Select(k => Number(box, k, 2)).ToArray();
+            var corners = box is null ? null : new[] { "x", "y", "width", "height" }.Select(k => Number(box, k, Tier.Components)).ToArray();
             if (box is not null && corners!.Any(n => n is null))
             {
                 repairs.Add($"bbox of {name} was incomplete: dropped");
@@ -129,7 +129,7 @@ public static class TierAnswers
                 ["name"] = name,
                 ["area"] = Str(component["area"]),
                 ["condition"] = condition,
-                ["confidence"] = Number(component, "confidence", 2) is { } confidence ? Clamp(confidence, 0, 1, $"confidence of {name}", repairs) : null,
+                ["confidence"] = Number(component, "confidence", Tier.Components) is { } confidence ? Clamp(confidence, 0, 1, $"confidence of {name}", repairs) : null,
                 ["bbox"] = corners is null ? null : new JsonObject
                 {
                     ["x"] = Clamp(corners[0]!.Value, 0, 1, $"bbox x of {name}", repairs),
@@ -147,12 +147,12 @@ public static class TierAnswers
     {
         if (Str(answer["summary"]) is null)
             answer["summary"] = Repaired("", "summary was missing", repairs);
-        answer["condition_rating"] = Clamp(Number(answer, "condition_rating", 3) ?? throw Malformed(3, "condition_rating must be a number"),
+        answer["condition_rating"] = Clamp(Number(answer, "condition_rating", Tier.Expert) ?? throw Malformed(Tier.Expert, "condition_rating must be a number"),
             1, 10, "condition_rating", repairs, integer: true);
         foreach (var key in new[] { "damage", "recommendations" })
         {
             if (answer[key] is not JsonArray list)
-                throw Malformed(3, "damage and recommendations must be arrays");
+                throw Malformed(Tier.Expert, "damage and recommendations must be arrays");
             answer[key] = new JsonArray([.. list.Select(Str).OfType<string>().Select(s => (JsonNode)s!)]);
         }
     }
@@ -174,7 +174,7 @@ public static class TierAnswers
     private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     /// <summary>A number, also when a lenient provider sends it as a string ("8"); null when absent; malformed when neither.</summary>
-    private static double? Number(JsonObject o, string key, int tier) => o[key] switch
+    private static double? Number(JsonObject o, string key, Tier tier) => o[key] switch
     {
         null => null,
         JsonValue v when v.TryGetValue<double>(out var d) && double.IsFinite(d) => d,
@@ -196,6 +196,6 @@ public static class TierAnswers
         return value;
     }
 
-    private static AnalysisException Malformed(int tier, string what) =>
-        new(AnalysisFailure.Transient, $"malformed answer from the provider (tier {tier}): {what}");
+    private static AnalysisException Malformed(Tier tier, string what) =>
+        new(AnalysisFailure.Transient, $"malformed answer from the provider (tier {tier.Number()}): {what}");
 }

@@ -20,53 +20,50 @@ public sealed class TieredAnalyzer(
     public const string SkippedResolution = "skipped: resolution";
     public const string SkippedNotSuitable = "skipped: not suitable for expert";
 
-    public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, ITierResults results, CancellationToken cancellationToken)
     {
         var o = options.Value;
-        var existing = request.Existing ?? [];
-        var usage = existing["usage"]?.DeepClone() as JsonObject ?? [];
+        var usage = request.Existing?[Tiers.UsageKey]?.DeepClone() as JsonObject ?? [];
         var skipped = new JsonObject();
         var reached = 0;
 
-        async Task<JsonObject> TierAsync(int tier, string variant)
+        async Task<JsonObject> TierAsync(Tier tier)
         {
-            var key = $"tier_{tier}_analysis";
-            if (existing[key] is JsonObject done)
+            if (request.Done(tier) is { } done)
             {
-                reached = tier;
+                reached = tier.Number();
                 return (JsonObject)done.DeepClone();
             }
 
-            var answer = await AskAsync(request, tier, variant, cancellationToken);
-            var counts = usage[key] as JsonObject ?? [];
+            var answer = await AskAsync(request, tier, cancellationToken);
+            var counts = usage[tier.Key()] as JsonObject ?? [];
             counts["calls"] = (counts["calls"]?.GetValue<int>() ?? 0) + 1;
             counts["input_tokens"] = (counts["input_tokens"]?.GetValue<int>() ?? 0) + answer.InputTokens;
             counts["output_tokens"] = (counts["output_tokens"]?.GetValue<int>() ?? 0) + answer.OutputTokens;
-            usage[key] = counts;
-            await request.SaveTierAsync(key, answer.Answer.DeepClone(), cancellationToken);
-            await request.SaveTierAsync("usage", usage.DeepClone(), cancellationToken);
-            reached = tier;
+            usage[tier.Key()] = counts;
+            await results.SaveAsync(tier, (JsonObject)answer.Answer.DeepClone(), (JsonObject)usage.DeepClone(), cancellationToken);
+            reached = tier.Number();
             return answer.Answer;
         }
 
-        var tier1 = await TierAsync(1, "medium");
+        var tier1 = await TierAsync(Tier.Classification);
         var quality = tier1["quality_score"]!.GetValue<int>();
         var suitable = tier1["suitable_for_expert"]!.GetValue<bool>();
         JsonObject? tier2 = null;
         if (quality >= o.Tier2MinQuality)
-            tier2 = await TierAsync(2, "large");
+            tier2 = await TierAsync(Tier.Components);
         else
-            skipped["tier_2_analysis"] = SkippedQuality;
+            skipped[Tiers.ComponentsKey] = SkippedQuality;
 
         var longEdge = Math.Max(request.Width ?? 0, request.Height ?? 0);
         if (tier2 is null)
-            skipped["tier_3_analysis"] = SkippedQuality;
+            skipped[Tiers.ExpertKey] = SkippedQuality;
         else if (longEdge < o.Tier3MinLongEdge)
-            skipped["tier_3_analysis"] = SkippedResolution;
+            skipped[Tiers.ExpertKey] = SkippedResolution;
         else if (!suitable)
-            skipped["tier_3_analysis"] = SkippedNotSuitable;
+            skipped[Tiers.ExpertKey] = SkippedNotSuitable;
         else
-            await TierAsync(3, "large");
+            await TierAsync(Tier.Expert);
 
         var metadata = new JsonObject
         {
@@ -75,16 +72,16 @@ public sealed class TieredAnalyzer(
             ["prompt_version"] = Prompts.PromptVersion,
             ["analyzed_at"] = time.GetUtcNow(),
             ["skipped"] = skipped,
-            ["usage"] = usage,
+            [Tiers.UsageKey] = usage,
         };
         var categorization = new AiCategorization(
             tier1["category"]!.GetValue<string>(), tier1["angle"]!.GetValue<string>(), tier1["confidence"]!.GetValue<double>());
         return new AnalysisResult(metadata, categorization, tier2 is null ? [] : [.. TierAnswers.Components(tier2)], reached);
     }
 
-    private async Task<VisionAnswer> AskAsync(AnalysisRequest request, int tier, string variant, CancellationToken cancellationToken)
+    private async Task<VisionAnswer> AskAsync(AnalysisRequest request, Tier tier, CancellationToken cancellationToken)
     {
-        var (jpeg, _) = await request.ReadVariantAsync(store, variant, cancellationToken);
+        var (jpeg, _) = await request.ReadVariantAsync(store, tier.Variant(), cancellationToken);
 
         await throttle.AcquireAsync(cancellationToken);
         return await vision.AskAsync(tier, jpeg, cancellationToken);

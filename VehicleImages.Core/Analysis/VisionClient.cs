@@ -13,7 +13,7 @@ public sealed record VisionAnswer(JsonObject Answer, int InputTokens, int Output
 /// <summary>One call to a vision model for one tier.</summary>
 public interface IVisionClient
 {
-    Task<VisionAnswer> AskAsync(int tier, byte[] jpeg, CancellationToken cancellationToken);
+    Task<VisionAnswer> AskAsync(Tier tier, byte[] jpeg, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -40,7 +40,7 @@ public sealed class OpenAiVisionClient : IVisionClient
         });
     }
 
-    public async Task<VisionAnswer> AskAsync(int tier, byte[] jpeg, CancellationToken cancellationToken)
+    public async Task<VisionAnswer> AskAsync(Tier tier, byte[] jpeg, CancellationToken cancellationToken)
     {
         ChatMessage[] messages =
         [

@@ -22,7 +22,7 @@ public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? A
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest, Processing.JobQueue queue)
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest, Processing.ProcessingCommands commands)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -133,7 +133,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
             return null;
-        return await queue.RetryAsync(imageId, cancellationToken);
+        return await commands.RetryAsync(imageId, cancellationToken);
     }
 
     public Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default) =>

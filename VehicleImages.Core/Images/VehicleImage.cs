@@ -42,13 +42,3 @@ public sealed class VehicleImage
     public int? Iso { get; set; }
     public double? FocalLength { get; set; }
 }
-
-public static class ProcessingStatus
-{
-    public const string Pending = "pending";
-    public const string Processing = "processing";
-    public const string Complete = "complete";
-    public const string Failed = "failed";
-
-    public static readonly IReadOnlyList<string> All = [Pending, Processing, Complete, Failed];
-}

@@ -72,32 +72,3 @@ public sealed class OrphanSweeper(
         return candidate is { Length: 64 } && candidate.All(char.IsAsciiHexDigitLower) ? candidate : null;
     }
 }
-
-/// <summary>Runs the sweep shortly after start-up and then every half hour.</summary>
-public sealed class OrphanSweepService(OrphanSweeper sweeper, ILogger<OrphanSweepService> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await Task.Delay(TimeSpan.FromMinutes(1), stoppingToken);
-            using var timer = new PeriodicTimer(TimeSpan.FromMinutes(30));
-            do
-            {
-                try
-                {
-                    await sweeper.SweepAsync(OrphanSweeper.Grace, stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogWarning(e, "Storage sweep failed; it runs again later");
-                }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down.
-        }
-    }
-}

@@ -12,7 +12,7 @@ public sealed class TierAnswersTests
     [Fact]
     public void Schema_Tier1_OffersExactlyTheValidPairs()
     {
-        var pairs = Prompts.Schema(1)["properties"]![Prompts.ViewKey]!["enum"]!.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        var pairs = Prompts.Schema(Tier.Classification)["properties"]![Prompts.ViewKey]!["enum"]!.AsArray().Select(p => p!.GetValue<string>()).ToList();
 
         Assert.Equal(Taxonomy.Categories.Sum(c => c.Angles.Count) + 1, pairs.Count);
         Assert.All(pairs, p => Assert.True(Taxonomy.IsValid(p.Split('.')[0], p.Split('.')[1]), p));
@@ -20,13 +20,13 @@ public sealed class TierAnswersTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void Parse_EveryAnswerThatObeysTheSchema_IsAcceptedWithinRanges(int tier)
+    [InlineData(Tier.Classification)]
+    [InlineData(Tier.Components)]
+    [InlineData(Tier.Expert)]
+    public void Parse_EveryAnswerThatObeysTheSchema_IsAcceptedWithinRanges(Tier tier)
     {
         using var schema = JsonDocument.Parse(Prompts.Schema(tier).ToJsonString());
-        var random = new Random(tier);
+        var random = new Random((int)tier);
         for (var i = 0; i < 2000; i++)
         {
             var content = new SchemaAnswers(random, honourRanges: i % 2 == 0).Generate(schema.RootElement)!.ToJsonString();
@@ -35,17 +35,17 @@ public sealed class TierAnswersTests
 
             switch (tier)
             {
-                case 1:
+                case Tier.Classification:
                     Assert.True(Taxonomy.IsValid((string)answer["category"]!, (string)answer["angle"]!), content);
                     Assert.InRange((int)answer["quality_score"]!, 1, 10);
                     Assert.InRange((double)answer["confidence"]!, 0, 1);
                     Assert.False(answer.ContainsKey(Prompts.ViewKey));
                     break;
-                case 2:
+                case Tier.Components:
                     foreach (var c in TierAnswers.Components(answer))
                         Assert.All(new[] { c.Confidence, c.X, c.Y, c.Width, c.Height }, n => Assert.InRange(n ?? 0, 0, 1));
                     break;
-                case 3:
+                case Tier.Expert:
                     Assert.InRange((int)answer["condition_rating"]!, 1, 10);
                     break;
             }
@@ -55,7 +55,7 @@ public sealed class TierAnswersTests
     [Fact]
     public void Parse_AngleOfAnotherCategory_KeepsTheCategoryAndMarksTheAngleUnknown()
     {
-        var answer = TierAnswers.Parse(1, """
+        var answer = TierAnswers.Parse(Tier.Classification, """
             {"category": "document", "angle": "door_panel", "quality_score": 7, "suitable_for_expert": true, "confidence": 0.9}
             """);
 
@@ -66,7 +66,7 @@ public sealed class TierAnswersTests
     [Fact]
     public void Parse_ViewPair_IsSplitIntoCategoryAndAngle()
     {
-        var answer = TierAnswers.Parse(1, """
+        var answer = TierAnswers.Parse(Tier.Classification, """
             {"view": "engine_bay.left", "quality_score": 5, "suitable_for_expert": false, "confidence": 0.4, "lighting": "normal"}
             """);
 
@@ -78,7 +78,7 @@ public sealed class TierAnswersTests
     [Fact]
     public void Parse_NumbersOutOfRange_AreClampedAndNamed()
     {
-        var answer = TierAnswers.Parse(1, """
+        var answer = TierAnswers.Parse(Tier.Classification, """
             {"view": "exterior.front", "quality_score": 42, "suitable_for_expert": "yes", "confidence": -3}
             """);
 
@@ -91,7 +91,7 @@ public sealed class TierAnswersTests
     [Fact]
     public void Parse_Components_DropsNamelessAndRepairsConditionAndBox()
     {
-        var answer = TierAnswers.Parse(2, """
+        var answer = TierAnswers.Parse(Tier.Components, """
             {"components": [
               {"name": "", "area": "", "condition": "good", "confidence": 0.5, "bbox": null},
               {"name": "wing", "area": "left", "condition": "shiny", "confidence": 7, "bbox": {"x": -1, "y": 0.2, "width": 3, "height": 0.1}}
@@ -104,12 +104,12 @@ public sealed class TierAnswersTests
     }
 
     [Theory]
-    [InlineData(1, "{\"category\": \"exterior\", \"angle\": ")]
-    [InlineData(1, "[1, 2]")]
-    [InlineData(1, "{\"view\": \"exterior.front\", \"suitable_for_expert\": true, \"confidence\": 1}")]
-    [InlineData(2, "{\"parts\": []}")]
-    [InlineData(3, "{\"summary\": \"ok\", \"condition_rating\": \"good\", \"damage\": [], \"recommendations\": []}")]
-    public void Parse_AnswerWeCannotRead_IsMalformedAndTransient(int tier, string content)
+    [InlineData(Tier.Classification, "{\"category\": \"exterior\", \"angle\": ")]
+    [InlineData(Tier.Classification, "[1, 2]")]
+    [InlineData(Tier.Classification, "{\"view\": \"exterior.front\", \"suitable_for_expert\": true, \"confidence\": 1}")]
+    [InlineData(Tier.Components, "{\"parts\": []}")]
+    [InlineData(Tier.Expert, "{\"summary\": \"ok\", \"condition_rating\": \"good\", \"damage\": [], \"recommendations\": []}")]
+    public void Parse_AnswerWeCannotRead_IsMalformedAndTransient(Tier tier, string content)
     {
         var e = Assert.Throws<AnalysisException>(() => TierAnswers.Parse(tier, content));
 
@@ -120,7 +120,7 @@ public sealed class TierAnswersTests
     [Fact]
     public void Parse_StoredShape_KeepsTheContractKeys()
     {
-        var answer = TierAnswers.Parse(1, new JsonObject
+        var answer = TierAnswers.Parse(Tier.Classification, new JsonObject
         {
             ["view"] = "interior.dashboard", ["quality_score"] = 8, ["suitable_for_expert"] = true, ["confidence"] = 0.7,
         }.ToJsonString());

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
@@ -128,7 +129,7 @@ public sealed class AdminAndAlertTests
         await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "processing_status = 'complete'") == 3, "three completions");
         await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET finished_at = now() - interval '2 days' WHERE image_id = @id RETURNING 1", ("id", ids[0]));
 
-        var pruned = await app.Services.GetRequiredService<JobQueue>().PruneAsync(ProcessingHost.PruneAge, Ct);
+        var pruned = await app.Services.GetRequiredService<PruneFinishedJobs>().RunAsync(Ct);
 
         Assert.Equal(1, pruned);
         Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs"));

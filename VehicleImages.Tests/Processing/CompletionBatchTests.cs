@@ -11,15 +11,14 @@ public sealed class CompletionBatchTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<(string Cs, TestApp App, JobQueue Queue, IReadOnlyList<JobClaim> Claims)> ClaimedAsync(int images)
+    private static async Task<(string Cs, TestApp App, CompletionWriter Writer, IReadOnlyList<ClaimKey> Claims)> ClaimedAsync(int images)
     {
         var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
-        var queue = app.Services.GetRequiredService<JobQueue>();
         await ImageRows.InsertAsync(cs, images);
-        var claims = await queue.ClaimAsync("worker", images, TimeSpan.FromMinutes(1), Ct);
+        var claims = await app.QueueAs("worker", TimeSpan.FromMinutes(1)).ClaimAsync(images, Ct);
         Assert.Equal(images, claims.Count);
-        return (cs, app, queue, claims);
+        return (cs, app, app.Services.GetRequiredService<CompletionWriter>(), claims.Select(c => c.Key).ToList());
     }
 
     private static AnalysisResult Result(string angle, params LocatedComponent[] parts) =>
@@ -30,15 +29,15 @@ public sealed class CompletionBatchTests
     [Fact]
     public async Task CompleteMany_LostClaimAmongLiveOnes_OnlyTheLiveOnesAreWritten()
     {
-        var (cs, app, queue, claims) = await ClaimedAsync(3);
+        var (cs, app, writer, claims) = await ClaimedAsync(3);
         await using var _ = app;
         // The first claim was lost (its attempt is no longer the job's); the other two are live.
         var lost = claims[0] with { Attempt = claims[0].Attempt + 5 };
-        var written = await queue.CompleteAsync(
+        var written = await writer.WriteTogetherAsync(
         [
-            new Completion(lost, "worker", Result("front", Part("hood"))),
-            new Completion(claims[1], "worker", Result("rear", Part("bumper"), Part("tailgate"))),
-            new Completion(claims[2], "worker", Result("side_left")),
+            new Completion(lost, Result("front", Part("hood"))),
+            new Completion(claims[1], Result("rear", Part("bumper"), Part("tailgate"))),
+            new Completion(claims[2], Result("side_left")),
         ], Ct);
 
         Assert.Equal([false, true, true], written);
@@ -60,13 +59,13 @@ public sealed class CompletionBatchTests
     [Fact]
     public async Task CompleteMany_OneResultTheDatabaseRefuses_NothingOfTheBatchIsHalfWritten()
     {
-        var (cs, app, queue, claims) = await ClaimedAsync(2);
+        var (cs, app, writer, claims) = await ClaimedAsync(2);
         await using var _ = app;
         // A bounding box outside the image breaks a check constraint: the whole statement rolls back.
-        await Assert.ThrowsAsync<PostgresException>(() => queue.CompleteAsync(
+        await Assert.ThrowsAsync<PostgresException>(() => writer.WriteTogetherAsync(
         [
-            new Completion(claims[0], "worker", Result("front")),
-            new Completion(claims[1], "worker", Result("rear", Part("mirror", x: 5))),
+            new Completion(claims[0], Result("front")),
+            new Completion(claims[1], Result("rear", Part("mirror", x: 5))),
         ], Ct));
 
         Assert.Equal(0L, await ImageRows.CountAsync(cs, "processing_status = 'complete'"));
@@ -76,10 +75,10 @@ public sealed class CompletionBatchTests
     [Fact]
     public async Task Writer_OneBadResultAmongGoodOnes_GoodOnesAreWrittenAndTheBadOneFailsAlone()
     {
-        var (cs, app, queue, claims) = await ClaimedAsync(4);
+        var (cs, app, _, claims) = await ClaimedAsync(4);
         await using var _ = app;
         var log = new WarningLog();
-        var writer = new CompletionWriter(queue, log);
+        var writer = new CompletionWriter(app.Services.GetRequiredService<NpgsqlDataSource>(), log);
 
         // Hold the writer's first write on a row lock, so the next three queue up behind it and go
         // together: one statement that the bad result breaks for all three.
@@ -92,11 +91,11 @@ public sealed class CompletionBatchTests
             await lockJob.ExecuteScalarAsync(Ct);
         }
 
-        var first = writer.CompleteAsync(new Completion(claims[3], "worker", Result("front")));
+        var first = writer.CompleteAsync(new Completion(claims[3], Result("front")));
         await ImageRows.WaitForAsync(async () => await ImageRows.ScalarAsync<long>(cs,
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 1, "the first write to wait on the lock");
-        var bad = writer.CompleteAsync(new Completion(claims[0], "worker", Result("rear", Part("mirror", x: 5))));
-        var good = claims.Skip(1).Take(2).Select(c => writer.CompleteAsync(new Completion(c, "worker", Result("front")))).ToList();
+        var bad = writer.CompleteAsync(new Completion(claims[0], Result("rear", Part("mirror", x: 5))));
+        var good = claims.Skip(1).Take(2).Select(c => writer.CompleteAsync(new Completion(c, Result("front")))).ToList();
         await tx.RollbackAsync(Ct);
 
         Assert.True(await first);
@@ -113,10 +112,10 @@ public sealed class CompletionBatchTests
     {
         await using var nowhere = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=x;Password=x;Timeout=2");
         var log = new WarningLog();
-        var writer = new CompletionWriter(new JobQueue(nowhere), log);
-        var claim = new JobClaim(1, Guid.NewGuid(), 1, DateTimeOffset.UtcNow);
+        var writer = new CompletionWriter(nowhere, log);
+        var claim = new ClaimKey(1, Guid.NewGuid(), 1, "worker", DateTimeOffset.UtcNow);
 
-        var writes = Enumerable.Range(0, 5).Select(i => writer.CompleteAsync(new Completion(claim with { JobId = i }, "worker", Result("front")))).ToList();
+        var writes = Enumerable.Range(0, 5).Select(i => writer.CompleteAsync(new Completion(claim with { JobId = i }, Result("front")))).ToList();
 
         foreach (var write in writes)
             await Assert.ThrowsAsync<NpgsqlException>(() => write);
@@ -201,7 +200,7 @@ public sealed class CompletionBatchTests
 
     private sealed class RefusedResultAnalyzer : IImageAnalyzer
     {
-        public Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken) =>
+        public Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, ITierResults results, CancellationToken cancellationToken) =>
             Task.FromResult(Result("rear", Part("mirror", x: 5)));
     }
 

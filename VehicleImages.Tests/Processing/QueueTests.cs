@@ -65,22 +65,24 @@ public sealed class QueueTests
     public async Task Claim_LostToTheRescuer_LateCompletionIsDropped()
     {
         var cs = await DatabaseAsync();
-        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
-        var queue = app.Services.GetRequiredService<JobQueue>();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?>
+        {
+            ["Processing:Workers"] = "0", ["Processing:MaxAttempts"] = "4", ["Processing:RetryDelaysSeconds:0"] = "0",
+        });
         var id = (await ImageRows.InsertAsync(cs, 1))[0];
 
-        var stale = Assert.Single(await queue.ClaimAsync("worker-a", 10, TimeSpan.FromMilliseconds(1), Ct));
+        var stale = Assert.Single(await app.QueueAs("worker-a", TimeSpan.FromMilliseconds(1)).ClaimAsync(10, Ct));
         await Task.Delay(50, Ct);
-        Assert.Empty(await queue.RescueExpiredAsync(4, _ => TimeSpan.Zero, Ct));
-        var fresh = Assert.Single(await queue.ClaimAsync("worker-b", 10, TimeSpan.FromMinutes(1), Ct));
+        Assert.Empty(await app.Services.GetRequiredService<JobQueue>().RescueExpiredAsync(Ct));
+        var fresh = Assert.Single(await app.QueueAs("worker-b", TimeSpan.FromMinutes(1)).ClaimAsync(10, Ct));
 
         var result = new AnalysisResult(new() { ["provider"] = "x" }, new AiCategorization("interior", "dashboard", 0.5), [], 1);
         Assert.Equal((id, 1, 2), (fresh.ImageId, stale.Attempt, fresh.Attempt));
-        Assert.False(await queue.HeartbeatAsync(stale, "worker-a", TimeSpan.FromMinutes(1), Ct));
-        Assert.False(await queue.SaveTierAsync(stale, "worker-a", "tier_1_analysis", new System.Text.Json.Nodes.JsonObject(), Ct));
-        Assert.False(await queue.CompleteAsync(stale, "worker-a", result, Ct));
+        Assert.False(await stale.RenewAsync(Ct));
+        await Assert.ThrowsAsync<ClaimLostException>(() => stale.SaveAsync(Tier.Classification, new System.Text.Json.Nodes.JsonObject(), null, Ct));
+        Assert.False(await stale.CompleteAsync(result));
         Assert.Equal("processing", await ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", id)));
-        Assert.True(await queue.CompleteAsync(fresh, "worker-b", result, Ct));
+        Assert.True(await fresh.CompleteAsync(result));
         Assert.Equal("complete", await ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", id)));
         // Only the live claim wrote results, once.
         Assert.Equal(1L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM vehicle_image_angles WHERE image_id = @id", ("id", id)));
@@ -95,7 +97,7 @@ public sealed class QueueTests
         await using var pagesOnly = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
         var id = (await ImageRows.InsertAsync(cs, 1))[0];
         // A worker of a process that then died: it claimed the job and never renewed its lease.
-        Assert.Single(await pagesOnly.Services.GetRequiredService<JobQueue>().ClaimAsync("dead-process", 1, TimeSpan.FromSeconds(1), Ct));
+        Assert.Single(await pagesOnly.QueueAs("dead-process", TimeSpan.FromSeconds(1)).ClaimAsync(1, Ct));
 
         var analyzer = new ScriptedAnalyzer();
         await using var worker = await StartAsync(cs, analyzer);
@@ -121,6 +123,9 @@ public sealed class QueueTests
         Assert.Equal("provider answered 500", await ImageRows.ScalarAsync<string>(cs, "SELECT processing_error FROM vehicle_images WHERE id = @id", ("id", id)));
         Assert.Equal(["retry", "retry", "failed"], await ImageRows.ScalarAsync<string[]>(cs,
             "SELECT array_agg(outcome ORDER BY id) FROM image_processing_attempts WHERE image_id = @id", ("id", id)));
+        // The alert is written right after the failure commits: wait for it, then check there is exactly one.
+        await ImageRows.WaitForAsync(async () =>
+            await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM admin_alerts WHERE image_id = @id", ("id", id)) > 0, "the failure alert");
         Assert.Equal(1L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM admin_alerts WHERE kind = 'image_failed' AND image_id = @id", ("id", id)));
     }
 
@@ -129,17 +134,16 @@ public sealed class QueueTests
     {
         var cs = await DatabaseAsync();
         await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
-        var queue = app.Services.GetRequiredService<JobQueue>();
-        var policy = app.Services.GetRequiredService<RetryPolicy>();
+        var queue = app.QueueAs("w", TimeSpan.FromMinutes(1));
         var id = (await ImageRows.InsertAsync(cs, 1))[0];
         var waits = new List<double>();
 
         for (var attempt = 1; attempt <= 4; attempt++)
         {
             await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET run_at = now() WHERE image_id = @id RETURNING 1", ("id", id));
-            var claim = Assert.Single(await queue.ClaimAsync("w", 1, TimeSpan.FromMinutes(1), Ct));
+            var claim = Assert.Single(await queue.ClaimAsync(1, Ct));
             Assert.Equal(attempt, claim.Attempt);
-            var final = await queue.FailAsync(claim, "w", "timeout", permanent: false, policy.MaxAttempts, policy.Delay(attempt, new Random(attempt)), 0, Ct);
+            var final = (await claim.FailAsync("timeout", permanent: false))!.Final;
             Assert.Equal(attempt == 4, final);
             if (attempt < 4)
                 waits.Add(await ImageRows.ScalarAsync<double>(cs,
@@ -155,9 +159,9 @@ public sealed class QueueTests
     }
 
     [Fact]
-    public void RetryPolicy_Delays_AreTheScheduleWithBoundedJitterAndTheLastRepeats()
+    public void RetrySchedule_Delays_AreTheScheduleWithBoundedJitterAndTheLastRepeats()
     {
-        var policy = new RetryPolicy(Options.Create(new ProcessingOptions { RetryDelaysSeconds = [5, 15, 60] }));
+        var policy = new RetrySchedule(Options.Create(new ProcessingOptions { RetryDelaysSeconds = [5, 15, 60] }));
         foreach (var seed in Enumerable.Range(0, 50))
         {
             Assert.InRange(policy.Delay(1, new Random(seed)).TotalSeconds, 4, 6);

@@ -18,17 +18,17 @@ public sealed class ScriptedAnalyzer : IImageAnalyzer
 
     public TimeSpan Delay { get; set; }
 
-    public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    public async Task<AnalysisResult> AnalyzeAsync(AnalysisRequest request, ITierResults results, CancellationToken cancellationToken)
     {
         var call = Calls.AddOrUpdate(request.ImageId, 1, (_, n) => n + 1);
         if (Before is { } before)
             await before(request, call, cancellationToken);
         if (Delay > TimeSpan.Zero)
             await Task.Delay(Delay, cancellationToken);
-        await request.SaveTierAsync("tier_1_analysis", new JsonObject
+        await results.SaveAsync(Tier.Classification, new JsonObject
         {
             ["category"] = "exterior", ["angle"] = "front", ["quality_score"] = 8, ["suitable_for_expert"] = false, ["confidence"] = 0.9,
-        }, cancellationToken);
+        }, null, cancellationToken);
         return new AnalysisResult(new JsonObject { ["provider"] = "Scripted", ["model"] = "test" },
             new AiCategorization("exterior", "front", 0.9), [], 1);
     }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Processing;
 using VehicleImages.Web.Auth;
 
@@ -15,29 +16,29 @@ public static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(Policies.Admin);
-        admin.MapGet("/processing", async (JobQueue queue, ProcessingReports reports, CancellationToken ct) =>
-            TypedResults.Ok(new ProcessingStatusResponse(await queue.IsPausedAsync(ct), await queue.CountsAsync(ct), await reports.UsageAsync(ct))));
-        admin.MapPost("/processing/retry-failed", async (JobQueue queue, CancellationToken ct) =>
-            TypedResults.Ok(new RequeuedResponse(await queue.RetryAllFailedAsync(ct))));
-        admin.MapPost("/processing/backfill", async (JobQueue queue, CancellationToken ct) =>
-            TypedResults.Ok(new QueuedResponse(await queue.BackfillAsync(ct))));
-        admin.MapPost("/processing/pause", async (JobQueue queue, CancellationToken ct) =>
+        admin.MapGet("/processing", async (QueueMonitor monitor, ProcessingReports reports, CancellationToken ct) =>
+            TypedResults.Ok(new ProcessingStatusResponse(await monitor.IsPausedAsync(ct), await monitor.CountsAsync(ct), await reports.UsageAsync(ct))));
+        admin.MapPost("/processing/retry-failed", async (ProcessingCommands commands, CancellationToken ct) =>
+            TypedResults.Ok(new RequeuedResponse(await commands.RetryAllFailedAsync(ct))));
+        admin.MapPost("/processing/backfill", async (ProcessingCommands commands, CancellationToken ct) =>
+            TypedResults.Ok(new QueuedResponse(await commands.BackfillAsync(ct))));
+        admin.MapPost("/processing/pause", async (ProcessingCommands commands, CancellationToken ct) =>
         {
-            await queue.SetPausedAsync(true, ct);
+            await commands.SetPausedAsync(true, ct);
             return TypedResults.NoContent();
         });
-        admin.MapPost("/processing/resume", async (JobQueue queue, CancellationToken ct) =>
+        admin.MapPost("/processing/resume", async (ProcessingCommands commands, CancellationToken ct) =>
         {
-            await queue.SetPausedAsync(false, ct);
+            await commands.SetPausedAsync(false, ct);
             return TypedResults.NoContent();
         });
         admin.MapGet("/processing/failed", async (ProcessingReports reports, CancellationToken ct) =>
             TypedResults.Ok(await reports.FailedAsync(500, ct)));
-        admin.MapGet("/alerts", async (ProcessingReports reports, CancellationToken ct) =>
-            TypedResults.Ok(await reports.AlertsAsync(200, ct)));
+        admin.MapGet("/alerts", async (AlertInbox alerts, CancellationToken ct) =>
+            TypedResults.Ok(await alerts.LatestAsync(200, ct)));
         admin.MapPost("/alerts/{id:guid}/acknowledge", async Task<Results<NoContent, ProblemHttpResult>> (
-            Guid id, ClaimsPrincipal user, ProcessingReports reports, CancellationToken ct) =>
-            await reports.AcknowledgeAsync(id, user.UserId(), ct)
+            Guid id, ClaimsPrincipal user, AlertInbox alerts, CancellationToken ct) =>
+            await alerts.AcknowledgeAsync(id, user.UserId(), ct)
                 ? TypedResults.NoContent()
                 : TypedResults.Problem("No such unacknowledged alert.", statusCode: StatusCodes.Status404NotFound));
         admin.MapGet("/reports/processing-by-month", async (ProcessingReports reports, CancellationToken ct) =>

@@ -11,7 +11,7 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
     {
         b.ToTable("image_processing_jobs", t => t.HasCheckConstraint(
             "ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed')"));
-        b.Property(j => j.Status).HasDefaultValue(JobStatus.Pending);
+        b.Property(j => j.Status).HasDefaultValue(ProcessingStatus.Pending);
         b.Property(j => j.Attempt).HasDefaultValue(0);
         b.Property(j => j.RunAt).HasDefaultValueSql("now()");
         b.Property(j => j.CreatedAt).HasDefaultValueSql("now()");

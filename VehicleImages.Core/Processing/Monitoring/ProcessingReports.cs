@@ -1,4 +1,6 @@
 using Npgsql;
+using VehicleImages.Core.Analysis;
+using static VehicleImages.Core.Images.ProcessingStatus;
 
 namespace VehicleImages.Core.Processing;
 
@@ -10,22 +12,20 @@ public sealed record AttemptView(int Attempt, DateTimeOffset StartedAt, DateTime
 
 public sealed record ProcessingView(string Status, int Attempts, int MaxAttempts, DateTimeOffset? NextAttemptAt, string? LastError, IReadOnlyList<AttemptView> History);
 
-public sealed record AlertView(Guid Id, string Kind, string Message, Guid? ImageId, DateTimeOffset CreatedAt, DateTimeOffset? AcknowledgedAt);
-
 public sealed record FailedImageView(Guid ImageId, Guid VehicleId, string VehicleName, string OwnerEmail, string FileName, string? Error, int Attempts);
 
-/// <summary>Read-only views of the queue for people: an image's processing history, admin lists and reports.</summary>
-public sealed class ProcessingReports(NpgsqlDataSource db, RetryPolicy retry)
+/// <summary>Read-only views of the queue for people: an image's processing history, the failed list, usage and the monthly report.</summary>
+public sealed class ProcessingReports(NpgsqlDataSource db, RetrySchedule retry)
 {
     /// <summary>The contract's status query, grouped by month of taken_at.</summary>
     public async Task<IReadOnlyList<MonthReport>> ByMonthAsync(CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = db.CreateCommand($"""
             SELECT to_char(date_trunc('month', taken_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
-                   count(*) FILTER (WHERE ai_scan_metadata->'tier_1_analysis' IS NOT NULL AND processing_status <> 'failed'),
-                   count(*) FILTER (WHERE ai_scan_metadata IS NOT NULL AND ai_scan_metadata->'tier_1_analysis' IS NULL AND processing_status <> 'failed'),
-                   count(*) FILTER (WHERE ai_scan_metadata IS NULL AND processing_status <> 'failed'),
-                   count(*) FILTER (WHERE processing_status = 'failed')
+                   count(*) FILTER (WHERE ai_scan_metadata->'{Tiers.ClassificationKey}' IS NOT NULL AND processing_status <> '{Failed}'),
+                   count(*) FILTER (WHERE ai_scan_metadata IS NOT NULL AND ai_scan_metadata->'{Tiers.ClassificationKey}' IS NULL AND processing_status <> '{Failed}'),
+                   count(*) FILTER (WHERE ai_scan_metadata IS NULL AND processing_status <> '{Failed}'),
+                   count(*) FILTER (WHERE processing_status = '{Failed}')
             FROM vehicle_images WHERE taken_at IS NOT NULL
             GROUP BY 1 ORDER BY 1
             """);
@@ -40,7 +40,7 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetryPolicy retry)
     public async Task<long> CompletedLastHourAsync(CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand(
-            "SELECT count(*) FROM image_processing_attempts WHERE outcome = 'complete' AND finished_at > now() - interval '1 hour'");
+            $"SELECT count(*) FROM image_processing_attempts WHERE outcome = '{AttemptOutcome.Complete}' AND finished_at > now() - interval '1 hour'");
         return (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -77,8 +77,8 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetryPolicy retry)
 
         int attempts = 0;
         DateTimeOffset? next = null;
-        await using (var job = db.CreateCommand("""
-            SELECT attempt, CASE WHEN status = 'pending' THEN run_at END FROM image_processing_jobs
+        await using (var job = db.CreateCommand($"""
+            SELECT attempt, CASE WHEN status = '{Pending}' THEN run_at END FROM image_processing_jobs
             WHERE image_id = @id ORDER BY id DESC LIMIT 1
             """))
         {
@@ -91,38 +91,13 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetryPolicy retry)
         return new ProcessingView(imageStatus, attempts, retry.MaxAttempts, next, imageError, history);
     }
 
-    public async Task<IReadOnlyList<AlertView>> AlertsAsync(int limit, CancellationToken cancellationToken)
-    {
-        await using var cmd = db.CreateCommand("""
-            SELECT id, kind, message, image_id, created_at, acknowledged_at FROM admin_alerts
-            ORDER BY created_at DESC LIMIT @limit
-            """);
-        cmd.Parameters.AddWithValue("limit", limit);
-        var alerts = new List<AlertView>();
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            alerts.Add(new AlertView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetGuid(3),
-                reader.GetFieldValue<DateTimeOffset>(4), reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
-        return alerts;
-    }
-
-    public async Task<bool> AcknowledgeAsync(Guid alertId, Guid adminId, CancellationToken cancellationToken)
-    {
-        await using var cmd = db.CreateCommand("""
-            UPDATE admin_alerts SET acknowledged_at = now(), acknowledged_by = @admin WHERE id = @id AND acknowledged_at IS NULL
-            """);
-        cmd.Parameters.AddWithValue("id", alertId);
-        cmd.Parameters.AddWithValue("admin", adminId);
-        return await cmd.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
-
     public async Task<IReadOnlyList<FailedImageView>> FailedAsync(int limit, CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand("""
+        await using var cmd = db.CreateCommand($"""
             SELECT v.id, v.vehicle_id, ve.name, u.email, v.file_name, v.processing_error,
                    coalesce((SELECT j.attempt FROM image_processing_jobs j WHERE j.image_id = v.id ORDER BY j.id DESC LIMIT 1), 0)
             FROM vehicle_images v JOIN vehicles ve ON ve.id = v.vehicle_id JOIN asp_net_users u ON u.id = v.user_id
-            WHERE v.processing_status = 'failed'
+            WHERE v.processing_status = '{Failed}'
             ORDER BY v.created_at DESC LIMIT @limit
             """);
         cmd.Parameters.AddWithValue("limit", limit);

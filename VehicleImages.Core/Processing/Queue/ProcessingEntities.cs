@@ -1,3 +1,5 @@
+using VehicleImages.Core.Images;
+
 namespace VehicleImages.Core.Processing;
 
 /// <summary>
@@ -9,7 +11,7 @@ public sealed class ImageProcessingJob
 {
     public long Id { get; set; }
     public Guid ImageId { get; set; }
-    public string Status { get; set; } = JobStatus.Pending;
+    public string Status { get; set; } = ProcessingStatus.Pending;
     /// <summary>Attempts spent, including the one running now.</summary>
     public int Attempt { get; set; }
     public DateTimeOffset RunAt { get; set; }
@@ -19,14 +21,6 @@ public sealed class ImageProcessingJob
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
-}
-
-public static class JobStatus
-{
-    public const string Pending = "pending";
-    public const string Processing = "processing";
-    public const string Complete = "complete";
-    public const string Failed = "failed";
 }
 
 /// <summary>What happened in one attempt: when, how far the tiers got, and why it ended.</summary>

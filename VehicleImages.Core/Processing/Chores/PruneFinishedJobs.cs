@@ -1,0 +1,23 @@
+using Npgsql;
+using static VehicleImages.Core.Images.ProcessingStatus;
+
+namespace VehicleImages.Core.Processing;
+
+/// <summary>Deletes completed job rows older than <see cref="Age"/>, a batch at a time; the attempt history stays.</summary>
+public sealed class PruneFinishedJobs(NpgsqlDataSource db) : IChore
+{
+    public static readonly TimeSpan Age = TimeSpan.FromDays(1);
+    private const int Batch = 1000;
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            DELETE FROM image_processing_jobs WHERE id IN (
+                SELECT id FROM image_processing_jobs
+                WHERE status = '{Complete}' AND finished_at < now() - @age
+                LIMIT {Batch})
+            """);
+        cmd.Parameters.AddWithValue("age", Age);
+        return await cmd.RepeatWhileFullAsync(Batch, cancellationToken);
+    }
+}

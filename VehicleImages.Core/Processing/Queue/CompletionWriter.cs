@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using VehicleImages.Core.Analysis;
+using VehicleImages.Core.Data;
+using static VehicleImages.Core.Images.ProcessingStatus;
+
+namespace VehicleImages.Core.Processing;
+
+/// <summary>A finished analysis to be written for a claim.</summary>
+public sealed record Completion(ClaimKey Claim, AnalysisResult Result);
+
+/// <summary>
+/// Writes finished analyses, combining those that finish together into one round trip and one
+/// commit (group commit). Nothing waits to fill a batch: a completion that finds the writer idle
+/// goes at once, alone; those that finish while a write is in flight go together in the next one.
+/// So a slow provider sees single writes with no added latency, and a fast one (a local model, or
+/// a backlog of quick failures to the same answer) pays one commit per batch instead of per job.
+/// </summary>
+public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWriter> logger)
+{
+    /// <summary>Bounds a batch's size so one transaction never holds many rows locked for long.</summary>
+    public const int MaxBatch = 64;
+
+    private readonly Lock _gate = new();
+    private List<Pending> _waiting = [];
+    private bool _writing;
+
+    /// <summary>True when written; false when the claim had been lost and nothing was written.</summary>
+    public Task<bool> CompleteAsync(Completion completion)
+    {
+        var pending = new Pending(completion, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool lead;
+        lock (_gate)
+        {
+            _waiting.Add(pending);
+            lead = !_writing;
+            _writing = true;
+        }
+
+        if (lead)
+            _ = Task.Run(DrainAsync);
+        return pending.Done.Task;
+    }
+
+    private async Task DrainAsync()
+    {
+        while (true)
+        {
+            List<Pending> batch;
+            lock (_gate)
+            {
+                if (_waiting.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+
+                if (_waiting.Count <= MaxBatch)
+                {
+                    batch = _waiting;
+                    _waiting = [];
+                }
+                else
+                {
+                    batch = _waiting[..MaxBatch];
+                    _waiting.RemoveRange(0, MaxBatch);
+                }
+            }
+
+            await WriteAsync(batch);
+        }
+    }
+
+    private async Task WriteAsync(List<Pending> batch)
+    {
+        try
+        {
+            var done = await WriteTogetherAsync(batch.Select(p => p.Completion).ToList(), CancellationToken.None);
+            for (var i = 0; i < batch.Count; i++)
+                batch[i].Done.TrySetResult(done[i]);
+            return;
+        }
+        catch (Exception e) when (batch.Count > 1 && (DatabaseErrors.IsDataError(e) || DatabaseErrors.IsDeadlock(e)))
+        {
+            // One result was refused (or the batch lost a deadlock): the whole batch rolled back.
+            // One at a time, each completion succeeds or fails on its own.
+            logger.LogWarning("Writing {Count} completions together failed ({Message}); writing them one by one", batch.Count, e.Message);
+        }
+        catch (Exception e)
+        {
+            // The database itself is in trouble: trying each again would only queue every later
+            // result behind as many timeouts. Their leases expire and the rescuer returns them.
+            foreach (var pending in batch)
+                pending.Done.TrySetException(e);
+            return;
+        }
+
+        foreach (var pending in batch)
+        {
+            try
+            {
+                pending.Done.TrySetResult((await WriteTogetherAsync([pending.Completion], CancellationToken.None))[0]);
+            }
+            catch (Exception e)
+            {
+                pending.Done.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes the jobs and stores their results in one set-based statement per owner: one round
+    /// trip, one transaction, one commit, and the per-statement work (locks on every table and index
+    /// touched, constraint and trigger set-up) paid once for all of them. Each completion is fenced on
+    /// its own, so a lost claim is dropped (false) while its neighbours are written; every part hangs
+    /// off the fenced job update. Results are upserts keyed by image, so a second completion cannot
+    /// duplicate them. An error in any part rolls back all of them.
+    /// </summary>
+    public async Task<IReadOnlyList<bool>> WriteTogetherAsync(IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
+    {
+        await using var batch = db.CreateBatch();
+        foreach (var group in completions.GroupBy(c => c.Claim.Owner))
+            batch.BatchCommands.Add(Statement(group.Key, group.ToList()));
+        var completed = new HashSet<long>();
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            do
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                    completed.Add(reader.GetInt64(0));
+            }
+            while (await reader.NextResultAsync(cancellationToken));
+        }
+
+        return completions.Select(c => completed.Contains(c.Claim.JobId)).ToList();
+    }
+
+    private static NpgsqlBatchCommand Statement(string owner, List<Completion> completions)
+    {
+        var cmd = new NpgsqlBatchCommand($"""
+            WITH input AS (
+                SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers)
+                    AS i(job, attempt, metadata, category, angle, confidence, started, tier)),
+            job AS (
+                UPDATE image_processing_jobs j
+                SET status = '{Complete}', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
+                FROM input i
+                WHERE j.id = i.job AND j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner AND j.attempt = i.attempt
+                RETURNING j.id, j.image_id, j.attempt, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier),
+            image AS (
+                UPDATE vehicle_images v
+                SET processing_status = '{Complete}', processing_error = NULL,
+                    ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || job.metadata
+                FROM job WHERE v.id = job.image_id),
+            angle AS (
+                INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
+                SELECT job.image_id, job.category, job.angle, job.confidence, 'ai' FROM job WHERE job.category IS NOT NULL
+                ON CONFLICT (image_id, source) DO UPDATE
+                SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()),
+            cleared AS (
+                DELETE FROM image_spatial_metadata s USING job WHERE s.image_id = job.image_id),
+            located AS (
+                INSERT INTO image_spatial_metadata (image_id, component_name, area, condition, confidence, bbox_x, bbox_y, bbox_width, bbox_height, tier)
+                SELECT job.image_id, c.name, c.area, c.condition, c.confidence, c.x, c.y, c.w, c.h, c.tier
+                FROM unnest(@part_jobs, @names, @areas, @conditions, @part_confidences, @xs, @ys, @ws, @hs, @part_tiers)
+                    AS c(job, name, area, condition, confidence, x, y, w, h, tier)
+                JOIN job ON job.id = c.job),
+            attempt AS (
+                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome)
+                SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}' FROM job)
+            SELECT id FROM job
+            """);
+        var p = cmd.Parameters;
+        p.AddWithValue("owner", owner);
+        p.AddWithValue("jobs", completions.Select(c => c.Claim.JobId).ToArray());
+        p.AddWithValue("attempts", completions.Select(c => c.Claim.Attempt).ToArray());
+        p.AddWithValue("metadata", NpgsqlDbType.Array | NpgsqlDbType.Jsonb, completions.Select(c => c.Result.Metadata.ToJsonString()).ToArray());
+        p.AddWithValue("categories", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Categorization?.Category).ToArray());
+        p.AddWithValue("angles", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Categorization?.Angle).ToArray());
+        p.AddWithValue("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double,
+            completions.Select(c => c.Result.Categorization is { } k ? Math.Clamp(k.Confidence, 0, 1) : (double?)null).ToArray());
+        p.AddWithValue("started", completions.Select(c => c.Claim.StartedAt).ToArray());
+        p.AddWithValue("tiers", completions.Select(c => c.Result.TierReached).ToArray());
+        var parts = completions.SelectMany(c => c.Result.Components.Select(x => (c.Claim.JobId, Part: x))).ToList();
+        p.AddWithValue("part_jobs", parts.Select(x => x.JobId).ToArray());
+        p.AddWithValue("names", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Name).ToArray());
+        p.AddWithValue("areas", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Area).ToArray());
+        p.AddWithValue("conditions", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Condition).ToArray());
+        p.AddWithValue("part_confidences", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Confidence).ToArray());
+        p.AddWithValue("xs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.X).ToArray());
+        p.AddWithValue("ys", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Y).ToArray());
+        p.AddWithValue("ws", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Width).ToArray());
+        p.AddWithValue("hs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Height).ToArray());
+        p.AddWithValue("part_tiers", parts.Select(x => x.Part.Tier).ToArray());
+        return cmd;
+    }
+
+    private sealed record Pending(Completion Completion, TaskCompletionSource<bool> Done);
+}

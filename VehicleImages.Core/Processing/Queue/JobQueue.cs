@@ -1,0 +1,132 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using static VehicleImages.Core.Images.ProcessingStatus;
+
+namespace VehicleImages.Core.Processing;
+
+/// <summary>A photo whose attempts ran out, for alerts.</summary>
+public sealed record FailedImage(Guid ImageId, string FileName, string Error);
+
+/// <summary>
+/// The job table's own protocol: claim due jobs, rescue claims whose lease expired, and hand back
+/// every claim of this process at shutdown. What a claim does afterwards is the
+/// <see cref="Claim"/>'s; what admins do to the queue is <see cref="ProcessingCommands"/>'; what
+/// they see is <see cref="QueueMonitor"/>'s. Statements are short, hold no transaction across a
+/// provider call, and compare times with the database's now(), so skewed clocks agree.
+/// </summary>
+public sealed class JobQueue(
+    NpgsqlDataSource db, QueueOwner owner, CompletionWriter writer, RetrySchedule retry, ILogger<Claim> claimLog)
+{
+    public const string LeaseExpiredError = "the worker stopped responding (its lease expired); the attempt was abandoned";
+
+    /// <summary>How many expired claims one rescue handles; the next run takes the rest.</summary>
+    public const int RescueBatch = 200;
+
+    private readonly ClaimStatements _statements = new(db);
+
+    public QueueOwner Owner => owner;
+
+    /// <summary>
+    /// Claims up to <paramref name="count"/> due jobs, unless processing is paused, in one statement:
+    /// the jobs move to processing with a lease, their photos to processing, and what a worker needs
+    /// of each photo comes back with them.
+    /// </summary>
+    public async Task<IReadOnlyList<Claim>> ClaimAsync(int count, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH due AS MATERIALIZED (
+                SELECT id FROM image_processing_jobs
+                WHERE status = '{Pending}' AND run_at <= now()
+                  AND NOT (SELECT paused FROM processing_control WHERE id = 1)
+                ORDER BY run_at, id
+                FOR UPDATE SKIP LOCKED
+                LIMIT @count),
+            claimed AS (
+                UPDATE image_processing_jobs j
+                SET status = '{Images.ProcessingStatus.Processing}', attempt = j.attempt + 1, locked_by = @owner,
+                    lease_until = now() + @lease, updated_at = now()
+                FROM due WHERE j.id = due.id
+                RETURNING j.id, j.image_id, j.attempt),
+            images AS (
+                UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
+                FROM claimed WHERE v.id = claimed.image_id)
+            SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text
+            FROM claimed c JOIN vehicle_images v ON v.id = c.image_id
+            """);
+        cmd.Parameters.AddWithValue("count", count);
+        cmd.Parameters.AddWithValue("owner", owner.Name);
+        cmd.Parameters.AddWithValue("lease", owner.Lease);
+        var claims = new List<Claim>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var key = new ClaimKey(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt32(2), owner.Name, reader.GetFieldValue<DateTimeOffset>(3));
+            var image = new ClaimedImage(reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8));
+            claims.Add(new Claim(key, image, owner.Lease, _statements, writer, retry, claimLog));
+        }
+
+        return claims;
+    }
+
+    /// <summary>
+    /// Returns claims whose lease expired (their worker died or hung), in one set-based statement:
+    /// to the queue after the retry schedule's delay, or to failed when their attempts are spent, each
+    /// with its history row. The staleness test is the UPDATE's own, under SKIP LOCKED, so several
+    /// rescuers (one per instance) never handle a job twice. The photos that failed for good come back.
+    /// </summary>
+    public async Task<IReadOnlyList<FailedImage>> RescueExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH expired AS MATERIALIZED (
+                SELECT id, attempt >= @max AS final, updated_at AS started FROM image_processing_jobs
+                WHERE status = '{Images.ProcessingStatus.Processing}' AND lease_until < now()
+                ORDER BY lease_until
+                FOR UPDATE SKIP LOCKED LIMIT {RescueBatch}),
+            job AS (
+                UPDATE image_processing_jobs j
+                SET status = CASE WHEN e.final THEN '{Failed}' ELSE '{Pending}' END,
+                    run_at = now() + CASE WHEN e.final THEN interval '0' ELSE make_interval(secs =>
+                        (@delays)[least(greatest(j.attempt, 1), cardinality(@delays))] * (1 + (random() * 2 - 1) * @jitter)) END,
+                    last_error = @error, updated_at = now(), locked_by = NULL, lease_until = NULL,
+                    finished_at = CASE WHEN e.final THEN now() END
+                FROM expired e WHERE j.id = e.id
+                RETURNING j.id, j.image_id, j.attempt, e.final, e.started, j.status),
+            image AS (
+                UPDATE vehicle_images v SET processing_status = job.status, processing_error = @error
+                FROM job WHERE v.id = job.image_id
+                RETURNING v.id, v.file_name),
+            attempt AS (
+                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, error)
+                SELECT job.id, job.image_id, job.attempt, job.started, now(), 0,
+                       CASE WHEN job.final THEN '{AttemptOutcome.Failed}' ELSE '{AttemptOutcome.Rescued}' END, @error
+                FROM job)
+            SELECT image.id, image.file_name FROM image JOIN job ON job.image_id = image.id WHERE job.final
+            """);
+        cmd.Parameters.AddWithValue("max", retry.MaxAttempts);
+        cmd.Parameters.AddWithValue("delays", retry.BaseDelaysSeconds);
+        cmd.Parameters.AddWithValue("jitter", RetrySchedule.Jitter);
+        cmd.Parameters.AddWithValue("error", LeaseExpiredError);
+        var failed = new List<FailedImage>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            failed.Add(new FailedImage(reader.GetGuid(0), reader.GetString(1), LeaseExpiredError));
+        return failed;
+    }
+
+    /// <summary>Shutdown: every claim of this process goes back at once, its attempt refunded.</summary>
+    public async Task<int> HandBackAllAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH released AS (
+                UPDATE image_processing_jobs j
+                SET status = '{Pending}', attempt = greatest(j.attempt - 1, 0), run_at = now(), updated_at = now(),
+                    locked_by = NULL, lease_until = NULL
+                WHERE j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner
+                RETURNING j.image_id)
+            UPDATE vehicle_images v SET processing_status = '{Pending}' FROM released WHERE v.id = released.image_id
+            """);
+        cmd.Parameters.AddWithValue("owner", owner.Name);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

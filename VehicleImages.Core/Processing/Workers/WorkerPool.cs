@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VehicleImages.Core.Alerts;
+using VehicleImages.Core.Analysis;
+using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Data;
+
+namespace VehicleImages.Core.Processing;
+
+/// <summary>
+/// Processing:Workers workers reading claims from the Channel. A worker analyzes the photo and ends
+/// the claim by its outcome: a result goes to the <see cref="CompletionWriter"/> while the worker takes
+/// its next claim; an analysis error fails the attempt (retried on the schedule or failed for good,
+/// which alerts the admins); a 429 slows every worker and gives the attempt back.
+/// </summary>
+public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttle, AlertService alerts, WakeSignal wake,
+    IOptions<ProcessingOptions> options, ILogger<WorkerPool> logger)
+{
+    private readonly ConcurrentDictionary<Task, byte> _writes = new();
+    private int _held;
+
+    public int Workers => options.Value.Workers;
+
+    public ClaimReserve Reserve { get; } = new(options.Value.Workers);
+
+    /// <summary>How many more claims the claimer may take now: the reserve's target less those held (waiting, working or being written).</summary>
+    public int FreeSlots => Reserve.Target - Volatile.Read(ref _held);
+
+    internal void Taken() => Interlocked.Increment(ref _held);
+
+    public Task RunAsync(ChannelReader<Claim> claims, CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => WorkAsync(claims, stoppingToken)));
+
+    /// <summary>Waits for results already handed to the writer (written, or dropped by their fence).</summary>
+    public Task WritesDoneAsync() => Task.WhenAll(_writes.Keys);
+
+    private async Task WorkAsync(ChannelReader<Claim> claims, CancellationToken stoppingToken)
+    {
+        await foreach (var claim in claims.ReadAllAsync(stoppingToken))
+        {
+            AnalysisResult? result = null;
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                result = await AnalyzeAsync(claim, stoppingToken);
+                Reserve.JobTook(Stopwatch.GetElapsedTime(started));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // disposing the claim hands it back
+            }
+            catch (Exception e)
+            {
+                claim.Abandon();
+                logger.LogError(e, "Bookkeeping for job {Job} failed; its lease will expire and it will be retried", claim.JobId);
+            }
+            finally
+            {
+                if (result is null)
+                    await DoneAsync(claim);
+                else
+                    Track(FinishAsync(claim, result));
+            }
+        }
+    }
+
+    /// <summary>Analyzes the claimed photo; its result to write, or null when the claim already ended (failed, released, lost).</summary>
+    private async Task<AnalysisResult?> AnalyzeAsync(Claim claim, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await analyzer.AnalyzeAsync(claim.ToRequest(), claim, claim.Lost);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is ClaimLostException || (e is OperationCanceledException && claim.Lost.IsCancellationRequested))
+        {
+            claim.Abandon();
+            logger.LogWarning("Job {Job} attempt {Attempt} lost its claim; its work was dropped", claim.JobId, claim.Attempt);
+        }
+        catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
+        {
+            var after = e.RetryAfter ?? TimeSpan.FromSeconds(30);
+            throttle.PauseFor(after);
+            await claim.ReleaseAsync(after);
+            logger.LogInformation("Provider rate limit: every worker waits {Delay}; job {Job} keeps its attempts", after, claim.JobId);
+        }
+        catch (AnalysisException e)
+        {
+            await FailAsync(claim, e.Message, e.Failure == AnalysisFailure.Permanent);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await FailAsync(claim, "unexpected error: " + e.Message, permanent: false);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Writes the result and, once it is written, frees the slot; the lease is renewed until then. A
+    /// result the database refuses (a value out of range, say) is a failed attempt with its reason,
+    /// retried like any other, not a lease left to expire.
+    /// </summary>
+    private async Task FinishAsync(Claim claim, AnalysisResult result)
+    {
+        try
+        {
+            try
+            {
+                if (!await claim.CompleteAsync(result))
+                    logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped", claim.JobId, claim.Attempt);
+            }
+            catch (Exception e) when (DatabaseErrors.IsDataError(e))
+            {
+                await FailAsync(claim, "the database refused the result: " + DatabaseErrors.MessageText(e), permanent: false);
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Writing the result of job {Job} failed; its lease will expire and it will be retried", claim.JobId);
+        }
+        finally
+        {
+            await DoneAsync(claim);
+        }
+    }
+
+    private async Task FailAsync(Claim claim, string error, bool permanent)
+    {
+        if (await claim.FailAsync(error, permanent) is { Final: true } failed)
+            await alerts.ImageFailedAsync(claim.ImageId, failed.FileName, error, CancellationToken.None);
+    }
+
+    private async Task DoneAsync(Claim claim)
+    {
+        await claim.DisposeAsync();
+        Interlocked.Decrement(ref _held);
+        wake.Set();
+    }
+
+    private void Track(Task write)
+    {
+        _writes.TryAdd(write, 0);
+        _ = write.ContinueWith(t => _writes.TryRemove(t, out _), TaskScheduler.Default);
+    }
+}

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.DependencyInjection;
+using VehicleImages.Core.Processing;
+using VehicleImages.Tests.TestHost;
+
+namespace VehicleImages.Tests.Processing;
+
+/// <summary>A claim as an object: how it ends, how it keeps its lease, and what disposing it does.</summary>
+public sealed class ClaimTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(string Cs, TestApp App, Guid ImageId)> StartAsync()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
+        return (cs, app, (await ImageRows.InsertAsync(cs, 1))[0]);
+    }
+
+    private static Task<string> JobAsync(string cs, Guid id) => ImageRows.ScalarAsync<string>(cs,
+        "SELECT j.status || ' ' || j.attempt || ' ' || coalesce(j.locked_by, '-') || ' ' || v.processing_status FROM image_processing_jobs j JOIN vehicle_images v ON v.id = j.image_id WHERE j.image_id = @id",
+        ("id", id));
+
+    [Fact]
+    public async Task Dispose_ClaimThatNothingEnded_GoesBackAtOnceWithItsAttemptRefunded()
+    {
+        var (cs, app, id) = await StartAsync();
+        await using var _ = app;
+        var claim = Assert.Single(await app.QueueAs("w", TimeSpan.FromMinutes(1)).ClaimAsync(1, Ct));
+        Assert.Equal("processing 1 w processing", await JobAsync(cs, id));
+
+        await claim.DisposeAsync();
+
+        Assert.Equal("pending 0 - pending", await JobAsync(cs, id));
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts"));
+    }
+
+    [Fact]
+    public async Task Abandon_TheBookkeepingFailed_LeavesTheLeaseForTheRescuer()
+    {
+        var (cs, app, id) = await StartAsync();
+        await using var _ = app;
+        var claim = Assert.Single(await app.QueueAs("w", TimeSpan.FromMinutes(1)).ClaimAsync(1, Ct));
+
+        claim.Abandon();
+        await claim.DisposeAsync();
+
+        Assert.Equal("processing 1 w processing", await JobAsync(cs, id));
+    }
+
+    [Fact]
+    public async Task KeepAlive_RenewsTheLeaseUntilAnotherOwnerTakesTheJob_ThenSaysItIsLost()
+    {
+        var (cs, app, id) = await StartAsync();
+        await using var _ = app;
+        var claim = Assert.Single(await app.QueueAs("w", TimeSpan.FromSeconds(3)).ClaimAsync(1, Ct));
+        var firstLease = await ImageRows.ScalarAsync<DateTime>(cs, "SELECT lease_until FROM image_processing_jobs WHERE image_id = @id", ("id", id));
+
+        claim.KeepAlive(Ct);
+        await ImageRows.WaitForAsync(async () => await ImageRows.ScalarAsync<DateTime>(cs,
+            "SELECT lease_until FROM image_processing_jobs WHERE image_id = @id", ("id", id)) > firstLease, "the lease to be renewed");
+        Assert.False(claim.Lost.IsCancellationRequested);
+        await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET locked_by = 'someone else' WHERE image_id = @id RETURNING 1", ("id", id));
+        await ImageRows.WaitForAsync(() => Task.FromResult(claim.Lost.IsCancellationRequested), "the claim to notice it was lost");
+        claim.Abandon();
+        await claim.DisposeAsync();
+
+        Assert.Equal("processing 1 someone else processing", await JobAsync(cs, id));
+    }
+
+    [Fact]
+    public async Task MaintenanceSchedule_EveryChore_IsRegisteredWithAPositiveInterval()
+    {
+        var (_, app, _) = await StartAsync();
+        await using var _ = app;
+
+        var chores = app.Services.GetRequiredService<MaintenanceSchedule>().Chores;
+
+        Assert.Equal([typeof(RescueExpiredClaims), typeof(SweepUnqueuedImages), typeof(PruneFinishedJobs), typeof(SweepOrphanFiles)],
+            chores.Select(c => c.Chore));
+        Assert.All(chores, c => Assert.IsAssignableFrom<IChore>(app.Services.GetRequiredService(c.Chore)));
+        Assert.All(chores, c => Assert.True(c.Every > TimeSpan.Zero));
+    }
+}
