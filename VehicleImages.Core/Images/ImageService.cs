@@ -84,7 +84,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
 
         await using (var tx = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            await ImageIngestService.LockAsync(db, image.VehicleId.ToString(), cancellationToken);
+            await AdvisoryLocks.LockVehicleAsync(db, image.VehicleId, cancellationToken);
             db.VehicleImages.Remove(image);
             await db.SaveChangesAsync(cancellationToken);
             if (image.IsPrimary)
@@ -146,7 +146,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         if (image is null)
             return false;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await ImageIngestService.LockAsync(db, image.VehicleId.ToString(), cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, image.VehicleId, cancellationToken);
         await db.VehicleImages.Where(i => i.VehicleId == image.VehicleId && i.IsPrimary && i.Id != imageId)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, false), cancellationToken);
         await db.VehicleImages.Where(i => i.Id == imageId)

@@ -89,8 +89,8 @@ public sealed class ImageIngestService(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         // One writer per file content (shared blobs) and per vehicle (the primary photo).
-        await LockAsync(db, file.Sha256, cancellationToken);
-        await LockAsync(db, vehicleId.ToString(), cancellationToken);
+        await AdvisoryLocks.LockContentAsync(db, file.Sha256, cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, vehicleId, cancellationToken);
 
         if (await FindDuplicateAsync(db, vehicleId, file.Sha256, cancellationToken) is { } duplicate)
             return duplicate with { FileName = file.FileName };
@@ -159,15 +159,12 @@ public sealed class ImageIngestService(
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAsync(db, sha256, cancellationToken);
+        await AdvisoryLocks.LockContentAsync(db, sha256, cancellationToken);
         if (!await db.VehicleImages.AnyAsync(i => i.Sha256 == sha256, cancellationToken))
             foreach (var o in variants.All)
                 store.Delete(o.Key);
         await tx.CommitAsync(cancellationToken);
     }
-
-    internal static Task LockAsync(VehicleImagesDbContext db, string key, CancellationToken cancellationToken) =>
-        db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 42))", cancellationToken);
 
     private async Task<IngestResult?> FindDuplicateAsync(Guid vehicleId, string sha256, CancellationToken cancellationToken)
     {

@@ -2,7 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VehicleImages.Core.Data;
-using VehicleImages.Core.Ingest;
 
 namespace VehicleImages.Core.Storage;
 
@@ -50,7 +49,7 @@ public sealed class OrphanSweeper(
     private async Task<int> DeleteIfStillUnusedAsync(VehicleImagesDbContext db, string sha, List<string> keys, CancellationToken cancellationToken)
     {
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await ImageIngestService.LockAsync(db, sha, cancellationToken);
+        await AdvisoryLocks.LockContentAsync(db, sha, cancellationToken);
         if (await db.VehicleImages.AnyAsync(i => i.Sha256 == sha, cancellationToken))
             return 0;
         foreach (var key in keys)
