@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using VehicleImages.Core.Data;
-using VehicleImages.Core.Ingest;
 using VehicleImages.Core.Storage;
 
 namespace VehicleImages.Core.Images;
@@ -22,7 +21,7 @@ public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? A
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest, Processing.JobQueue queue)
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.JobQueue queue)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -103,7 +102,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         }
 
         if (image.Sha256 is not null && VariantSet.FromJson(image.Variants) is { } variants)
-            await ingest.DeleteFilesIfUnusedAsync(image.Sha256, variants, CancellationToken.None);
+            await cleaner.DeleteIfUnusedAsync(image.Sha256, variants, CancellationToken.None);
         return true;
     }
 

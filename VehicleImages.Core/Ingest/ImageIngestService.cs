@@ -34,6 +34,7 @@ public sealed record UploadedFile(string FileName, string TempPath, long Length,
 public sealed class ImageIngestService(
     IDbContextFactory<VehicleImagesDbContext> contexts,
     IImageStore store,
+    StoredFileCleaner cleaner,
     IOptions<UploadOptions> upload,
     TimeProvider time,
     ILogger<ImageIngestService> logger)
@@ -142,7 +143,7 @@ public sealed class ImageIngestService(
         {
             await tx.RollbackAsync(CancellationToken.None);
             if (mayHaveWrittenFiles)
-                await DeleteFilesIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
+                await cleaner.DeleteIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
             // The database is the judge between simultaneous uploads of the same file.
             if (e is DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } }
                 && await FindDuplicateAsync(vehicleId, file.Sha256, CancellationToken.None) is { } dup)
@@ -152,18 +153,6 @@ public sealed class ImageIngestService(
         }
 
         return new IngestResult(file.FileName, IngestOutcome.Created, image.Id, image.ProcessingStatus, null);
-    }
-
-    /// <summary>Deletes a photo's files when no row refers to them any more (rows share content-addressed files).</summary>
-    public async Task DeleteFilesIfUnusedAsync(string sha256, VariantSet variants, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await AdvisoryLocks.LockContentAsync(db, sha256, cancellationToken);
-        if (!await db.VehicleImages.AnyAsync(i => i.Sha256 == sha256, cancellationToken))
-            foreach (var o in variants.All)
-                store.Delete(o.Key);
-        await tx.CommitAsync(cancellationToken);
     }
 
     private async Task<IngestResult?> FindDuplicateAsync(Guid vehicleId, string sha256, CancellationToken cancellationToken)
