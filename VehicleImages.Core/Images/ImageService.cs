@@ -26,7 +26,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.Vehicles.AnyAsync(v => v.Id == vehicleId && (v.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+        if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
             return null;
         var images = db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId);
         if (filter.Status is { } status)
@@ -46,8 +46,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<ImageDetail?> GetAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var row = await Project(db, db.VehicleImages.AsNoTracking()
-                .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
+        var row = await Project(db, db.VehicleImages.AsNoTracking().VisibleTo(caller)
+                .Where(i => i.Id == imageId))
             .SingleOrDefaultAsync(cancellationToken);
         if (row is null)
             return null;
@@ -62,8 +62,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<(Stream Content, StoredObject Object, string Sha256)?> OpenVariantAsync(Caller caller, Guid imageId, string variant, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.VehicleImages.AsNoTracking()
-            .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin))
+        var image = await db.VehicleImages.AsNoTracking().VisibleTo(caller)
+            .Where(i => i.Id == imageId)
             .Select(i => new { i.Variants, i.Sha256 })
             .SingleOrDefaultAsync(cancellationToken);
         if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
@@ -77,7 +77,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     private async Task<bool> DeleteOnceAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
+        var image = await db.VehicleImages.VisibleTo(caller).SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
         if (image is null)
             return false;
 
@@ -114,7 +114,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<bool?> CategorizeAsync(Caller caller, Guid imageId, string category, string angle, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
             return null;
         if (category == Taxonomy.Unknown || !Taxonomy.IsValid(category, angle))
             return false;
@@ -130,7 +130,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<bool?> RetryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
             return null;
         return await queue.RetryAsync(imageId, cancellationToken);
     }
@@ -141,7 +141,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     private async Task<bool> SetPrimaryOnceAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
+        var image = await db.VehicleImages.VisibleTo(caller).SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
         if (image is null)
             return false;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
