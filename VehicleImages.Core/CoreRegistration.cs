@@ -45,6 +45,7 @@ public static class CoreRegistration
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
+        services.AddSingleton<Storage.StoredFileCleaner>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();

@@ -12,9 +12,6 @@ public sealed record RegistrationResult(AppUser? User, IReadOnlyList<string> Err
 /// <summary>Creates accounts; the first account ever registered becomes the Admin.</summary>
 public sealed class AccountService(UserManager<AppUser> users, RoleManager<IdentityRole<Guid>> roles, VehicleImagesDbContext db)
 {
-    // Serialises registrations so two simultaneous first sign-ups cannot both become Admin.
-    private const long RegistrationLockKey = 0x56494D48;
-
     public async Task<RegistrationResult> RegisterAsync(string email, string password, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(email) || !email.Contains('@'))
@@ -24,7 +21,7 @@ public sealed class AccountService(UserManager<AppUser> users, RoleManager<Ident
         return await strategy.ExecuteAsync(async () =>
         {
             await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({RegistrationLockKey})", cancellationToken);
+            await AdvisoryLocks.LockAsync(db, AdvisoryLocks.Registration, cancellationToken);
 
             var isFirst = !await db.Users.AnyAsync(cancellationToken);
             var user = new AppUser { UserName = email.Trim(), Email = email.Trim() };

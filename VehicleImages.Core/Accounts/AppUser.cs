@@ -11,6 +11,4 @@ public static class Roles
 {
     public const string Admin = "Admin";
     public const string User = "User";
-
-    public static readonly IReadOnlyList<string> All = [Admin, User];
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Data;
 
 namespace VehicleImages.Core.Alerts;
 
@@ -23,15 +24,13 @@ public sealed class AlertService(NpgsqlDataSource db, IHttpClientFactory http, I
 {
     public static readonly TimeSpan BurstWindow = TimeSpan.FromMinutes(5);
     public const int BurstThreshold = 5;
-    private const long AlertLockKey = 0x56494D49;
 
     public async Task<AlertMessage?> ImageFailedAsync(Guid imageId, string fileName, string error, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         // One decision at a time across instances, so a burst yields exactly one burst alert.
-        await using (var lockCmd = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AlertLockKey})", connection, tx))
-            await lockCmd.ExecuteNonQueryAsync(cancellationToken);
+        await AdvisoryLocks.LockAsync(connection, tx, AdvisoryLocks.Alerts, cancellationToken);
 
         await using var recent = new NpgsqlCommand("""
             SELECT count(*) FILTER (WHERE kind = 'image_failed'), count(*) FILTER (WHERE kind = 'failure_burst')

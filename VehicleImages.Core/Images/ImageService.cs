@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using VehicleImages.Core.Data;
-using VehicleImages.Core.Ingest;
 using VehicleImages.Core.Storage;
 
 namespace VehicleImages.Core.Images;
@@ -22,12 +21,12 @@ public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? A
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageIngestService ingest, Processing.ProcessingCommands commands)
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.Vehicles.AnyAsync(v => v.Id == vehicleId && (v.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+        if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
             return null;
         var images = db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId);
         if (filter.Status is { } status)
@@ -47,8 +46,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<ImageDetail?> GetAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var row = await Project(db, db.VehicleImages.AsNoTracking()
-                .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
+        var row = await Project(db, db.VehicleImages.AsNoTracking().VisibleTo(caller)
+                .Where(i => i.Id == imageId))
             .SingleOrDefaultAsync(cancellationToken);
         if (row is null)
             return null;
@@ -63,8 +62,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<(Stream Content, StoredObject Object, string Sha256)?> OpenVariantAsync(Caller caller, Guid imageId, string variant, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.VehicleImages.AsNoTracking()
-            .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin))
+        var image = await db.VehicleImages.AsNoTracking().VisibleTo(caller)
+            .Where(i => i.Id == imageId)
             .Select(i => new { i.Variants, i.Sha256 })
             .SingleOrDefaultAsync(cancellationToken);
         if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
@@ -78,13 +77,13 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     private async Task<bool> DeleteOnceAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
+        var image = await db.VehicleImages.VisibleTo(caller).SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
         if (image is null)
             return false;
 
         await using (var tx = await db.Database.BeginTransactionAsync(cancellationToken))
         {
-            await ImageIngestService.LockAsync(db, image.VehicleId.ToString(), cancellationToken);
+            await AdvisoryLocks.LockVehicleAsync(db, image.VehicleId, cancellationToken);
             db.VehicleImages.Remove(image);
             await db.SaveChangesAsync(cancellationToken);
             if (image.IsPrimary)
@@ -103,7 +102,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         }
 
         if (image.Sha256 is not null && VariantSet.FromJson(image.Variants) is { } variants)
-            await ingest.DeleteFilesIfUnusedAsync(image.Sha256, variants, CancellationToken.None);
+            await cleaner.DeleteIfUnusedAsync(image.Sha256, variants, CancellationToken.None);
         return true;
     }
 
@@ -115,7 +114,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<bool?> CategorizeAsync(Caller caller, Guid imageId, string category, string angle, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
             return null;
         if (category == Taxonomy.Unknown || !Taxonomy.IsValid(category, angle))
             return false;
@@ -131,7 +130,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<bool?> RetryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken))
+        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
             return null;
         return await commands.RetryAsync(imageId, cancellationToken);
     }
@@ -142,11 +141,11 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     private async Task<bool> SetPrimaryOnceAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var image = await db.VehicleImages.SingleOrDefaultAsync(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin), cancellationToken);
+        var image = await db.VehicleImages.VisibleTo(caller).SingleOrDefaultAsync(i => i.Id == imageId, cancellationToken);
         if (image is null)
             return false;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await ImageIngestService.LockAsync(db, image.VehicleId.ToString(), cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, image.VehicleId, cancellationToken);
         await db.VehicleImages.Where(i => i.VehicleId == image.VehicleId && i.IsPrimary && i.Id != imageId)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, false), cancellationToken);
         await db.VehicleImages.Where(i => i.Id == imageId)

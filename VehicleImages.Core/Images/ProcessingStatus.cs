@@ -11,6 +11,4 @@ public static class ProcessingStatus
     public const string Processing = "processing";
     public const string Complete = "complete";
     public const string Failed = "failed";
-
-    public static readonly IReadOnlyList<string> All = [Pending, Processing, Complete, Failed];
 }

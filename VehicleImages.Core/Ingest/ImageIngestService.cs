@@ -34,6 +34,7 @@ public sealed record UploadedFile(string FileName, string TempPath, long Length,
 public sealed class ImageIngestService(
     IDbContextFactory<VehicleImagesDbContext> contexts,
     IImageStore store,
+    StoredFileCleaner cleaner,
     IOptions<UploadOptions> upload,
     TimeProvider time,
     ILogger<ImageIngestService> logger)
@@ -89,8 +90,8 @@ public sealed class ImageIngestService(
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         // One writer per file content (shared blobs) and per vehicle (the primary photo).
-        await LockAsync(db, file.Sha256, cancellationToken);
-        await LockAsync(db, vehicleId.ToString(), cancellationToken);
+        await AdvisoryLocks.LockContentAsync(db, file.Sha256, cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, vehicleId, cancellationToken);
 
         if (await FindDuplicateAsync(db, vehicleId, file.Sha256, cancellationToken) is { } duplicate)
             return duplicate with { FileName = file.FileName };
@@ -142,7 +143,7 @@ public sealed class ImageIngestService(
         {
             await tx.RollbackAsync(CancellationToken.None);
             if (mayHaveWrittenFiles)
-                await DeleteFilesIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
+                await cleaner.DeleteIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
             // The database is the judge between simultaneous uploads of the same file.
             if (e is DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } }
                 && await FindDuplicateAsync(vehicleId, file.Sha256, CancellationToken.None) is { } dup)
@@ -153,21 +154,6 @@ public sealed class ImageIngestService(
 
         return new IngestResult(file.FileName, IngestOutcome.Created, image.Id, image.ProcessingStatus, null);
     }
-
-    /// <summary>Deletes a photo's files when no row refers to them any more (rows share content-addressed files).</summary>
-    public async Task DeleteFilesIfUnusedAsync(string sha256, VariantSet variants, CancellationToken cancellationToken)
-    {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAsync(db, sha256, cancellationToken);
-        if (!await db.VehicleImages.AnyAsync(i => i.Sha256 == sha256, cancellationToken))
-            foreach (var o in variants.All)
-                store.Delete(o.Key);
-        await tx.CommitAsync(cancellationToken);
-    }
-
-    internal static Task LockAsync(VehicleImagesDbContext db, string key, CancellationToken cancellationToken) =>
-        db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 42))", cancellationToken);
 
     private async Task<IngestResult?> FindDuplicateAsync(Guid vehicleId, string sha256, CancellationToken cancellationToken)
     {

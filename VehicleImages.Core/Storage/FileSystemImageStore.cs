@@ -21,8 +21,6 @@ public sealed class FileSystemImageStore : IImageStore
         Directory.CreateDirectory(_tmp);
     }
 
-    public string Root => _root;
-
     public string CreateTempPath() => Path.Combine(_tmp, $"{Guid.NewGuid():N}.part");
 
     public Task PutFileAsync(string key, string sourcePath, CancellationToken cancellationToken = default)
@@ -80,8 +78,6 @@ public sealed class FileSystemImageStore : IImageStore
             return null;
         }
     }
-
-    public bool Exists(string key) => File.Exists(PathFor(key));
 
     public void Delete(string key) => File.Delete(PathFor(key));
 

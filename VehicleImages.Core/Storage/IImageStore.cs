@@ -17,8 +17,6 @@ public interface IImageStore
 
     Stream? OpenRead(string key);
 
-    bool Exists(string key);
-
     void Delete(string key);
 
     /// <summary>Every stored object (not temporary files) with its last write time, for the orphan sweep.</summary>

@@ -2,7 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VehicleImages.Core.Data;
-using VehicleImages.Core.Ingest;
 
 namespace VehicleImages.Core.Storage;
 
@@ -12,10 +11,11 @@ public sealed record SweepResult(int TemporaryFiles, int OrphanFiles);
 /// Removes what a process that died mid-upload left behind: temporary files, and stored files
 /// that no row refers to (written, then the process was killed before its transaction committed).
 /// Safe on every instance at once: each content hash is re-checked under the same advisory lock
-/// that ingest holds from writing the files to committing the row.
+/// that ingest holds from writing the files to committing the row (<see cref="StoredFileCleaner"/>).
 /// </summary>
 public sealed class OrphanSweeper(
-    IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, TimeProvider time, ILogger<OrphanSweeper> logger)
+    IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, TimeProvider time,
+    ILogger<OrphanSweeper> logger)
 {
     /// <summary>Files younger than this are left alone, whatever their state.</summary>
     public static readonly TimeSpan Grace = TimeSpan.FromMinutes(10);
@@ -39,24 +39,12 @@ public sealed class OrphanSweeper(
             var used = await db.VehicleImages.Where(i => i.Sha256 != null && batch.Contains(i.Sha256))
                 .Select(i => i.Sha256!).Distinct().ToListAsync(cancellationToken);
             foreach (var sha in batch.Except(used))
-                orphans += await DeleteIfStillUnusedAsync(db, sha, byHash[sha], cancellationToken);
+                orphans += await cleaner.DeleteIfUnusedAsync(db, sha, byHash[sha], cancellationToken);
         }
 
         if (temporary + orphans > 0)
             logger.LogInformation("Storage sweep removed {Temporary} temporary and {Orphans} orphaned files", temporary, orphans);
         return new SweepResult(temporary, orphans);
-    }
-
-    private async Task<int> DeleteIfStillUnusedAsync(VehicleImagesDbContext db, string sha, List<string> keys, CancellationToken cancellationToken)
-    {
-        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        await ImageIngestService.LockAsync(db, sha, cancellationToken);
-        if (await db.VehicleImages.AnyAsync(i => i.Sha256 == sha, cancellationToken))
-            return 0;
-        foreach (var key in keys)
-            store.Delete(key);
-        await tx.CommitAsync(cancellationToken);
-        return keys.Count;
     }
 
     /// <summary>The content hash a key was derived from (see <see cref="StorageKeys"/>), or null.</summary>

@@ -84,8 +84,6 @@ public sealed class VehicleService(IDbContextFactory<VehicleImagesDbContext> con
     {
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(input, new ValidationContext(input), results, validateAllProperties: true);
-        if (string.IsNullOrWhiteSpace(input.Name) && results.Count == 0)
-            results.Add(new ValidationResult("Give the vehicle a name.", [nameof(NewVehicle.Name)]));
         return results
             .SelectMany(r => r.MemberNames.DefaultIfEmpty("").Select(m => (Member: m, r.ErrorMessage)))
             .GroupBy(x => JsonName(x.Member))

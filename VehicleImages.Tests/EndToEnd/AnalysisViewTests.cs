@@ -1,15 +1,8 @@
-using Microsoft.Playwright;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
 using static Microsoft.Playwright.Assertions;
 
 namespace VehicleImages.Tests.EndToEnd;
-
-/// <summary>An instance with workers (the default Local analyzer), for pages that show analysis.</summary>
-public sealed class WorkingAppFixture : AppFixture
-{
-    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
-}
 
 public sealed class AnalysisViewTests(WorkingAppFixture app, BrowserFixture browser)
     : IClassFixture<WorkingAppFixture>, IClassFixture<BrowserFixture>

@@ -24,8 +24,6 @@ public enum FakeMode
     SchemaObeying,
 }
 
-public sealed record FakeCall(int Tier, JsonElement Body, string? Authorization);
-
 /// <summary>
 /// An OpenAI-compatible chat-completions server on loopback (real Kestrel), for tests: it records
 /// every request and answers well, slowly, with 429 + Retry-After, 500, malformed JSON, content outside

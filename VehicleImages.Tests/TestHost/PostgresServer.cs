@@ -3,8 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VehicleImages.Core.Data;
 
-[assembly: AssemblyFixture(typeof(VehicleImages.Tests.TestHost.PostgresServerLifetime))]
-
 namespace VehicleImages.Tests.TestHost;
 
 /// <summary>
@@ -111,10 +109,4 @@ public sealed class PostgresServer
                 $"{await stderr}. Install PostgreSQL server binaries (./test.sh does) or set ConnectionStrings__Default.");
         return await stdout;
     }
-}
-
-/// <summary>Stops the throwaway cluster when the run ends.</summary>
-public sealed class PostgresServerLifetime : IAsyncDisposable
-{
-    public async ValueTask DisposeAsync() => await PostgresServer.StopAsync();
 }

@@ -10,8 +10,6 @@ using VehicleImages.Web;
 
 namespace VehicleImages.Tests.TestHost;
 
-public sealed record TokenResponse(string TokenType, string AccessToken, long ExpiresIn, string RefreshToken);
-
 /// <summary>The real app on loopback Kestrel (a free port) against a database of the test's own.</summary>
 public sealed class TestApp : IAsyncDisposable
 {
@@ -85,31 +83,5 @@ public sealed class TestApp : IAsyncDisposable
             return;
         try { Directory.Delete(StorageRoot, recursive: true); }
         catch (IOException) { /* a leftover temp folder does no harm */ }
-    }
-}
-
-/// <summary>A class fixture: one database and one running app per test class.</summary>
-public class AppFixture : IAsyncLifetime
-{
-    private TestApp? _app;
-
-    public TestApp App => _app ?? throw new InvalidOperationException("The app has not started.");
-
-    /// <summary>
-    /// By default a pages-and-API instance (no workers), so tests of ingest and pages see photos as
-    /// uploaded; processing tests start workers through their own fixture.
-    /// </summary>
-    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Processing:Workers"] = "0" };
-
-    public async ValueTask InitializeAsync()
-    {
-        var server = await PostgresServer.GetAsync();
-        _app = await TestApp.StartAsync(await server.CreateDatabaseAsync(), Settings);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-            await _app.DisposeAsync();
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using VehicleImages.Core.Data;
 
 namespace VehicleImages.Web.Endpoints;
