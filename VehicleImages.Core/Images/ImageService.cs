@@ -173,4 +173,16 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
 
     private static JsonNode? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonNode.Parse(json);
 
+    /// <summary>
+    /// One photo as a list shows it, for a page that keeps its list current one photo at a time (a new
+    /// upload, a photo whose category may have changed): one row, not the list. Null when the caller may not see it.
+    /// </summary>
+    public async Task<ImageSummary?> GetSummaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var row = await Project(db, db.VehicleImages.AsNoTracking()
+                .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
+            .SingleOrDefaultAsync(cancellationToken);
+        return row is null ? null : ToSummary(row);
+    }
 }

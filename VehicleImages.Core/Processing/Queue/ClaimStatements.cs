@@ -7,7 +7,7 @@ using static VehicleImages.Core.Images.ProcessingStatus;
 namespace VehicleImages.Core.Processing;
 
 /// <summary>
-/// The statements a <see cref="Claim"/> runs for itself, one round trip each. Every one is fenced by
+/// The statements a <see cref="JobClaim"/> runs for itself, one round trip each. Every one is fenced by
 /// id, status, owner and attempt, so a claim that was lost (lease expired and rescued, or taken by
 /// another worker) changes nothing; every time is the database's now().
 /// </summary>

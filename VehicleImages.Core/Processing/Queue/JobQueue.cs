@@ -10,12 +10,12 @@ public sealed record FailedImage(Guid ImageId, string FileName, string Error);
 /// <summary>
 /// The job table's own protocol: claim due jobs, rescue claims whose lease expired, and hand back
 /// every claim of this process at shutdown. What a claim does afterwards is the
-/// <see cref="Claim"/>'s; what admins do to the queue is <see cref="ProcessingCommands"/>'; what
+/// <see cref="JobClaim"/>'s; what admins do to the queue is <see cref="ProcessingCommands"/>'; what
 /// they see is <see cref="QueueMonitor"/>'s. Statements are short, hold no transaction across a
 /// provider call, and compare times with the database's now(), so skewed clocks agree.
 /// </summary>
 public sealed class JobQueue(
-    NpgsqlDataSource db, QueueOwner owner, CompletionWriter writer, RetrySchedule retry, ILogger<Claim> claimLog)
+    NpgsqlDataSource db, QueueOwner owner, CompletionWriter writer, RetrySchedule retry, ILogger<JobClaim> claimLog)
 {
     public const string LeaseExpiredError = "the worker stopped responding (its lease expired); the attempt was abandoned";
 
@@ -31,7 +31,7 @@ public sealed class JobQueue(
     /// the jobs move to processing with a lease, their photos to processing, and what a worker needs
     /// of each photo comes back with them.
     /// </summary>
-    public async Task<IReadOnlyList<Claim>> ClaimAsync(int count, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<JobClaim>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand($"""
             WITH due AS MATERIALIZED (
@@ -56,14 +56,14 @@ public sealed class JobQueue(
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner.Name);
         cmd.Parameters.AddWithValue("lease", owner.Lease);
-        var claims = new List<Claim>();
+        var claims = new List<JobClaim>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             var key = new ClaimKey(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt32(2), owner.Name, reader.GetFieldValue<DateTimeOffset>(3));
             var image = new ClaimedImage(reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8));
-            claims.Add(new Claim(key, image, owner.Lease, _statements, writer, retry, claimLog));
+            claims.Add(new JobClaim(key, image, owner.Lease, _statements, writer, retry, claimLog));
         }
 
         return claims;

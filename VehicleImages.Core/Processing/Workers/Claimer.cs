@@ -16,7 +16,7 @@ public sealed class Claimer(JobQueue queue, ProviderThrottle throttle, WakeSigna
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    public async Task RunAsync(ChannelWriter<Claim> workers, WorkerPool pool, CancellationToken stoppingToken)
+    public async Task RunAsync(ChannelWriter<JobClaim> workers, WorkerPool pool, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -28,7 +28,7 @@ public sealed class Claimer(JobQueue queue, ProviderThrottle throttle, WakeSigna
             }
             else if (free > 0)
             {
-                IReadOnlyList<Claim> claims;
+                IReadOnlyList<JobClaim> claims;
                 try
                 {
                     var started = Stopwatch.GetTimestamp();

@@ -31,13 +31,13 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttl
 
     internal void Taken() => Interlocked.Increment(ref _held);
 
-    public Task RunAsync(ChannelReader<Claim> claims, CancellationToken stoppingToken) =>
+    public Task RunAsync(ChannelReader<JobClaim> claims, CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => WorkAsync(claims, stoppingToken)));
 
     /// <summary>Waits for results already handed to the writer (written, or dropped by their fence).</summary>
     public Task WritesDoneAsync() => Task.WhenAll(_writes.Keys);
 
-    private async Task WorkAsync(ChannelReader<Claim> claims, CancellationToken stoppingToken)
+    private async Task WorkAsync(ChannelReader<JobClaim> claims, CancellationToken stoppingToken)
     {
         await foreach (var claim in claims.ReadAllAsync(stoppingToken))
         {
@@ -68,7 +68,7 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttl
     }
 
     /// <summary>Analyzes the claimed photo; its result to write, or null when the claim already ended (failed, released, lost).</summary>
-    private async Task<AnalysisResult?> AnalyzeAsync(Claim claim, CancellationToken stoppingToken)
+    private async Task<AnalysisResult?> AnalyzeAsync(JobClaim claim, CancellationToken stoppingToken)
     {
         try
         {
@@ -107,7 +107,7 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttl
     /// result the database refuses (a value out of range, say) is a failed attempt with its reason,
     /// retried like any other, not a lease left to expire.
     /// </summary>
-    private async Task FinishAsync(Claim claim, AnalysisResult result)
+    private async Task FinishAsync(JobClaim claim, AnalysisResult result)
     {
         try
         {
@@ -131,13 +131,13 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttl
         }
     }
 
-    private async Task FailAsync(Claim claim, string error, bool permanent)
+    private async Task FailAsync(JobClaim claim, string error, bool permanent)
     {
         if (await claim.FailAsync(error, permanent) is { Final: true } failed)
             await alerts.ImageFailedAsync(claim.ImageId, failed.FileName, error, CancellationToken.None);
     }
 
-    private async Task DoneAsync(Claim claim)
+    private async Task DoneAsync(JobClaim claim)
     {
         await claim.DisposeAsync();
         Interlocked.Decrement(ref _held);

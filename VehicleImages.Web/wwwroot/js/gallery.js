@@ -1,6 +1,7 @@
 // Uploads go straight from the browser to POST /api/vehicles/{id}/images (not through the Blazor
 // circuit), one request per file, two at a time, each with its own progress bar and outcome.
 // Everything a file supplies (its name, the server's reason) is set with textContent: never markup.
+// Each upload's answer goes to the page, which adds the photos it created without reloading its list.
 const parallel = 2;
 
 export function init(rootId, vehicleId, dotnet) {
@@ -20,9 +21,9 @@ export function init(rootId, vehicleId, dotnet) {
     while (running < parallel && queue.length > 0) {
       const job = queue.shift();
       running++;
-      upload(vehicleId, job).finally(() => {
+      upload(vehicleId, job).then(results => {
         running--;
-        dotnet.invokeMethodAsync('UploadFinished');
+        dotnet.invokeMethodAsync('UploadFinished', results);
         pump();
       });
     }
@@ -56,6 +57,7 @@ function addRow(list, file) {
   return { row, bar, outcome };
 }
 
+// Resolves (never rejects) with the server's per-file results, or [] when there are none.
 function upload(vehicleId, { file, row }) {
   return new Promise(resolve => {
     const xhr = new XMLHttpRequest();
@@ -70,10 +72,12 @@ function upload(vehicleId, { file, row }) {
       row.bar.value = 100;
       let text;
       let kind;
+      let results = [];
       try {
         const body = JSON.parse(xhr.responseText);
         if (xhr.status === 200) {
-          const r = body.results[0];
+          results = body.results;
+          const r = results[0];
           kind = r.outcome;
           text = r.outcome === 'created' ? 'uploaded' : r.outcome === 'duplicate' ? 'already in this vehicle' : `rejected: ${r.error}`;
         } else {
@@ -86,12 +90,12 @@ function upload(vehicleId, { file, row }) {
       }
       row.outcome.textContent = text;
       row.row.dataset.outcome = kind;
-      resolve();
+      resolve(results);
     };
     xhr.onerror = () => {
       row.outcome.textContent = 'failed: the connection was lost';
       row.row.dataset.outcome = 'rejected';
-      resolve();
+      resolve([]);
     };
     xhr.send(form);
   });

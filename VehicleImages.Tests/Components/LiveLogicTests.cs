@@ -1,28 +1,8 @@
-using Bunit;
-using Microsoft.Extensions.DependencyInjection;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Processing;
-using VehicleImages.Tests.TestHost;
-using VehicleImages.Web.Components.Shared;
 using VehicleImages.Web.Live;
 
 namespace VehicleImages.Tests.Components;
-
-public sealed class StatusBadgeTests : MudTestContext
-{
-    [Theory]
-    [InlineData("pending", "Processing")]
-    [InlineData("processing", "Processing")]
-    [InlineData("complete", "Analyzed")]
-    [InlineData("failed", "Failed")]
-    public void StatusBadge_EachStatus_ReadsWhatAPersonExpects(string status, string label)
-    {
-        var badge = Render<StatusBadge>(p => p.Add(b => b.Status, status));
-
-        Assert.Equal(label, badge.Find(".status-badge").TextContent.Trim());
-        Assert.Equal(status, badge.Find(".status-badge").GetAttribute("data-status"));
-    }
-}
 
 public sealed class LiveLogicTests
 {
@@ -98,23 +78,5 @@ public sealed class LiveLogicTests
         Assert.False(check["Rear"]);
         Assert.False(check["A wheel"]);
         Assert.Equal(7, check.Values.Count(present => !present));
-    }
-}
-
-public sealed class ToastEscapingTests : MudTestContext
-{
-    [Fact]
-    public void Toast_FileNameWithMarkup_IsShownAsText()
-    {
-        // Toasts carry client-chosen file names and provider errors: they must never become markup.
-        var provider = Render<MudBlazor.MudSnackbarProvider>();
-        var snackbar = Services.GetRequiredService<MudBlazor.ISnackbar>();
-
-        provider.InvokeAsync(() => snackbar.Add("<img src=x onerror=alert(1)>.jpg failed: <b>boom</b>", MudBlazor.Severity.Error));
-
-        provider.WaitForAssertion(() => Assert.Contains("failed:", provider.Markup));
-        Assert.Empty(provider.FindAll(".mud-snackbar img"));
-        Assert.Empty(provider.FindAll(".mud-snackbar b"));
-        Assert.Contains("&lt;b&gt;boom&lt;/b&gt;", provider.Markup);
     }
 }

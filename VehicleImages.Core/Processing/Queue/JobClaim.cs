@@ -24,7 +24,7 @@ public sealed record FailOutcome(bool Final, string FileName);
 /// ended — a shutdown, a claim no worker took — hands it back at once with its attempt refunded.
 /// Every write is fenced by <see cref="Key"/>: once the claim is lost, nothing it says changes anything.
 /// </summary>
-public sealed class Claim : ITierResults, IAsyncDisposable
+public sealed class JobClaim : ITierResults, IAsyncDisposable
 {
     private readonly ClaimStatements _sql;
     private readonly CompletionWriter _writer;
@@ -36,7 +36,7 @@ public sealed class Claim : ITierResults, IAsyncDisposable
     private Task _renewal = Task.CompletedTask;
     private int _ended;
 
-    internal Claim(ClaimKey key, ClaimedImage image, TimeSpan lease, ClaimStatements sql, CompletionWriter writer, RetrySchedule retry, ILogger logger)
+    internal JobClaim(ClaimKey key, ClaimedImage image, TimeSpan lease, ClaimStatements sql, CompletionWriter writer, RetrySchedule retry, ILogger logger)
     {
         Key = key;
         Image = image;

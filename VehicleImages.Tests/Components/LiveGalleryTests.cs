@@ -1,0 +1,117 @@
+using Bunit;
+using MudBlazor;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Ingest;
+using VehicleImages.Tests.TestHost;
+using VehicleImages.Web.Components.Pages.Vehicles;
+
+namespace VehicleImages.Tests.Components;
+
+/// <summary>The gallery patches one card per status event and adds uploads by id, never reloading its list for either.</summary>
+public sealed class LiveGalleryTests : LivePageContext
+{
+    private IRenderedComponent<VehicleGallery> RenderGallery()
+    {
+        var page = Render<VehicleGallery>(p => p.Add(g => g.VehicleId, Vehicle));
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll(".photo-card").Count), Patience);
+        Queries.Reset();
+        return page;
+    }
+
+    private static string BadgeOf(IRenderedComponent<VehicleGallery> page, Guid imageId) =>
+        page.Find($".photo-card[data-image-id='{imageId}'] .status-badge").GetAttribute("data-status")!;
+
+    [Fact]
+    public async Task Gallery_EventForOnePhoto_PatchesThatCardsBadgeFromThePayload()
+    {
+        var page = RenderGallery();
+
+        // The rows still say "processing": only the event's payload can turn the badge.
+        await Notifier.PublishStatusAsync([Event(Photos[0], ProcessingStatus.Failed, attempts: 3, error: "provider timed out")]);
+
+        page.WaitForAssertion(() => Assert.Equal(ProcessingStatus.Failed, BadgeOf(page, Photos[0])), Patience);
+        Assert.Equal(ProcessingStatus.Processing, BadgeOf(page, Photos[1]));
+        var failed = page.Find($".photo-card[data-image-id='{Photos[0]}']");
+        Assert.Equal("provider timed out", failed.QuerySelector(".failure-reason")!.TextContent);
+        Assert.NotNull(failed.QuerySelector(".retry-button"));
+        Assert.Equal("0 analyzed · 1 processing · 1 failed", string.Join(' ', page.Find("#summary").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task Gallery_EventsForPhotosInTheList_RunNoQuery()
+    {
+        var page = RenderGallery();
+
+        await Notifier.PublishStatusAsync([Event(Photos[0], ProcessingStatus.Complete), Event(Photos[1], ProcessingStatus.Failed, error: "x")]);
+
+        page.WaitForAssertion(() => Assert.Equal(ProcessingStatus.Failed, BadgeOf(page, Photos[1])), Patience);
+        Assert.Equal(ProcessingStatus.Complete, BadgeOf(page, Photos[0]));
+        Assert.Empty(Queries.Commands);
+    }
+
+    [Fact]
+    public async Task Gallery_EventForAPhotoNotInTheList_FetchesThatOneRowOnly()
+    {
+        var page = RenderGallery();
+        var fromAnotherTab = await InsertPhotoAsync("IMG_3.jpg");
+
+        await Notifier.PublishStatusAsync([Event(fromAnotherTab, ProcessingStatus.Pending)]);
+
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll(".photo-card").Count), Patience);
+        Assert.Equal("IMG_3.jpg", page.FindAll(".photo-card .photo-name")[2].TextContent); // taken last, so shown last
+        Assert.Single(Queries.Commands); // the list would be two: the vehicle check and the list
+    }
+
+    [Fact]
+    public async Task Gallery_UploadFinished_AddsTheCreatedPhotoFromTheAnswerByIdOnly()
+    {
+        var page = RenderGallery();
+        var created = await InsertPhotoAsync("new.jpg");
+
+        await page.InvokeAsync(() => page.Instance.UploadFinished(
+        [
+            new IngestResult("new.jpg", IngestOutcome.Created, created, ProcessingStatus.Pending, null),
+            new IngestResult("again.jpg", IngestOutcome.Duplicate, Photos[0], ProcessingStatus.Processing, null),
+            IngestResult.Rejected("broken.jpg", "the file is truncated."),
+        ]));
+
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll(".photo-card").Count), Patience);
+        Assert.Equal(ProcessingStatus.Pending, BadgeOf(page, created));
+        Assert.Single(Queries.Commands);
+    }
+
+    [Fact]
+    public async Task Gallery_UploadFinished_PhotoOfAnotherVehicle_IsNotAdded()
+    {
+        var page = RenderGallery();
+        var elsewhere = (await ImageRows.InsertAsync(Database, 1)).Single(); // another owner's vehicle
+
+        await page.InvokeAsync(() => page.Instance.UploadFinished([new IngestResult("x.jpg", IngestOutcome.Created, elsewhere, ProcessingStatus.Pending, null)]));
+
+        Assert.Equal(2, page.FindAll(".photo-card").Count);
+    }
+
+    [Fact]
+    public async Task Gallery_EmptyBatch_ReloadsTheList()
+    {
+        var page = RenderGallery();
+        await ImageRows.ScalarAsync<Guid>(Database, "UPDATE vehicle_images SET processing_status = 'complete' WHERE id = @id RETURNING id", ("id", Photos[1]));
+
+        await Notifier.PublishStatusAsync([]); // the listener reconnected: changes may have been missed
+
+        page.WaitForAssertion(() => Assert.Equal(ProcessingStatus.Complete, BadgeOf(page, Photos[1])), Patience);
+        Assert.NotEmpty(Queries.Commands);
+    }
+
+    [Fact]
+    public async Task Gallery_FailedEvent_ToastNamesThePhotoAndItsReason()
+    {
+        var toasts = Render<MudSnackbarProvider>();
+        RenderGallery();
+
+        await Notifier.PublishStatusAsync([Event(Photos[1], ProcessingStatus.Failed, error: "provider timed out")]);
+
+        toasts.WaitForAssertion(() => Assert.Contains("IMG_2.jpg failed: provider timed out", toasts.Markup), Patience);
+        Assert.Contains("Retry", toasts.Find(".mud-snackbar").TextContent);
+    }
+}
