@@ -74,9 +74,14 @@ public static class CoreRegistration
         services.AddSingleton<Processing.ProcessingEvents>();
         services.AddSingleton<Alerts.AlertService>();
         services.AddSingleton<Alerts.AlertInbox>();
-        services.AddSingleton<Analysis.ProviderThrottle>();
+        // The provider chain (primary, then fallbacks) and its shared state; the gate the claimer asks.
+        services.AddSingleton<Analysis.ProviderHealth>();
+        services.AddSingleton<Analysis.ProviderChain>();
+        services.AddSingleton<Analysis.IAnalysisGate>(sp =>
+            sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Provider == AnalysisProvider.OpenAI
+                ? sp.GetRequiredService<Analysis.ProviderChain>()
+                : new Analysis.AlwaysOpenGate());
         // TryAdd: a host (or a test) that registered its own analyzer first keeps it.
-        services.TryAddSingleton<Analysis.IVisionClient, Analysis.OpenAiVisionClient>();
         services.TryAddSingleton<Analysis.IImageAnalyzer>(sp =>
             sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Provider == AnalysisProvider.OpenAI
                 ? ActivatorUtilities.CreateInstance<Analysis.TieredAnalyzer>(sp)

@@ -11,6 +11,8 @@ public static class AlertKind
 {
     public const string ImageFailed = "image_failed";
     public const string FailureBurst = "failure_burst";
+    public const string ProviderUnavailable = "provider_unavailable";
+    public const string ProviderRecovered = "provider_recovered";
 }
 
 public sealed record AlertMessage(Guid Id, string Kind, string Message, Guid? ImageId, DateTimeOffset CreatedAt);
@@ -55,6 +57,17 @@ public sealed class AlertService(NpgsqlDataSource db, IHttpClientFactory http, I
 
         if (alert is not null)
             _ = PostWebhookAsync(alert);
+        return alert;
+    }
+
+    /// <summary>An alert about the pipeline rather than one photo (a provider down or back): written, announced and sent to the webhook.</summary>
+    public async Task<AlertMessage> RaiseAsync(string kind, string message, CancellationToken cancellationToken)
+    {
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        var alert = await InsertAsync(connection, tx, kind, message, null, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        _ = PostWebhookAsync(alert);
         return alert;
     }
 

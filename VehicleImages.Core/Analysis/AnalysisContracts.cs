@@ -54,6 +54,9 @@ public enum AnalysisFailure
 
     /// <summary>The provider said 429: wait, slow everyone down, spend no attempt.</summary>
     RateLimited,
+
+    /// <summary>No provider of the chain is available (an outage): the photo waits, spending no attempt.</summary>
+    Unavailable,
 }
 
 public sealed class AnalysisException(AnalysisFailure failure, string message, TimeSpan? retryAfter = null, Exception? inner = null)
@@ -61,6 +64,15 @@ public sealed class AnalysisException(AnalysisFailure failure, string message, T
 {
     public AnalysisFailure Failure { get; } = failure;
     public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>
+    /// The provider itself is in trouble (refused or lost connection, 5xx, timeout), not this photo:
+    /// such failures count towards the provider's circuit breaker.
+    /// </summary>
+    public bool IsOutage { get; init; }
+
+    /// <summary>The provider that failed, when one did.</summary>
+    public string? Provider { get; init; }
 }
 
 public static class AnalysisRequestExtensions

@@ -1,11 +1,9 @@
 using System.Threading.RateLimiting;
-using Microsoft.Extensions.Options;
-using VehicleImages.Core.Configuration;
 
 namespace VehicleImages.Core.Analysis;
 
 /// <summary>
-/// One per instance, shared by every worker: paces provider calls to Analysis:RequestsPerMinute and,
+/// One per provider and instance, shared by every worker: paces calls to the provider's RequestsPerMinute and,
 /// when the provider answers 429, holds every caller until its Retry-After has passed, so the whole
 /// provider slows down rather than one job at a time.
 /// </summary>
@@ -15,10 +13,9 @@ public sealed class ProviderThrottle : IDisposable
     private readonly TimeProvider _time;
     private long _pausedUntilTicks;
 
-    public ProviderThrottle(IOptions<AnalysisOptions> options, TimeProvider time)
+    public ProviderThrottle(int perMinute, TimeProvider time)
     {
         _time = time;
-        var perMinute = options.Value.RequestsPerMinute;
         // A token bucket refilled evenly: at most a small burst, then one request per 60/N seconds.
         _limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {

@@ -13,9 +13,8 @@ namespace VehicleImages.Core.Analysis;
 /// first tier without a result and never pays for a finished tier again.
 /// </summary>
 public sealed class TieredAnalyzer(
-    IVisionClient vision, IImageStore store, ProviderThrottle throttle, IOptions<AnalysisOptions> options, TimeProvider time) : IImageAnalyzer
+    ProviderChain providers, IImageStore store, IOptions<AnalysisOptions> options, TimeProvider time) : IImageAnalyzer
 {
-    public const string ProviderName = "OpenAI";
     public const string SkippedQuality = "skipped: quality below threshold";
     public const string SkippedResolution = "skipped: resolution";
     public const string SkippedNotSuitable = "skipped: not suitable for expert";
@@ -26,6 +25,7 @@ public sealed class TieredAnalyzer(
         var usage = request.Existing?[Tiers.UsageKey]?.DeepClone() as JsonObject ?? [];
         var skipped = new JsonObject();
         var reached = 0;
+        VisionProvider? servedBy = null;
 
         async Task<JsonObject> TierAsync(Tier tier)
         {
@@ -35,8 +35,12 @@ public sealed class TieredAnalyzer(
                 return (JsonObject)done.DeepClone();
             }
 
-            var answer = await AskAsync(request, tier, cancellationToken);
+            var (jpeg, _) = await request.ReadVariantAsync(store, tier.Variant(), cancellationToken);
+            var (answer, provider) = await providers.AskAsync(tier, jpeg, cancellationToken);
+            servedBy ??= provider;
             var counts = usage[tier.Key()] as JsonObject ?? [];
+            counts["provider"] = provider.Name;
+            counts["model"] = provider.Model;
             counts["calls"] = (counts["calls"]?.GetValue<int>() ?? 0) + 1;
             counts["input_tokens"] = (counts["input_tokens"]?.GetValue<int>() ?? 0) + answer.InputTokens;
             counts["output_tokens"] = (counts["output_tokens"]?.GetValue<int>() ?? 0) + answer.OutputTokens;
@@ -67,8 +71,9 @@ public sealed class TieredAnalyzer(
 
         var metadata = new JsonObject
         {
-            ["provider"] = ProviderName,
-            ["model"] = o.Model,
+            // Who answered tier 1 in this attempt (or, when every tier came from an earlier attempt, who did then).
+            ["provider"] = servedBy?.Name ?? (string?)usage[Tiers.ClassificationKey]?["provider"] ?? providers.Providers[0].Name,
+            ["model"] = servedBy?.Model ?? (string?)usage[Tiers.ClassificationKey]?["model"] ?? providers.Providers[0].Model,
             ["prompt_version"] = Prompts.PromptVersion,
             ["analyzed_at"] = time.GetUtcNow(),
             ["skipped"] = skipped,
@@ -77,13 +82,5 @@ public sealed class TieredAnalyzer(
         var categorization = new AiCategorization(
             tier1["category"]!.GetValue<string>(), tier1["angle"]!.GetValue<string>(), tier1["confidence"]!.GetValue<double>());
         return new AnalysisResult(metadata, categorization, tier2 is null ? [] : [.. TierAnswers.Components(tier2)], reached);
-    }
-
-    private async Task<VisionAnswer> AskAsync(AnalysisRequest request, Tier tier, CancellationToken cancellationToken)
-    {
-        var (jpeg, _) = await request.ReadVariantAsync(store, tier.Variant(), cancellationToken);
-
-        await throttle.AcquireAsync(cancellationToken);
-        return await vision.AskAsync(tier, jpeg, cancellationToken);
     }
 }

@@ -1,10 +1,8 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using OpenAI;
 using OpenAI.Chat;
-using VehicleImages.Core.Configuration;
 
 namespace VehicleImages.Core.Analysis;
 
@@ -25,10 +23,11 @@ public interface IVisionClient
 public sealed class OpenAiVisionClient : IVisionClient
 {
     private readonly ChatClient _chat;
+    private readonly string _name;
 
-    public OpenAiVisionClient(IOptions<AnalysisOptions> options, IHttpClientFactory http)
+    public OpenAiVisionClient(ProviderSettings o, IHttpClientFactory http)
     {
-        var o = options.Value;
+        _name = o.Name;
         var client = http.CreateClient(nameof(OpenAiVisionClient));
         client.Timeout = Timeout.InfiniteTimeSpan; // NetworkTimeout below is the one timeout
         _chat = new ChatClient(o.Model, new ApiKeyCredential(string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey), new OpenAIClientOptions
@@ -67,11 +66,11 @@ public sealed class OpenAiVisionClient : IVisionClient
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            throw new AnalysisException(AnalysisFailure.Transient, $"could not reach the AI provider: {e.Message}", inner: e);
+            throw new AnalysisException(AnalysisFailure.Transient, $"could not reach the AI provider: {e.Message}", inner: e) { IsOutage = true, Provider = _name };
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new AnalysisException(AnalysisFailure.Transient, "the AI provider timed out", inner: e);
+            throw new AnalysisException(AnalysisFailure.Transient, "the AI provider timed out", inner: e) { IsOutage = true, Provider = _name };
         }
 
         var content = completion.Content.Count > 0 ? completion.Content[0].Text : null;
@@ -79,7 +78,7 @@ public sealed class OpenAiVisionClient : IVisionClient
         return new VisionAnswer(answer, completion.Usage?.InputTokenCount ?? 0, completion.Usage?.OutputTokenCount ?? 0);
     }
 
-    private static AnalysisException Classify(ClientResultException e)
+    private AnalysisException Classify(ClientResultException e)
     {
         var status = e.Status;
         var body = FirstLine(e.GetRawResponse()?.Content?.ToString() ?? e.Message);
@@ -90,8 +89,9 @@ public sealed class OpenAiVisionClient : IVisionClient
                 $"the AI provider refused the credentials ({status}); check Analysis__ApiKey", inner: e),
             400 or 404 or 413 or 415 or 422 => new AnalysisException(AnalysisFailure.Permanent,
                 $"the AI provider says the request is invalid ({status}): {body}", inner: e),
-            0 => new AnalysisException(AnalysisFailure.Transient, $"could not reach the AI provider: {e.Message}", inner: e),
-            _ => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({status}): {body}", inner: e),
+            0 => new AnalysisException(AnalysisFailure.Transient, $"could not reach the AI provider: {e.Message}", inner: e) { IsOutage = true, Provider = _name },
+            >= 500 or 408 => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({status}): {body}", inner: e) { IsOutage = true, Provider = _name },
+            _ => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({status}): {body}", inner: e) { Provider = _name },
         };
     }
 

@@ -61,6 +61,33 @@ public sealed class AnalysisOptions
 
     [Range(1, 1_000_000, ErrorMessage = "Analysis:Tier3MinLongEdge (Analysis__Tier3MinLongEdge) must be a positive number of pixels.")]
     public int Tier3MinLongEdge { get; set; } = 3000;
+
+    /// <summary>Once a provider is judged unavailable, how long before one probe call tests it again.</summary>
+    [Range(1, 3600, ErrorMessage = "Analysis:BreakSeconds (Analysis__BreakSeconds) must be between 1 and 3600.")]
+    public int BreakSeconds { get; set; } = 30;
+
+    /// <summary>How the primary provider is named in results, alerts and the admin page.</summary>
+    public string Name { get; set; } = "OpenAI";
+
+    /// <summary>OpenAI-compatible providers tried in order when the ones before them are unavailable.</summary>
+    public List<FallbackProviderOptions> Fallbacks { get; set; } = [];
+}
+
+/// <summary>One provider of the chain after the primary; an unset rate or timeout takes the primary's.</summary>
+public sealed class FallbackProviderOptions
+{
+    public Uri? Endpoint { get; set; }
+
+    public string? Model { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    public int? RequestsPerMinute { get; set; }
+
+    public int? TimeoutSeconds { get; set; }
+
+    /// <summary>Defaults to "fallback-N" (N from 1).</summary>
+    public string? Name { get; set; }
 }
 
 public sealed class ProcessingOptions

@@ -20,10 +20,26 @@ internal sealed class ProcessingOptionsSetup : IPostConfigureOptions<ProcessingO
 
 internal sealed class UrlOptionsValidation : IValidateOptions<AnalysisOptions>, IValidateOptions<AlertsOptions>
 {
-    public ValidateOptionsResult Validate(string? name, AnalysisOptions options) =>
-        IsHttp(options.Endpoint)
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("Analysis:Endpoint (Analysis__Endpoint) must be an absolute http(s) URL.");
+    public ValidateOptionsResult Validate(string? name, AnalysisOptions options)
+    {
+        var errors = new List<string>();
+        if (!IsHttp(options.Endpoint))
+            errors.Add("Analysis:Endpoint (Analysis__Endpoint) must be an absolute http(s) URL.");
+        for (var i = 0; i < options.Fallbacks.Count; i++)
+        {
+            var f = options.Fallbacks[i];
+            if (!IsHttp(f.Endpoint))
+                errors.Add($"Analysis:Fallbacks:{i}:Endpoint (Analysis__Fallbacks__{i}__Endpoint) must be an absolute http(s) URL.");
+            if (string.IsNullOrWhiteSpace(f.Model))
+                errors.Add($"Analysis:Fallbacks:{i}:Model (Analysis__Fallbacks__{i}__Model) must name a model.");
+            if (f.RequestsPerMinute is < 1 or > 100_000)
+                errors.Add($"Analysis:Fallbacks:{i}:RequestsPerMinute (Analysis__Fallbacks__{i}__RequestsPerMinute) must be between 1 and 100000.");
+            if (f.TimeoutSeconds is < 1 or > 3600)
+                errors.Add($"Analysis:Fallbacks:{i}:TimeoutSeconds (Analysis__Fallbacks__{i}__TimeoutSeconds) must be between 1 and 3600.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 
     public ValidateOptionsResult Validate(string? name, AlertsOptions options) =>
         options.WebhookUrl is null || IsHttp(options.WebhookUrl)

@@ -43,6 +43,8 @@ public abstract class LivePageContext : MudTestContext, IAsyncLifetime
         _core = CoreServices.Build(Database, Queries);
         Services.AddSingleton(_core.Services.GetRequiredService<ImageService>());
         Services.AddSingleton(_core.Services.GetRequiredService<VehicleService>());
+        Services.AddSingleton(_core.Services.GetRequiredService<VehicleImages.Core.Analysis.IAnalysisGate>());
+        Services.AddSingleton(_core.Services.GetRequiredService<VehicleImages.Core.Analysis.ProviderHealth>());
         Services.AddSingleton(Notifier);
         var auth = AddAuthorization();
         auth.SetAuthorized("owner@example.test");

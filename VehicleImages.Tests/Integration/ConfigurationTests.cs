@@ -37,6 +37,9 @@ public sealed class ConfigurationTests
     [InlineData("Analysis:Tier2MinQuality", "11", "Analysis__Tier2MinQuality")]
     [InlineData("Analysis:Tier3MinLongEdge", "0", "Analysis__Tier3MinLongEdge")]
     [InlineData("Analysis:Model", "", "Analysis__Model")]
+    [InlineData("Analysis:BreakSeconds", "0", "Analysis__BreakSeconds")]
+    [InlineData("Analysis:Fallbacks:0:Endpoint", "ftp://example.test/v1", "Analysis__Fallbacks__0__Endpoint")]
+    [InlineData("Analysis:Fallbacks:0:Endpoint", "http://localhost:11434/v1", "Analysis__Fallbacks__0__Model")]
     [InlineData("Storage:Root", "", "Storage__Root")]
     [InlineData("Alerts:WebhookUrl", "not a url", "Alerts__WebhookUrl")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)

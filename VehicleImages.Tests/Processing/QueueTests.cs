@@ -197,7 +197,7 @@ public sealed class QueueTests
     [Fact]
     public void Throttle_AfterA429_HoldsEveryCallerForRetryAfter()
     {
-        var throttle = new ProviderThrottle(Options.Create(new AnalysisOptions { RequestsPerMinute = 60 }), TimeProvider.System);
+        var throttle = new ProviderThrottle(60, TimeProvider.System);
         Assert.Equal(TimeSpan.Zero, throttle.PausedFor);
 
         throttle.PauseFor(TimeSpan.FromSeconds(30));

@@ -22,6 +22,9 @@ public enum FakeMode
 
     /// <summary>Whatever the request's own schema allows, ranges sometimes ignored (see SchemaAnswers).</summary>
     SchemaObeying,
+
+    /// <summary>The connection is dropped without an answer, as a server that went away does.</summary>
+    Refuse,
 }
 
 /// <summary>
@@ -102,6 +105,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 wrong["category"] = "spaceship";
                 wrong["quality_score"] = 42;
                 return Completion(body, wrong.ToJsonString());
+            case FakeMode.Refuse:
+                request.HttpContext.Abort();
+                return Results.Empty;
             case FakeMode.SchemaObeying:
                 var schema = body.GetProperty("response_format").GetProperty("json_schema").GetProperty("schema");
                 string generated;

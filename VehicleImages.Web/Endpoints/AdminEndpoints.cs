@@ -1,12 +1,13 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VehicleImages.Core.Alerts;
+using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Web.Auth;
 
 namespace VehicleImages.Web.Endpoints;
 
-public sealed record ProcessingStatusResponse(bool Paused, QueueCounts Counts, IReadOnlyList<TierUsage> Usage);
+public sealed record ProcessingStatusResponse(bool Paused, QueueCounts Counts, IReadOnlyList<TierUsage> Usage, IReadOnlyList<ProviderView> Providers);
 public sealed record RequeuedResponse(int Requeued);
 public sealed record QueuedResponse(int Queued);
 
@@ -16,8 +17,11 @@ public static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(Policies.Admin);
-        admin.MapGet("/processing", async (QueueMonitor monitor, ProcessingReports reports, CancellationToken ct) =>
-            TypedResults.Ok(new ProcessingStatusResponse(await monitor.IsPausedAsync(ct), await monitor.CountsAsync(ct), await reports.UsageAsync(ct))));
+        admin.MapGet("/processing", async (QueueMonitor monitor, ProcessingReports reports, IAnalysisGate providers, CancellationToken ct) =>
+            TypedResults.Ok(new ProcessingStatusResponse(await monitor.IsPausedAsync(ct), await monitor.CountsAsync(ct), await reports.UsageAsync(ct),
+                await providers.ProvidersAsync(ct))));
+        admin.MapPost("/processing/reanalyze", async (ReanalysisFilter? filter, ProcessingCommands commands, CancellationToken ct) =>
+            TypedResults.Ok(new QueuedResponse(await commands.ReanalyzeAsync(filter ?? new ReanalysisFilter(), ct))));
         admin.MapPost("/processing/retry-failed", async (ProcessingCommands commands, CancellationToken ct) =>
             TypedResults.Ok(new RequeuedResponse(await commands.RetryAllFailedAsync(ct))));
         admin.MapPost("/processing/backfill", async (ProcessingCommands commands, CancellationToken ct) =>

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using VehicleImages.Core.Processing;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
 
@@ -20,6 +21,7 @@ public static class VehicleEndpoints
         var group = routes.MapGroup("/api/vehicles").WithTags("Vehicles").RequireAuthorization();
         group.MapGet("/", ListAsync);
         group.MapPost("/", CreateAsync);
+        group.MapPost("/{vehicleId:guid}/reanalyze", ReanalyzeAsync);
         return routes;
     }
 
@@ -30,6 +32,15 @@ public static class VehicleEndpoints
             v.Id, v.Name, v.Make, v.Model, v.Year, v.CreatedAt, v.PrimaryImageId,
             new VehicleImageCounts(v.ImageCounts.Total, v.ImageCounts.Pending, v.ImageCounts.Processing,
                 v.ImageCounts.Complete, v.ImageCounts.Failed))).ToList());
+    }
+
+    /// <summary>The owner asks for a fresh analysis of every analysed photo of the vehicle (behind new uploads).</summary>
+    private static async Task<Results<Ok<QueuedResponse>, NotFound>> ReanalyzeAsync(
+        Guid vehicleId, ClaimsPrincipal user, VehicleService vehicles, ProcessingCommands commands, CancellationToken cancellationToken)
+    {
+        if (await vehicles.FindAsync(user.UserId(), vehicleId) is null)
+            return TypedResults.NotFound();
+        return TypedResults.Ok(new QueuedResponse(await commands.ReanalyzeAsync(new ReanalysisFilter(VehicleId: vehicleId), cancellationToken)));
     }
 
     private static async Task<Results<Created<VehicleResponse>, ValidationProblem>> CreateAsync(

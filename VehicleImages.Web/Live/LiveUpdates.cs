@@ -142,11 +142,17 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
 
     private readonly Channel<ImageStatusEvent> _pending = Channel.CreateUnbounded<ImageStatusEvent>(new UnboundedChannelOptions { SingleReader = true });
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Subscribes before the host goes on, so no announcement made after start-up is missed.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         events.ImageStatusChanged += Enqueue;
         events.AlertRaised += OnAlert;
         events.Reconnected += OnReconnected;
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             var reader = _pending.Reader;

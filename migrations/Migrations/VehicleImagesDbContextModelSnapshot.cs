@@ -643,6 +643,55 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Processing.AnalysisProviderState", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<string>("Model")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model");
+
+                    b.Property<DateTimeOffset>("NextProbeAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_probe_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<DateTimeOffset>("Since")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("since")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("state");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("Name")
+                        .HasName("pk_analysis_providers");
+
+                    b.ToTable("analysis_providers", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_analysis_providers_state", "state IN ('available', 'unavailable')");
+                        });
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingAttempt", b =>
                 {
                     b.Property<long>("Id")
@@ -737,6 +786,21 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("locked_by");
 
+                    b.Property<short>("OutageAttempts")
+                        .HasColumnType("smallint")
+                        .HasColumnName("outage_attempts");
+
+                    b.Property<string>("OutageProvider")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("outage_provider");
+
+                    b.Property<short>("Priority")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("smallint")
+                        .HasDefaultValue((short)0)
+                        .HasColumnName("priority");
+
                     b.Property<DateTimeOffset>("RunAt")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("timestamp with time zone")
@@ -775,7 +839,7 @@ namespace VehicleImages.Migrations.Migrations
                     b.HasIndex("ImageId", "Id")
                         .HasDatabaseName("ix_image_processing_jobs_image_id_id");
 
-                    b.HasIndex("RunAt", "Id")
+                    b.HasIndex("Priority", "RunAt", "Id")
                         .HasDatabaseName("ix_image_processing_jobs_due")
                         .HasFilter("status = 'pending'");
 

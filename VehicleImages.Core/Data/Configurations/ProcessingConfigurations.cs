@@ -21,8 +21,10 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
         // One live job per image, whoever enqueues it (trigger, retry, backfill, several instances).
         b.HasIndex(j => j.ImageId).IsUnique().HasDatabaseName("ux_image_processing_jobs_live")
             .HasFilter("status IN ('pending', 'processing')");
-        // The claim: due pending jobs in run_at order.
-        b.HasIndex(j => new { j.RunAt, j.Id }).HasDatabaseName("ix_image_processing_jobs_due")
+        b.Property(j => j.Priority).HasDefaultValue(JobPriority.Upload);
+        b.Property(j => j.OutageProvider).HasMaxLength(200);
+        // The claim: due pending jobs, new uploads first, then in run_at order.
+        b.HasIndex(j => new { j.Priority, j.RunAt, j.Id }).HasDatabaseName("ix_image_processing_jobs_due")
             .HasFilter("status = 'pending'");
         // The rescuer: claims whose lease ran out.
         b.HasIndex(j => j.LeaseUntil).HasDatabaseName("ix_image_processing_jobs_lease")
@@ -53,5 +55,20 @@ internal sealed class ProcessingControlConfiguration : IEntityTypeConfiguration<
         b.Property(c => c.Id).ValueGeneratedNever();
         b.Property(c => c.UpdatedAt).HasDefaultValueSql("now()");
         b.HasData(new ProcessingControl { Id = 1, Paused = false, UpdatedAt = DateTimeOffset.UnixEpoch });
+    }
+}
+
+internal sealed class AnalysisProviderStateConfiguration : IEntityTypeConfiguration<AnalysisProviderState>
+{
+    public void Configure(EntityTypeBuilder<AnalysisProviderState> b)
+    {
+        b.ToTable("analysis_providers", t => t.HasCheckConstraint("ck_analysis_providers_state", "state IN ('available', 'unavailable')"));
+        b.HasKey(p => p.Name);
+        b.Property(p => p.Name).HasMaxLength(200);
+        b.Property(p => p.Model).HasMaxLength(200);
+        b.Property(p => p.State).HasMaxLength(20);
+        b.Property(p => p.Since).HasDefaultValueSql("now()");
+        b.Property(p => p.NextProbeAt).HasDefaultValueSql("now()");
+        b.Property(p => p.UpdatedAt).HasDefaultValueSql("now()");
     }
 }

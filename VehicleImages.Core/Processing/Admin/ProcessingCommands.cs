@@ -1,8 +1,15 @@
 using Npgsql;
+using NpgsqlTypes;
 using VehicleImages.Core.Analysis;
 using static VehicleImages.Core.Images.ProcessingStatus;
 
 namespace VehicleImages.Core.Processing;
+
+/// <summary>Which analysed photos to analyse again: one vehicle's, those from an older prompt version, those of one model; null = any.</summary>
+public sealed record ReanalysisFilter(Guid? VehicleId = null, string? PromptVersionBelow = null, string? Model = null);
+
+/// <summary>What a re-analysis would queue, and what it will likely cost judging by the usage so far.</summary>
+public sealed record ReanalysisEstimate(int Photos, long Calls, long Tokens);
 
 /// <summary>
 /// What people do to the queue: retry a failed photo (owners and admins), retry every failed photo,
@@ -61,10 +68,71 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
             images AS (
                 UPDATE vehicle_images v SET processing_status = '{Pending}' FROM missing WHERE v.id = missing.id
                 RETURNING v.id)
-            INSERT INTO image_processing_jobs (image_id) SELECT id FROM images
+            INSERT INTO image_processing_jobs (image_id, priority) SELECT id, {JobPriority.Backfill} FROM images
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
             """);
         return await cmd.RepeatWhileFullAsync(BackfillBatch, cancellationToken);
+    }
+    private const string ReanalysisCandidates = $"""
+        SELECT v.id FROM vehicle_images v
+        WHERE v.processing_status IN ('{Complete}', '{Failed}')
+          AND (@vehicle IS NULL OR v.vehicle_id = @vehicle)
+          AND (@below IS NULL OR coalesce(v.ai_scan_metadata->>'prompt_version', '') < @below)
+          AND (@model IS NULL OR v.ai_scan_metadata->>'model' = @model)
+          AND NOT EXISTS (SELECT 1 FROM image_processing_jobs j
+                          WHERE j.image_id = v.id AND j.status IN ('{Pending}', '{Images.ProcessingStatus.Processing}'))
+        """;
+
+    /// <summary>
+    /// Queues a fresh analysis of the chosen photos, behind every new upload (a lower priority): every
+    /// tier is asked again. The analysis so far is kept under previous_analysis and its usage totals
+    /// carry on; a person's categorisation (its own row) is not touched. The number queued.
+    /// </summary>
+    public async Task<int> ReanalyzeAsync(ReanalysisFilter filter, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH chosen AS ({ReanalysisCandidates} LIMIT {BackfillBatch}),
+            images AS (
+                UPDATE vehicle_images v
+                SET processing_status = '{Pending}', processing_error = NULL,
+                    ai_scan_metadata = CASE WHEN v.ai_scan_metadata IS NULL THEN NULL ELSE jsonb_strip_nulls(jsonb_build_object(
+                        'previous_analysis', v.ai_scan_metadata - 'previous_analysis' - '{Tiers.UsageKey}',
+                        '{Tiers.UsageKey}', v.ai_scan_metadata->'{Tiers.UsageKey}')) END
+                FROM chosen WHERE v.id = chosen.id
+                RETURNING v.id)
+            INSERT INTO image_processing_jobs (image_id, priority) SELECT id, {JobPriority.Reanalysis} FROM images
+            ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
+            """);
+        AddFilter(cmd, filter);
+        return await cmd.RepeatWhileFullAsync(BackfillBatch, cancellationToken);
+    }
+
+    /// <summary>How many photos <see cref="ReanalyzeAsync"/> would queue, and the calls and tokens an average analysis has cost so far.</summary>
+    public async Task<ReanalysisEstimate> EstimateReanalysisAsync(ReanalysisFilter filter, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH per_photo AS (
+                SELECT sum((u.value->>'calls')::bigint) AS calls,
+                       sum(coalesce((u.value->>'input_tokens')::bigint, 0) + coalesce((u.value->>'output_tokens')::bigint, 0)) AS tokens
+                FROM vehicle_images v, jsonb_each(v.ai_scan_metadata->'{Tiers.UsageKey}') u
+                WHERE jsonb_typeof(v.ai_scan_metadata->'{Tiers.UsageKey}') = 'object'
+                GROUP BY v.id)
+            SELECT (SELECT count(*) FROM ({ReanalysisCandidates}) c),
+                   coalesce((SELECT avg(calls) FROM per_photo), 0)::float8,
+                   coalesce((SELECT avg(tokens) FROM per_photo), 0)::float8
+            """);
+        AddFilter(cmd, filter);
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var photos = (int)reader.GetInt64(0);
+        return new ReanalysisEstimate(photos, (long)Math.Round(photos * reader.GetDouble(1)), (long)Math.Round(photos * reader.GetDouble(2)));
+    }
+
+    private static void AddFilter(NpgsqlCommand cmd, ReanalysisFilter filter)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter("vehicle", NpgsqlDbType.Uuid) { Value = (object?)filter.VehicleId ?? DBNull.Value });
+        cmd.Parameters.Add(new NpgsqlParameter("below", NpgsqlDbType.Text) { Value = (object?)filter.PromptVersionBelow ?? DBNull.Value });
+        cmd.Parameters.Add(new NpgsqlParameter("model", NpgsqlDbType.Text) { Value = (object?)filter.Model ?? DBNull.Value });
     }
 
     public async Task SetPausedAsync(bool paused, CancellationToken cancellationToken)

@@ -19,6 +19,9 @@ public sealed class ProcessingEvents
     public event Action<AlertEvent>? AlertRaised;
     public event Action? Reconnected;
 
+    /// <summary>An analysis provider became unavailable or available again, on any instance.</summary>
+    public event Action<string>? ProviderStateChanged;
+
     internal void Publish(string channel, string payload)
     {
         try
@@ -27,6 +30,9 @@ public sealed class ProcessingEvents
             {
                 case ProcessingChannels.ImageStatus when JsonSerializer.Deserialize<ImageStatusEvent>(payload, Json) is { } status:
                     ImageStatusChanged?.Invoke(status);
+                    break;
+                case ProcessingChannels.ProviderState:
+                    ProviderStateChanged?.Invoke(payload);
                     break;
                 case ProcessingChannels.AdminAlert when JsonSerializer.Deserialize<AlertEvent>(payload, Json) is { } alert:
                     AlertRaised?.Invoke(alert);
@@ -50,4 +56,5 @@ public static class ProcessingChannels
     public const string Jobs = "image_jobs";
     public const string ImageStatus = "image_status";
     public const string AdminAlert = "admin_alert";
+    public const string ProviderState = "provider_state";
 }

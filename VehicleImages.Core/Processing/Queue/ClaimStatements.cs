@@ -44,13 +44,15 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
     /// Ends a failed attempt in one statement: the job pending again after <paramref name="delay"/>
     /// (or failed), the photo's status and reason, and the attempt's history row.
     /// </summary>
-    public async Task<FailOutcome?> FailAsync(ClaimKey claim, string error, bool final, TimeSpan delay, int tierReached, CancellationToken cancellationToken)
+    public async Task<FailOutcome?> FailAsync(ClaimKey claim, string error, bool final, TimeSpan delay, int tierReached, string? outageOf,
+        CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand($"""
             WITH job AS (
                 UPDATE image_processing_jobs j
                 SET status = @status, run_at = now() + @delay, last_error = @error, updated_at = now(),
-                    locked_by = NULL, lease_until = NULL, finished_at = CASE WHEN @final THEN now() END
+                    locked_by = NULL, lease_until = NULL, finished_at = CASE WHEN @final THEN now() END, outage_provider = @outage,
+                    outage_attempts = CASE WHEN @outage IS NULL THEN 0 WHEN j.outage_provider = @outage THEN j.outage_attempts + 1 ELSE 1 END
                 WHERE {Fence}
                 RETURNING j.id, j.image_id, j.attempt),
             image AS (
@@ -70,6 +72,7 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue("started", claim.StartedAt);
         cmd.Parameters.AddWithValue("tier", tierReached);
         cmd.Parameters.AddWithValue("outcome", final ? AttemptOutcome.Failed : AttemptOutcome.Retry);
+        cmd.Parameters.AddWithValue("outage", NpgsqlDbType.Text, (object?)outageOf ?? DBNull.Value);
         return await cmd.ExecuteScalarAsync(cancellationToken) is string fileName ? new FailOutcome(final, fileName) : null;
     }
 

@@ -27,7 +27,8 @@ public sealed class JobQueue(
     public QueueOwner Owner => owner;
 
     /// <summary>
-    /// Claims up to <paramref name="count"/> due jobs, unless processing is paused, in one statement:
+    /// Claims up to <paramref name="count"/> due jobs, new uploads before backfill and re-analysis
+    /// (<see cref="JobPriority"/>), unless processing is paused, in one statement:
     /// the jobs move to processing with a lease, their photos to processing, and what a worker needs
     /// of each photo comes back with them.
     /// </summary>
@@ -38,7 +39,7 @@ public sealed class JobQueue(
                 SELECT id FROM image_processing_jobs
                 WHERE status = '{Pending}' AND run_at <= now()
                   AND NOT (SELECT paused FROM processing_control WHERE id = 1)
-                ORDER BY run_at, id
+                ORDER BY priority, run_at, id
                 FOR UPDATE SKIP LOCKED
                 LIMIT @count),
             claimed AS (

@@ -21,6 +21,47 @@ public sealed class ImageProcessingJob
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
+
+    /// <summary>Lower runs first: <see cref="JobPriority"/>.</summary>
+    public short Priority { get; set; }
+
+    /// <summary>The provider whose outage failed the last attempt, so its attempt can be given back when the outage is recognised.</summary>
+    public string? OutageProvider { get; set; }
+
+    /// <summary>How many attempts in a row that provider's outage cost this job; all are given back.</summary>
+    public short OutageAttempts { get; set; }
+}
+
+/// <summary>
+/// Which jobs are claimed first (lower first): a new upload's badge never waits behind a large
+/// re-analysis or backfill.
+/// </summary>
+public static class JobPriority
+{
+    public const short Upload = 0;
+    public const short Backfill = 5;
+    public const short Reanalysis = 9;
+}
+
+/// <summary>
+/// One analysis provider's state, shared by every instance: an outage seen by one is known to all,
+/// and one probe per break tests it again (see ProviderHealth).
+/// </summary>
+public sealed class AnalysisProviderState
+{
+    public required string Name { get; set; }
+    public string? Model { get; set; }
+    public required string State { get; set; }
+    public DateTimeOffset Since { get; set; }
+    public string? LastError { get; set; }
+    public DateTimeOffset NextProbeAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+public static class ProviderStates
+{
+    public const string Available = "available";
+    public const string Unavailable = "unavailable";
 }
 
 /// <summary>What happened in one attempt: when, how far the tiers got, and why it ended.</summary>

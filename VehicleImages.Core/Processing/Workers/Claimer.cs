@@ -9,10 +9,12 @@ namespace VehicleImages.Core.Processing;
 /// <summary>
 /// Takes due jobs from PostgreSQL in batches, as many as the pool's <see cref="ClaimReserve"/> asks
 /// for, starts each claim's lease renewal, and hands the claims to the workers. It sleeps until a new
-/// job, a finished worker or a resume wakes it, or the fallback poll; while the provider asked us to
-/// wait (429) it claims nothing, since claims would only sit idle.
+/// job, a finished worker, a resume or a provider's recovery wakes it, or the fallback poll. It asks
+/// the <see cref="IAnalysisGate"/> first: while the provider asked us to wait (429) or no provider is
+/// available (an outage) it claims nothing, since claims would only sit idle or be handed back —
+/// except one photo when a provider is due to be probed.
 /// </summary>
-public sealed class Claimer(JobQueue queue, ProviderThrottle throttle, WakeSignal wake, ILogger<Claimer> logger)
+public sealed class Claimer(JobQueue queue, IAnalysisGate gate, WakeSignal wake, ILogger<Claimer> logger)
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
@@ -22,11 +24,23 @@ public sealed class Claimer(JobQueue queue, ProviderThrottle throttle, WakeSigna
         {
             var free = pool.FreeSlots;
             var wait = PollInterval;
-            if (throttle.PausedFor is { } paused && paused > TimeSpan.Zero)
+            if (free > 0)
             {
-                wait = paused < PollInterval ? paused : PollInterval;
+                ClaimPermit permit;
+                try
+                {
+                    permit = await gate.PermitAsync(free, PollInterval, stoppingToken);
+                }
+                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                {
+                    logger.LogWarning("Reading the providers' state failed ({Message}); trying again shortly", e.Message);
+                    permit = new ClaimPermit(0, PollInterval);
+                }
+
+                (free, wait) = (permit.Count, permit.Wait);
             }
-            else if (free > 0)
+
+            if (free > 0)
             {
                 IReadOnlyList<JobClaim> claims;
                 try

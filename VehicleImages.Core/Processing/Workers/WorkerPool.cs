@@ -14,9 +14,10 @@ namespace VehicleImages.Core.Processing;
 /// Processing:Workers workers reading claims from the Channel. A worker analyzes the photo and ends
 /// the claim by its outcome: a result goes to the <see cref="CompletionWriter"/> while the worker takes
 /// its next claim; an analysis error fails the attempt (retried on the schedule or failed for good,
-/// which alerts the admins); a 429 slows every worker and gives the attempt back.
+/// which alerts the admins); a 429, or an outage of every provider, gives the attempt back and the
+/// photo waits.
 /// </summary>
-public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttle, AlertService alerts, WakeSignal wake,
+public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, WakeSignal wake,
     IOptions<ProcessingOptions> options, ILogger<WorkerPool> logger)
 {
     private readonly ConcurrentDictionary<Task, byte> _writes = new();
@@ -86,13 +87,18 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttl
         catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
         {
             var after = e.RetryAfter ?? TimeSpan.FromSeconds(30);
-            throttle.PauseFor(after);
             await claim.ReleaseAsync(after);
             logger.LogInformation("Provider rate limit: every worker waits {Delay}; job {Job} keeps its attempts", after, claim.JobId);
         }
+        catch (AnalysisException e) when (e.Failure == AnalysisFailure.Unavailable)
+        {
+            // The claimer stops claiming until a provider is back; the photo waits with its attempts.
+            await claim.ReleaseAsync(TimeSpan.Zero);
+            logger.LogInformation("No analysis provider is available; job {Job} waits with its attempts", claim.JobId);
+        }
         catch (AnalysisException e)
         {
-            await FailAsync(claim, e.Message, e.Failure == AnalysisFailure.Permanent);
+            await FailAsync(claim, e.Message, e.Failure == AnalysisFailure.Permanent, e.IsOutage ? e.Provider : null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -131,9 +137,9 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, ProviderThrottle throttl
         }
     }
 
-    private async Task FailAsync(JobClaim claim, string error, bool permanent)
+    private async Task FailAsync(JobClaim claim, string error, bool permanent, string? outageOf = null)
     {
-        if (await claim.FailAsync(error, permanent) is { Final: true } failed)
+        if (await claim.FailAsync(error, permanent, outageOf) is { Final: true } failed)
             await alerts.ImageFailedAsync(claim.ImageId, failed.FileName, error, CancellationToken.None);
     }
 
