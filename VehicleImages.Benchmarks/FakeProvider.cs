@@ -8,11 +8,15 @@ namespace VehicleImages.Benchmarks;
 /// <summary>
 /// An OpenAI-compatible endpoint on loopback that answers tier 1 after a fixed delay (quality 3, so
 /// the tiers stop there) and, when given a limit, answers 429 above that many requests a minute.
+/// While <see cref="Down"/> it answers every call 500 at once, as a provider whose backend is down
+/// does, and counts those calls apart (they are not <see cref="Accepted"/>).
 /// </summary>
 public sealed class FakeProvider : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<DateTimeOffset> _accepted = new();
+    private readonly ConcurrentQueue<DateTimeOffset> _whileDown = new();
+    private volatile bool _down;
 
     private FakeProvider(WebApplication app) => _app = app;
 
@@ -21,6 +25,18 @@ public sealed class FakeProvider : IAsyncDisposable
     public TimeSpan Delay { get; init; }
     public int? PerMinute { get; init; }
     public IReadOnlyCollection<DateTimeOffset> AcceptedAt => _accepted;
+
+    /// <summary>Answer every call 500 (the backend is down) until set back to false.</summary>
+    public bool Down
+    {
+        get => _down;
+        set => _down = value;
+    }
+
+    /// <summary>Calls received while <see cref="Down"/>, each answered 500.</summary>
+    public int CallsWhileDown => _whileDown.Count;
+
+    public IReadOnlyCollection<DateTimeOffset> CallsWhileDownAt => _whileDown;
 
     public Uri Endpoint => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1");
 
@@ -35,6 +51,13 @@ public sealed class FakeProvider : IAsyncDisposable
         app.MapPost("/v1/chat/completions", async (HttpRequest request) =>
         {
             using var body = await JsonDocument.ParseAsync(request.Body);
+            if (fake.Down)
+            {
+                fake._whileDown.Enqueue(DateTimeOffset.UtcNow);
+                return Results.Json(new { error = new { message = "The server had an error while processing your request.", type = "server_error" } },
+                    statusCode: 500);
+            }
+
             if (fake.PerMinute is { } limit)
             {
                 lock (gate)

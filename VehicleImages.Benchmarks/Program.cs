@@ -2,7 +2,14 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
+string[] figures = ["all", "ingest", "queue", "latency", "rate", "outage", "gallery"];
 var only = args.Length > 0 ? args[0] : "all";
+if (!figures.Contains(only))
+{
+    Console.Error.WriteLine($"unknown figure '{only}'; usage: VehicleImages.Benchmarks [{string.Join('|', figures)}]");
+    return 2;
+}
+
 var work = Directory.CreateTempSubdirectory("vi-bench-").FullName;
 // Directly under /tmp: the server may run as the postgres user, which cannot enter a private temp folder.
 var clusterDir = Path.Combine(Path.GetTempPath(), $"vi-bench-pg-{Guid.NewGuid():N}"[..32]);
@@ -22,6 +29,8 @@ try
         rows.Add(await Figures.LatencyAsync(admin, work));
     if (only is "all" or "rate")
         rows.Add(await Figures.RateLimitAsync(admin, work));
+    if (only is "all" or "outage")
+        rows.AddRange(await Figures.OutageAsync(admin, work));
     if (only is "all" or "gallery")
         rows.AddRange(await Figures.GalleryAsync(admin, work));
 }
@@ -38,3 +47,4 @@ Console.WriteLine("| figure | measured | reference | result | target | met |");
 Console.WriteLine("|---|---|---|---|---|---|");
 foreach (var r in rows)
     Console.WriteLine($"| {r.Figure} | {r.Measured} | {r.Reference} | {r.Result} | {r.Target} | {(r.Met ? "yes" : "NO")} |");
+return 0;

@@ -25,11 +25,15 @@ public sealed class CoreServices : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static CoreServices Build(string connectionString, params IInterceptor[] interceptors)
+    public static CoreServices Build(string connectionString, params IInterceptor[] interceptors) =>
+        Build(connectionString, new Dictionary<string, string?>(), interceptors);
+
+    /// <summary>The same, with settings of the test's own (e.g. an OpenAI provider).</summary>
+    public static CoreServices Build(string connectionString, IReadOnlyDictionary<string, string?> settings, params IInterceptor[] interceptors)
     {
         var storage = Directory.CreateTempSubdirectory("vi-core-").FullName;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
         {
             ["ConnectionStrings:Default"] = connectionString,
             ["Storage:Root"] = storage,
