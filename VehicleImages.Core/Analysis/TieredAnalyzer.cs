@@ -41,6 +41,14 @@ public sealed class TieredAnalyzer(
             var counts = usage[tier.Key()] as JsonObject ?? [];
             counts["provider"] = provider.Name;
             counts["model"] = provider.Model;
+            // Per provider too, so each provider of the chain has its own totals.
+            var byProvider = counts["by_provider"] as JsonObject ?? [];
+            var mine = byProvider[provider.Name] as JsonObject ?? [];
+            mine["calls"] = (mine["calls"]?.GetValue<int>() ?? 0) + 1;
+            mine["input_tokens"] = (mine["input_tokens"]?.GetValue<int>() ?? 0) + answer.InputTokens;
+            mine["output_tokens"] = (mine["output_tokens"]?.GetValue<int>() ?? 0) + answer.OutputTokens;
+            byProvider[provider.Name] = mine;
+            counts["by_provider"] = byProvider;
             counts["calls"] = (counts["calls"]?.GetValue<int>() ?? 0) + 1;
             counts["input_tokens"] = (counts["input_tokens"]?.GetValue<int>() ?? 0) + answer.InputTokens;
             counts["output_tokens"] = (counts["output_tokens"]?.GetValue<int>() ?? 0) + answer.OutputTokens;

@@ -139,6 +139,10 @@ public sealed class ProviderOutageTests
         var providers = (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers").EnumerateArray()
             .Select(p => (p.GetProperty("name").GetString(), p.GetProperty("state").GetString())).ToList();
         Assert.Equal([("OpenAI", "unavailable"), ("fallback-1", "available")], providers);
+        // Each provider keeps its own totals: the fallback answered every call that produced a result.
+        var fallbackRow = (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers")[1];
+        Assert.Equal(fallback.Calls.Count, fallbackRow.GetProperty("calls").GetInt64());
+        Assert.Equal(0L, (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers")[0].GetProperty("calls").GetInt64());
     }
 
     private static async Task<List<(string, string, string)>> ProvenanceAsync(string cs)

@@ -19,7 +19,7 @@ public static class AdminEndpoints
         var admin = routes.MapGroup("/api/admin").WithTags("Admin").RequireAuthorization(Policies.Admin);
         admin.MapGet("/processing", async (QueueMonitor monitor, ProcessingReports reports, IAnalysisGate providers, CancellationToken ct) =>
             TypedResults.Ok(new ProcessingStatusResponse(await monitor.IsPausedAsync(ct), await monitor.CountsAsync(ct), await reports.UsageAsync(ct),
-                await providers.ProvidersAsync(ct))));
+                WithUsage(await providers.ProvidersAsync(ct), await reports.UsageByProviderAsync(ct)))));
         admin.MapPost("/processing/reanalyze", async (ReanalysisFilter? filter, ProcessingCommands commands, CancellationToken ct) =>
             TypedResults.Ok(new QueuedResponse(await commands.ReanalyzeAsync(filter ?? new ReanalysisFilter(), ct))));
         admin.MapPost("/processing/retry-failed", async (ProcessingCommands commands, CancellationToken ct) =>
@@ -49,4 +49,9 @@ public static class AdminEndpoints
             TypedResults.Ok(await reports.ByMonthAsync(ct)));
         return routes;
     }
+
+    public static IReadOnlyList<ProviderView> WithUsage(IReadOnlyList<ProviderView> providers, IReadOnlyList<ProviderUsage> usage) =>
+        [.. providers.Select(p => usage.FirstOrDefault(u => u.Provider == p.Name) is { } u
+            ? p with { Calls = u.Calls, InputTokens = u.InputTokens, OutputTokens = u.OutputTokens }
+            : p)];
 }

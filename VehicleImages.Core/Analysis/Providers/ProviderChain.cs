@@ -9,7 +9,13 @@ namespace VehicleImages.Core.Analysis;
 public readonly record struct ClaimPermit(int Count, TimeSpan Wait);
 
 /// <summary>A provider as the admin page and API show it.</summary>
-public sealed record ProviderView(string Name, string Model, string State, DateTimeOffset? Since, string? LastError);
+public sealed record ProviderView(string Name, string Model, string State, DateTimeOffset? Since, string? LastError)
+{
+    /// <summary>Calls and tokens this provider answered, over every photo (filled in by the admin API).</summary>
+    public long Calls { get; init; }
+    public long InputTokens { get; init; }
+    public long OutputTokens { get; init; }
+}
 
 /// <summary>What the claimer asks before claiming: is there anything to analyze with, right now?</summary>
 public interface IAnalysisGate

@@ -6,6 +6,8 @@ namespace VehicleImages.Core.Processing;
 
 public sealed record TierUsage(string Tier, long Calls, long InputTokens, long OutputTokens);
 
+public sealed record ProviderUsage(string Provider, long Calls, long InputTokens, long OutputTokens);
+
 public sealed record MonthReport(string Month, int Processed, int Partial, int Unprocessed, int Failed);
 
 public sealed record AttemptView(int Attempt, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int TierReached, string Outcome, string? Error);
@@ -57,6 +59,22 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetrySchedule retry)
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new TierUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        return rows;
+    }
+
+    /// <summary>Provider calls and tokens per provider of the chain, summed over every photo's recorded usage.</summary>
+    public async Task<IReadOnlyList<ProviderUsage>> UsageByProviderAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            SELECT p.key, sum((p.value->>'calls')::bigint), sum((p.value->>'input_tokens')::bigint), sum((p.value->>'output_tokens')::bigint)
+            FROM vehicle_images v, jsonb_each(v.ai_scan_metadata->'{Tiers.UsageKey}') u, jsonb_each(u.value->'by_provider') p
+            WHERE jsonb_typeof(v.ai_scan_metadata->'{Tiers.UsageKey}') = 'object' AND jsonb_typeof(u.value->'by_provider') = 'object'
+            GROUP BY p.key ORDER BY p.key
+            """);
+        var rows = new List<ProviderUsage>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new ProviderUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
         return rows;
     }
 
