@@ -146,6 +146,12 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
                 {
                     continue; // this very failure opened it: the outage, not the photo
                 }
+                catch (AnalysisException e) when (e.IsOutage)
+                {
+                    // Another instance may already have judged it an outage: then this photo waits with its attempt.
+                    if (!await MarkedUnavailableElsewhereAsync(p, cancellationToken))
+                        throw;
+                }
                 catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
                 {
                     p.Throttle.PauseFor(e.RetryAfter ?? TimeSpan.FromSeconds(30));
@@ -170,6 +176,13 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
         }
 
         throw new AnalysisException(AnalysisFailure.Unavailable, WaitingReason());
+    }
+
+    /// <summary>After an outage failure while this instance's breaker is closed: has another instance already marked the provider unavailable?</summary>
+    private async Task<bool> MarkedUnavailableElsewhereAsync(VisionProvider provider, CancellationToken cancellationToken)
+    {
+        await _health.RefreshAsync(cancellationToken);
+        return _health[provider.Name] is { IsAvailable: false };
     }
 
     public string WaitingReason() => UnavailableSince is { } since
