@@ -69,6 +69,7 @@ public static class CoreRegistration
         services.AddSingleton<Processing.RetrySchedule>();
         services.AddSingleton<Processing.ProcessingCommands>();
         services.AddSingleton<Processing.QueueMonitor>();
+        services.AddSingleton<Processing.JobExplorer>();
         services.AddSingleton<Processing.ProcessingReports>();
         services.AddSingleton<Processing.WakeSignal>();
         services.AddSingleton<Processing.ProcessingEvents>();

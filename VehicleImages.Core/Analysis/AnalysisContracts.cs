@@ -36,7 +36,13 @@ public sealed record AnalysisResult(
     JsonObject Metadata,
     AiCategorization? Categorization,
     IReadOnlyList<LocatedComponent> Components,
-    int TierReached);
+    int TierReached)
+{
+    /// <summary>Who answered in this attempt and the tokens it cost, for the attempt's history row.</summary>
+    public AttemptUsage? Usage { get; init; }
+}
+
+public sealed record AttemptUsage(string Provider, string Model, int PromptTokens, int CompletionTokens);
 
 /// <summary>Analyses one image; each tier's answer goes to <c>results</c> as it arrives.</summary>
 public interface IImageAnalyzer

@@ -26,6 +26,7 @@ public sealed class TieredAnalyzer(
         var skipped = new JsonObject();
         var reached = 0;
         VisionProvider? servedBy = null;
+        var (promptTokens, completionTokens) = (0, 0);
 
         async Task<JsonObject> TierAsync(Tier tier)
         {
@@ -38,6 +39,7 @@ public sealed class TieredAnalyzer(
             var (jpeg, _) = await request.ReadVariantAsync(store, tier.Variant(), cancellationToken);
             var (answer, provider) = await providers.AskAsync(tier, jpeg, cancellationToken);
             servedBy ??= provider;
+            (promptTokens, completionTokens) = (promptTokens + answer.InputTokens, completionTokens + answer.OutputTokens);
             var counts = usage[tier.Key()] as JsonObject ?? [];
             counts["provider"] = provider.Name;
             counts["model"] = provider.Model;
@@ -89,6 +91,9 @@ public sealed class TieredAnalyzer(
         };
         var categorization = new AiCategorization(
             tier1["category"]!.GetValue<string>(), tier1["angle"]!.GetValue<string>(), tier1["confidence"]!.GetValue<double>());
-        return new AnalysisResult(metadata, categorization, tier2 is null ? [] : [.. TierAnswers.Components(tier2)], reached);
+        return new AnalysisResult(metadata, categorization, tier2 is null ? [] : [.. TierAnswers.Components(tier2)], reached)
+        {
+            Usage = servedBy is null ? null : new AttemptUsage(servedBy.Name, servedBy.Model, promptTokens, completionTokens),
+        };
     }
 }

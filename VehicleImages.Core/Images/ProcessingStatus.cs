@@ -11,4 +11,7 @@ public static class ProcessingStatus
     public const string Processing = "processing";
     public const string Complete = "complete";
     public const string Failed = "failed";
+
+    /// <summary>A job's word only: an administrator cancelled it; it never runs, and its photo shows failed.</summary>
+    public const string Cancelled = "cancelled";
 }

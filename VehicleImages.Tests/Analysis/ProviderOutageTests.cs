@@ -143,6 +143,12 @@ public sealed class ProviderOutageTests
         var fallbackRow = (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers")[1];
         Assert.Equal(fallback.Calls.Count, fallbackRow.GetProperty("calls").GetInt64());
         Assert.Equal(0L, (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers")[0].GetProperty("calls").GetInt64());
+        // The job explorer's timeline says who answered the completing attempt and what it cost.
+        var job = await ImageRows.ScalarAsync<long>(cs, "SELECT id FROM image_processing_jobs WHERE image_id = @id ORDER BY id DESC LIMIT 1", ("id", ids[0]));
+        var last = (await client.GetFromJsonAsync<JsonElement>($"api/admin/jobs/{job}", Ct)).GetProperty("attempts").EnumerateArray().Last();
+        Assert.Equal(("complete", "fallback-1", "fallback-model"),
+            (last.GetProperty("outcome").GetString(), last.GetProperty("provider").GetString(), last.GetProperty("model").GetString()));
+        Assert.Equal(2000, last.GetProperty("promptTokens").GetInt32()); // tiers 1 and 2, 1,000 each from the fake
     }
 
     private static async Task<List<(string, string, string)>> ProvenanceAsync(string cs)

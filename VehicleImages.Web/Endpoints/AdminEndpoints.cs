@@ -10,6 +10,11 @@ namespace VehicleImages.Web.Endpoints;
 public sealed record ProcessingStatusResponse(bool Paused, QueueCounts Counts, IReadOnlyList<TierUsage> Usage, IReadOnlyList<ProviderView> Providers);
 public sealed record RequeuedResponse(int Requeued);
 public sealed record QueuedResponse(int Queued);
+public sealed record AffectedResponse(int Affected);
+
+/// <summary>A job with its attempt timeline, flat as the contract lists it.</summary>
+public sealed record JobDetailResponse(long JobId, Guid ImageId, string FileName, Guid VehicleId, string OwnerEmail, string Status, int Attempt,
+    int MaxAttempts, short Priority, string? LastError, DateTimeOffset RunAt, DateTimeOffset UpdatedAt, IReadOnlyList<JobAttemptView> Attempts);
 
 /// <summary>The pipeline's controls, for admins only (403 for everyone else).</summary>
 public static class AdminEndpoints
@@ -36,6 +41,18 @@ public static class AdminEndpoints
             await commands.SetPausedAsync(false, ct);
             return TypedResults.NoContent();
         });
+        admin.MapGet("/jobs", async (string? status, string? q, Guid? vehicleId, Guid? userId, int? page, int? pageSize,
+            JobExplorer jobs, CancellationToken ct) =>
+            TypedResults.Ok(await jobs.ListAsync(new JobFilter(status, q, vehicleId, userId), page ?? 1, pageSize ?? JobExplorer.DefaultPageSize, ct)));
+        admin.MapGet("/jobs/{jobId:long}", async Task<Results<Ok<JobDetailResponse>, NotFound>> (long jobId, JobExplorer jobs, CancellationToken ct) =>
+            await jobs.GetAsync(jobId, ct) is { Job: var j } detail
+                ? TypedResults.Ok(new JobDetailResponse(j.JobId, j.ImageId, j.FileName, j.VehicleId, j.OwnerEmail, j.Status, j.Attempt, j.MaxAttempts,
+                    j.Priority, j.LastError, j.RunAt, j.UpdatedAt, detail.Attempts))
+                : TypedResults.NotFound());
+        admin.MapPost("/jobs/retry", (JobSelection selection, ProcessingCommands commands, CancellationToken ct) =>
+            BulkAsync(selection, s => commands.RetryJobsAsync(s, ct)));
+        admin.MapPost("/jobs/cancel", (JobSelection selection, ProcessingCommands commands, CancellationToken ct) =>
+            BulkAsync(selection, s => commands.CancelJobsAsync(s, ct)));
         admin.MapGet("/processing/failed", async (ProcessingReports reports, CancellationToken ct) =>
             TypedResults.Ok(await reports.FailedAsync(500, ct)));
         admin.MapGet("/alerts", async (AlertInbox alerts, CancellationToken ct) =>
@@ -49,6 +66,11 @@ public static class AdminEndpoints
             TypedResults.Ok(await reports.ByMonthAsync(ct)));
         return routes;
     }
+
+    private static async Task<Results<Ok<AffectedResponse>, ProblemHttpResult>> BulkAsync(JobSelection selection, Func<JobSelection, Task<int>> act) =>
+        (selection.JobIds is null) == (selection.Filter is null)
+            ? TypedResults.Problem("Send either jobIds or filter.", statusCode: StatusCodes.Status400BadRequest)
+            : TypedResults.Ok(new AffectedResponse(await act(selection)));
 
     public static IReadOnlyList<ProviderView> WithUsage(IReadOnlyList<ProviderView> providers, IReadOnlyList<ProviderUsage> usage) =>
         [.. providers.Select(p => usage.FirstOrDefault(u => u.Provider == p.Name) is { } u

@@ -705,6 +705,10 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("attempt");
 
+                    b.Property<int?>("CompletionTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("completion_tokens");
+
                     b.Property<string>("Error")
                         .HasColumnType("text")
                         .HasColumnName("error");
@@ -721,11 +725,25 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("job_id");
 
+                    b.Property<string>("Model")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("model");
+
                     b.Property<string>("Outcome")
                         .IsRequired()
                         .HasMaxLength(20)
                         .HasColumnType("character varying(20)")
                         .HasColumnName("outcome");
+
+                    b.Property<int?>("PromptTokens")
+                        .HasColumnType("integer")
+                        .HasColumnName("prompt_tokens");
+
+                    b.Property<string>("Provider")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("provider");
 
                     b.Property<DateTimeOffset>("StartedAt")
                         .HasColumnType("timestamp with time zone")
@@ -845,7 +863,7 @@ namespace VehicleImages.Migrations.Migrations
 
                     b.ToTable("image_processing_jobs", null, t =>
                         {
-                            t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed')");
+                            t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
                         });
                 });
 

@@ -10,7 +10,7 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
     public void Configure(EntityTypeBuilder<ImageProcessingJob> b)
     {
         b.ToTable("image_processing_jobs", t => t.HasCheckConstraint(
-            "ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed')"));
+            "ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')"));
         b.Property(j => j.Status).HasDefaultValue(ProcessingStatus.Pending);
         b.Property(j => j.Attempt).HasDefaultValue(0);
         b.Property(j => j.RunAt).HasDefaultValueSql("now()");
@@ -42,6 +42,8 @@ internal sealed class ImageProcessingAttemptConfiguration : IEntityTypeConfigura
     {
         b.ToTable("image_processing_attempts");
         b.Property(a => a.Outcome).HasMaxLength(20);
+        b.Property(a => a.Provider).HasMaxLength(200);
+        b.Property(a => a.Model).HasMaxLength(200);
         b.HasOne<VehicleImage>().WithMany().HasForeignKey(a => a.ImageId).OnDelete(DeleteBehavior.Cascade);
         b.HasIndex(a => new { a.ImageId, a.Id });
     }

@@ -135,6 +135,67 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter("model", NpgsqlDbType.Text) { Value = (object?)filter.Model ?? DBNull.Value });
     }
 
+    public const string CancelledError = "cancelled by an administrator";
+
+    /// <summary>
+    /// Cancels the selected pending and failed jobs: they never run, and their photos show failed with
+    /// the reason <see cref="CancelledError"/> (the backfill sweep leaves failed photos alone) until
+    /// someone retries them. The number of jobs cancelled.
+    /// </summary>
+    public async Task<int> CancelJobsAsync(JobSelection selection, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH chosen AS (
+                SELECT j.id FROM image_processing_jobs j JOIN vehicle_images v ON v.id = j.image_id
+                WHERE {Selected} AND j.status IN ('{Pending}', '{Failed}')
+                FOR UPDATE OF j SKIP LOCKED),
+            job AS (
+                UPDATE image_processing_jobs j
+                SET status = '{Cancelled}', last_error = @reason, finished_at = now(), updated_at = now()
+                FROM chosen WHERE j.id = chosen.id
+                RETURNING j.image_id),
+            images AS (
+                UPDATE vehicle_images v SET processing_status = '{Failed}', processing_error = @reason
+                FROM job WHERE v.id = job.image_id)
+            SELECT count(*) FROM job
+            """);
+        AddSelection(cmd, selection);
+        cmd.Parameters.AddWithValue("reason", CancelledError);
+        return (int)(long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Queues the photos of the selected failed and cancelled jobs again with fresh attempts; how many were queued.</summary>
+    public async Task<int> RetryJobsAsync(JobSelection selection, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH chosen AS (
+                SELECT DISTINCT j.image_id FROM image_processing_jobs j JOIN vehicle_images v ON v.id = j.image_id
+                WHERE {Selected} AND j.status IN ('{Failed}', '{Cancelled}')),
+            images AS (
+                UPDATE vehicle_images v SET processing_status = '{Pending}', processing_error = NULL
+                FROM chosen WHERE v.id = chosen.image_id AND v.processing_status = '{Failed}'
+                RETURNING v.id)
+            INSERT INTO image_processing_jobs (image_id) SELECT id FROM images
+            ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
+            """);
+        AddSelection(cmd, selection);
+        return await cmd.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The listed jobs, or every job the filter matches (the explorer's own WHERE clause).</summary>
+    private const string Selected = $"(CASE WHEN @ids IS NOT NULL THEN j.id = ANY(@ids) ELSE {JobExplorer.Where} END)";
+
+    private static void AddSelection(NpgsqlCommand cmd, JobSelection selection)
+    {
+        if ((selection.JobIds is null) == (selection.Filter is null))
+            throw new ArgumentException("Select jobs either by jobIds or by filter.", nameof(selection));
+        cmd.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint)
+        {
+            Value = selection.JobIds is { } ids ? ids.ToArray() : DBNull.Value,
+        });
+        JobExplorer.AddFilter(cmd, selection.Filter);
+    }
+
     public async Task SetPausedAsync(bool paused, CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand($"""

@@ -140,14 +140,16 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
     {
         var cmd = new NpgsqlBatchCommand($"""
             WITH input AS (
-                SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers)
-                    AS i(job, attempt, metadata, category, angle, confidence, started, tier)),
+                SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers,
+                                     @providers, @models, @prompt_tokens, @completion_tokens)
+                    AS i(job, attempt, metadata, category, angle, confidence, started, tier, provider, model, prompt_tokens, completion_tokens)),
             job AS (
                 UPDATE image_processing_jobs j
                 SET status = '{Complete}', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
                 FROM input i
                 WHERE j.id = i.job AND j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner AND j.attempt = i.attempt
-                RETURNING j.id, j.image_id, j.attempt, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier),
+                RETURNING j.id, j.image_id, j.attempt, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
+                          i.provider, i.model, i.prompt_tokens, i.completion_tokens),
             image AS (
                 UPDATE vehicle_images v
                 SET processing_status = '{Complete}', processing_error = NULL,
@@ -167,8 +169,10 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
                     AS c(job, name, area, condition, confidence, x, y, w, h, tier)
                 JOIN job ON job.id = c.job),
             attempt AS (
-                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome)
-                SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}' FROM job)
+                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome,
+                                                       provider, model, prompt_tokens, completion_tokens)
+                SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}',
+                       job.provider, job.model, job.prompt_tokens, job.completion_tokens FROM job)
             SELECT id FROM job
             """);
         var p = cmd.Parameters;
@@ -182,6 +186,10 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
             completions.Select(c => c.Result.Categorization is { } k ? Math.Clamp(k.Confidence, 0, 1) : (double?)null).ToArray());
         p.AddWithValue("started", completions.Select(c => c.Claim.StartedAt).ToArray());
         p.AddWithValue("tiers", completions.Select(c => c.Result.TierReached).ToArray());
+        p.AddWithValue("providers", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Usage?.Provider).ToArray());
+        p.AddWithValue("models", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Usage?.Model).ToArray());
+        p.AddWithValue("prompt_tokens", NpgsqlDbType.Array | NpgsqlDbType.Integer, completions.Select(c => c.Result.Usage?.PromptTokens).ToArray());
+        p.AddWithValue("completion_tokens", NpgsqlDbType.Array | NpgsqlDbType.Integer, completions.Select(c => c.Result.Usage?.CompletionTokens).ToArray());
         var parts = completions.SelectMany(c => c.Result.Components.Select(x => (c.Claim.JobId, Part: x))).ToList();
         p.AddWithValue("part_jobs", parts.Select(x => x.JobId).ToArray());
         p.AddWithValue("names", NpgsqlDbType.Array | NpgsqlDbType.Text, parts.Select(x => x.Part.Name).ToArray());

@@ -76,6 +76,12 @@ public sealed class ImageProcessingAttempt
     public int TierReached { get; set; }
     public required string Outcome { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>Who answered this attempt and what it cost, when it completed through a provider.</summary>
+    public string? Provider { get; set; }
+    public string? Model { get; set; }
+    public int? PromptTokens { get; set; }
+    public int? CompletionTokens { get; set; }
 }
 
 /// <summary>Pipeline-wide switches, one row, shared by every instance.</summary>

@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using VehicleImages.Core.Processing;
+using VehicleImages.Tests.TestHost;
+
+namespace VehicleImages.Tests.Processing;
+
+/// <summary>The admin's job explorer API: filters, paging, a job's timeline, bulk retry and cancel by ids or by filter.</summary>
+public sealed class JobExplorerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(string Cs, TestApp App, HttpClient Admin)> StartAsync()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
+        return (cs, app, await app.CreateUserClientAsync());
+    }
+
+    [Fact]
+    public async Task List_FiltersByStatusAndTextAndPagesOnTheServer()
+    {
+        var (cs, app, admin) = await StartAsync();
+        await using var _ = app;
+        using var __ = admin;
+        var ids = await ImageRows.InsertAsync(cs, 30);
+        await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET status = 'failed', last_error = 'provider said 500' WHERE image_id = @id RETURNING 1", ("id", ids[0]));
+
+        var page2 = await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs?status=pending&page=2&pageSize=10", Ct);
+        Assert.Equal(29, page2.GetProperty("total").GetInt64());
+        Assert.Equal(10, page2.GetProperty("items").GetArrayLength());
+        var item = page2.GetProperty("items")[0];
+        Assert.Equal(("pending", 4, 0), (item.GetProperty("status").GetString(), item.GetProperty("maxAttempts").GetInt32(), item.GetProperty("priority").GetInt32()));
+        // q searches file names (IMG_1, IMG_10 … IMG_19) and errors.
+        Assert.Equal(11, (await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs?q=IMG_1", Ct)).GetProperty("total").GetInt64());
+        var byError = await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs?q=said%20500", Ct);
+        Assert.Equal(ids[0], byError.GetProperty("items").EnumerateArray().Single().GetProperty("imageId").GetGuid());
+        Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs?q=%25", Ct)).GetProperty("total").GetInt64()); // a literal %, not a wildcard
+        using var stranger = await app.CreateUserClientAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync("api/admin/jobs", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await stranger.PostAsJsonAsync("api/admin/jobs/cancel", new { jobIds = new[] { 1 } }, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Detail_AJobsAttempts_FormItsTimeline()
+    {
+        var (cs, app, admin) = await StartAsync();
+        await using var _ = app;
+        using var __ = admin;
+        await ImageRows.InsertAsync(cs, 1);
+        var claim = Assert.Single(await app.QueueAs("w", TimeSpan.FromMinutes(1)).ClaimAsync(1, Ct));
+        await claim.FailAsync("the provider timed out", permanent: false);
+
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"api/admin/jobs/{claim.JobId}", Ct);
+
+        Assert.Equal(claim.ImageId, detail.GetProperty("imageId").GetGuid());
+        var attempt = detail.GetProperty("attempts").EnumerateArray().Single();
+        Assert.Equal((1, "retry", "the provider timed out"),
+            (attempt.GetProperty("attempt").GetInt32(), attempt.GetProperty("outcome").GetString(), attempt.GetProperty("error").GetString()));
+        Assert.True(attempt.GetProperty("durationMs").GetInt64() >= 0);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("api/admin/jobs/999999", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Cancel_ByIds_NeverRunsAndThePhotoSaysSo_ThenRetryByFilterQueuesItAgain()
+    {
+        var (cs, app, admin) = await StartAsync();
+        await using var _ = app;
+        using var __ = admin;
+        var ids = await ImageRows.InsertAsync(cs, 3);
+        var jobIds = await ImageRows.ScalarAsync<long[]>(cs, "SELECT array_agg(id ORDER BY id) FROM image_processing_jobs");
+
+        var cancelled = await admin.PostAsJsonAsync("api/admin/jobs/cancel", new { jobIds = jobIds[..2] }, Ct);
+        Assert.Equal(2, (await cancelled.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("affected").GetInt32());
+        Assert.Equal(["cancelled", "cancelled", "pending"], await ImageRows.ScalarAsync<string[]>(cs, "SELECT array_agg(status ORDER BY id) FROM image_processing_jobs"));
+        Assert.Equal("cancelled by an administrator", await ImageRows.ScalarAsync<string>(cs,
+            "SELECT processing_error FROM vehicle_images WHERE id = @id AND processing_status = 'failed'", ("id", ids[0])));
+        // Never claimed, and the sweep for photos never processed leaves it alone.
+        var claimed = Assert.Single(await app.QueueAs("w", TimeSpan.FromMinutes(1)).ClaimAsync(10, Ct));
+        Assert.Equal(ids[2], claimed.ImageId);
+        Assert.Equal(0, await app.Services.GetRequiredService<ProcessingCommands>().BackfillAsync(Ct));
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("api/admin/jobs/retry", new { }, Ct)).StatusCode);
+
+        var retried = await admin.PostAsJsonAsync("api/admin/jobs/retry", new { filter = new { status = "cancelled" } }, Ct);
+
+        Assert.Equal(2, (await retried.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("affected").GetInt32());
+        Assert.Equal(2L, await ImageRows.CountAsync(cs, "id = ANY(@ids) AND processing_status = 'pending'", ("ids", ids[..2])));
+        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs WHERE status = 'pending'"));
+    }
+}
