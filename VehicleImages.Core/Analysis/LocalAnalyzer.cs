@@ -104,6 +104,9 @@ public sealed class LocalAnalyzer(IImageStore store, TimeProvider time) : IImage
             ["analyzed_at"] = time.GetUtcNow(),
             ["skipped"] = new JsonObject { [Tiers.ComponentsKey] = NoProvider, [Tiers.ExpertKey] = NoProvider },
         };
-        return new AnalysisResult(metadata, new AiCategorization(Images.Taxonomy.Unknown, Images.Taxonomy.Unknown, 0), [], 1);
+        return new AnalysisResult(metadata, new AiCategorization(Images.Taxonomy.Unknown, Images.Taxonomy.Unknown, 0), [], 1)
+        {
+            Usage = new AttemptUsage(ProviderName, ModelName, 0, 0),
+        };
     }
 }

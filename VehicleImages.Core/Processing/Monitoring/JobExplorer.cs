@@ -74,6 +74,18 @@ public sealed class JobExplorer(NpgsqlDataSource db, RetrySchedule retry)
         return new JobPage(total, rows);
     }
 
+    /// <summary>How many jobs of each status the filter matches, status aside (the explorer's tabs).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> CountsByStatusAsync(JobFilter filter, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"SELECT j.status, count(*) {From} WHERE {Where} GROUP BY j.status");
+        AddFilter(cmd, filter with { Status = null });
+        var counts = new Dictionary<string, long>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        return counts;
+    }
+
     public async Task<long> CountAsync(JobFilter filter, CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand($"SELECT count(*) {From} WHERE {Where}");
