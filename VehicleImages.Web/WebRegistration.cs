@@ -18,6 +18,7 @@ public static class WebRegistration
         services.AddSignalR();
         services.AddSingleton<Live.LiveNotifier>();
         services.AddHostedService<Live.LiveRelay>();
+        services.AddVehicleImagesObservability(builder.Configuration);
         return builder;
     }
 
@@ -43,6 +44,7 @@ public static class WebRegistration
         app.MapAdminEndpoints();
         app.MapHealthEndpoints();
         app.MapHub<Hubs.ProcessingHub>(Hubs.ProcessingHub.Path);
+        app.MapVehicleImagesMetrics();
         return app;
     }
 }

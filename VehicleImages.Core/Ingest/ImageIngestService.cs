@@ -47,6 +47,15 @@ public sealed class ImageIngestService(
 
     public async Task<IngestResult> IngestAsync(Guid userId, Guid vehicleId, UploadedFile file, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var result = await IngestFileAsync(userId, vehicleId, file, cancellationToken);
+        Observability.Telemetry.IngestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        Observability.Telemetry.Uploads.Add(1, Observability.Telemetry.Tag("outcome", result.Outcome));
+        return result;
+    }
+
+    private async Task<IngestResult> IngestFileAsync(Guid userId, Guid vehicleId, UploadedFile file, CancellationToken cancellationToken)
+    {
         if (file.Length == 0)
             return IngestResult.Rejected(file.FileName, "the file is empty.");
         if (file.Length > upload.Value.MaxFileBytes)

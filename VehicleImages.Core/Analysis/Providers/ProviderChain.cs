@@ -136,7 +136,7 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
                 try
                 {
                     await p.Throttle.AcquireAsync(cancellationToken);
-                    return (await p.Pipeline.ExecuteAsync(async ct => await p.Client.AskAsync(tier, jpeg, ct), cancellationToken), p);
+                    return (await p.Pipeline.ExecuteAsync(async ct => await CallAsync(p, tier, jpeg, ct), cancellationToken), p);
                 }
                 catch (BrokenCircuitException)
                 {
@@ -163,7 +163,7 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
                 try
                 {
                     await p.Throttle.AcquireAsync(cancellationToken);
-                    var answer = await p.Client.AskAsync(tier, jpeg, cancellationToken);
+                    var answer = await CallAsync(p, tier, jpeg, cancellationToken);
                     await _health.ReportRecoveredAsync(p.Settings, CancellationToken.None);
                     await p.CloseAsync();
                     return (answer, p);
@@ -176,6 +176,35 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
         }
 
         throw new AnalysisException(AnalysisFailure.Unavailable, WaitingReason());
+    }
+
+    /// <summary>One call, measured: latency, outcome and tokens per provider, and a span in the photo's trace.</summary>
+    private static async Task<VisionAnswer> CallAsync(VisionProvider p, Tier tier, byte[] jpeg, CancellationToken cancellationToken)
+    {
+        using var activity = Observability.Telemetry.Source.StartActivity($"provider tier {tier.Number()}");
+        activity?.SetTag("vehicleimages.provider", p.Name);
+        activity?.SetTag("vehicleimages.model", p.Model);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var provider = Observability.Telemetry.Tag("provider", p.Name);
+        try
+        {
+            var answer = await p.Client.AskAsync(tier, jpeg, cancellationToken);
+            Observability.Telemetry.ProviderCalls.Add(1, provider, Observability.Telemetry.Tag("outcome", "ok"));
+            Observability.Telemetry.ProviderTokens.Add(answer.InputTokens, provider, Observability.Telemetry.Tag("kind", "input"));
+            Observability.Telemetry.ProviderTokens.Add(answer.OutputTokens, provider, Observability.Telemetry.Tag("kind", "output"));
+            return answer;
+        }
+        catch (AnalysisException e)
+        {
+            var outcome = e.Failure == AnalysisFailure.RateLimited ? "rate_limited" : e.IsOutage ? "unavailable" : "error";
+            Observability.Telemetry.ProviderCalls.Add(1, provider, Observability.Telemetry.Tag("outcome", outcome));
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+        finally
+        {
+            Observability.Telemetry.ProviderLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, provider);
+        }
     }
 
     /// <summary>After an outage failure while this instance's breaker is closed: has another instance already marked the provider unavailable?</summary>

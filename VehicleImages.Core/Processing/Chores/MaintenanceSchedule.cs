@@ -23,6 +23,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         new(typeof(SweepUnqueuedImages), TimeSpan.FromMinutes(5), TimeSpan.Zero),
         new(typeof(PruneFinishedJobs), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
         new(typeof(SweepOrphanFiles), TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(1)),
+        new(typeof(MeasureQueueDepth), TimeSpan.FromSeconds(15), TimeSpan.Zero),
     ];
 
     internal static void Register(IServiceCollection services)
@@ -32,6 +33,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         services.AddSingleton<SweepUnqueuedImages>();
         services.AddSingleton<PruneFinishedJobs>();
         services.AddSingleton<SweepOrphanFiles>();
+        services.AddSingleton<MeasureQueueDepth>();
         services.AddHostedService<ChoreRunner>();
     }
 }

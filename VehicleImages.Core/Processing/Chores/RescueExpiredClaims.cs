@@ -12,6 +12,8 @@ public sealed class RescueExpiredClaims(JobQueue queue, AlertService alerts) : I
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var failed = await queue.RescueExpiredAsync(cancellationToken);
+        if (failed.Count > 0)
+            Observability.Telemetry.JobsFinished.Add(failed.Count, Observability.Telemetry.Tag("outcome", "failed"));
         foreach (var image in failed)
             await alerts.ImageFailedAsync(image.ImageId, image.FileName, image.Error, cancellationToken);
         return failed.Count;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using VehicleImages.Core.Observability;
 using static VehicleImages.Core.Images.ProcessingStatus;
 
 namespace VehicleImages.Core.Processing;
@@ -47,11 +48,12 @@ public sealed class JobQueue(
                 SET status = '{Images.ProcessingStatus.Processing}', attempt = j.attempt + 1, locked_by = @owner,
                     lease_until = now() + @lease, updated_at = now()
                 FROM due WHERE j.id = due.id
-                RETURNING j.id, j.image_id, j.attempt),
+                RETURNING j.id, j.image_id, j.attempt, j.run_at),
             images AS (
                 UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
                 FROM claimed WHERE v.id = claimed.image_id)
-            SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text
+            SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
+                   extract(epoch FROM now() - c.run_at)::float8
             FROM claimed c JOIN vehicle_images v ON v.id = c.image_id
             """);
         cmd.Parameters.AddWithValue("count", count);
@@ -65,6 +67,7 @@ public sealed class JobQueue(
             var image = new ClaimedImage(reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8));
             claims.Add(new JobClaim(key, image, owner.Lease, _statements, writer, retry, claimLog));
+            Telemetry.ClaimLatency.Record(Math.Max(0, reader.GetDouble(9)));
         }
 
         return claims;

@@ -88,12 +88,14 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
         {
             var after = e.RetryAfter ?? TimeSpan.FromSeconds(30);
             await claim.ReleaseAsync(after);
+            Finished("released");
             logger.LogInformation("Provider rate limit: every worker waits {Delay}; job {Job} keeps its attempts", after, claim.JobId);
         }
         catch (AnalysisException e) when (e.Failure == AnalysisFailure.Unavailable)
         {
             // The claimer stops claiming until a provider is back; the photo waits with its attempts.
             await claim.ReleaseAsync(TimeSpan.Zero);
+            Finished("released");
             logger.LogInformation("No analysis provider is available; job {Job} waits with its attempts", claim.JobId);
         }
         catch (AnalysisException e)
@@ -119,7 +121,9 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
         {
             try
             {
-                if (!await claim.CompleteAsync(result))
+                if (await claim.CompleteAsync(result))
+                    Finished("complete");
+                else
                     logger.LogWarning("Job {Job} attempt {Attempt} finished after its claim was lost; the result was dropped", claim.JobId, claim.Attempt);
             }
             catch (Exception e) when (DatabaseErrors.IsDataError(e))
@@ -139,9 +143,14 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
 
     private async Task FailAsync(JobClaim claim, string error, bool permanent, string? outageOf = null)
     {
-        if (await claim.FailAsync(error, permanent, outageOf) is { Final: true } failed)
+        var outcome = await claim.FailAsync(error, permanent, outageOf);
+        if (outcome is not null)
+            Finished(outcome.Final ? "failed" : "retry");
+        if (outcome is { Final: true } failed)
             await alerts.ImageFailedAsync(claim.ImageId, failed.FileName, error, CancellationToken.None);
     }
+
+    private static void Finished(string outcome) => Observability.Telemetry.JobsFinished.Add(1, Observability.Telemetry.Tag("outcome", outcome));
 
     private async Task DoneAsync(JobClaim claim)
     {

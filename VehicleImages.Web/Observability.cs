@@ -1,0 +1,51 @@
+using System.Net;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using VehicleImages.Core.Observability;
+using VehicleImages.Web.Auth;
+
+namespace VehicleImages.Web;
+
+/// <summary>
+/// Metrics and traces with OpenTelemetry: the VehicleImages meter and activity source, ASP.NET Core,
+/// the HTTP client and Npgsql. Prometheus text at /metrics for loopback clients and admins; OTLP too
+/// when the standard OTEL_EXPORTER_OTLP_ENDPOINT is set.
+/// </summary>
+public static class Observability
+{
+    public const string MetricsPath = "/metrics";
+    public const string MetricsPolicy = "metrics";
+
+    public static IServiceCollection AddVehicleImagesObservability(this IServiceCollection services, IConfiguration configuration)
+    {
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(Telemetry.Name))
+            .WithMetrics(m => m
+                .AddMeter(Telemetry.Name)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(t => t
+                .AddSource(Telemetry.Name)
+                .AddAspNetCoreInstrumentation(o => o.Filter = c => !c.Request.Path.StartsWithSegments(MetricsPath))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql());
+        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            otel.UseOtlpExporter();
+        services.AddAuthorizationBuilder().AddPolicy(MetricsPolicy, p => p.RequireAssertion(c => MayReadMetrics(c.Resource as HttpContext, c.User)));
+        return services;
+    }
+
+    /// <summary>Loopback clients (a Prometheus beside the app) and admins; nobody else.</summary>
+    public static bool MayReadMetrics(HttpContext? http, System.Security.Claims.ClaimsPrincipal user) =>
+        http?.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip) || user.IsInRole(Core.Accounts.Roles.Admin);
+
+    public static WebApplication MapVehicleImagesMetrics(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(MetricsPolicy);
+        return app;
+    }
+}
