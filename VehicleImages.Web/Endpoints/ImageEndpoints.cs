@@ -33,8 +33,8 @@ public static class ImageEndpoints
     public static IEndpointRouteBuilder MapImageEndpoints(this IEndpointRouteBuilder routes)
     {
         var vehicles = routes.MapGroup("/api/vehicles/{vehicleId:guid}/images").WithTags("Images").RequireAuthorization();
-        // The body is streamed part by part: no form binding, so no antiforgery token; the cookie is
-        // SameSite=Lax, which a cross-site POST does not carry.
+        // The body is streamed part by part, not bound as a form: a cookie-signed upload carries its
+        // antiforgery token in a header, checked before this runs (Security/ApiAntiforgery).
         vehicles.MapPost("/", UploadAsync).DisableAntiforgery();
         vehicles.MapGet("/", ListAsync);
 
