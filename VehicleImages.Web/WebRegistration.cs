@@ -39,7 +39,8 @@ public static class WebRegistration
         app.UseApiAntiforgery();
 
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // Blazor's own header would be "frame-ancestors 'self'" alone; SecurityHeaders sends the whole policy, that included.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         app.MapAccountEndpoints();
         app.MapAuthEndpoints();
         app.MapAntiforgeryToken();
