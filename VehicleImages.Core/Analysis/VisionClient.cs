@@ -111,7 +111,7 @@ public sealed partial class OpenAiVisionClient : IVisionClient
     }
 
     /// <summary>The <c>error.code</c> (or <c>error.type</c>) of an OpenAI-style error body, when it is a short identifier.</summary>
-    internal static string? ErrorCode(string? body)
+    private static string? ErrorCode(string? body)
     {
         if (string.IsNullOrWhiteSpace(body))
             return null;

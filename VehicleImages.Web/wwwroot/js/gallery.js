@@ -71,7 +71,7 @@ async function upload(vehicleId, { file, row }, antiforgery) {
   try {
     header = await antiforgery();
   } catch {
-    row.outcome.textContent = 'failed: could not reach the server';
+    row.outcome.textContent = 'failed: no upload token from the server (still signed in?)';
     row.row.dataset.outcome = 'rejected';
     return [];
   }
