@@ -62,6 +62,8 @@ public static class CoreRegistration
         // The data source hides the password from its ConnectionString; the listener needs the whole string.
         services.AddSingleton(new Processing.DatabaseConnection(connectionString));
         services.AddHttpClient();
+        // The webhook's URL is a secret: its client writes no request lines, at any log level.
+        services.AddHttpClient(nameof(Alerts.AlertService)).RemoveAllLoggers();
         services.AddSingleton(sp => Processing.QueueOwner.ForThisProcess(
             TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<ProcessingOptions>>().Value.LeaseSeconds)));
         services.AddSingleton<Processing.JobQueue>();

@@ -2,6 +2,7 @@ using MudBlazor.Services;
 using VehicleImages.Web.Auth;
 using VehicleImages.Web.Components;
 using VehicleImages.Web.Endpoints;
+using VehicleImages.Web.Security;
 
 namespace VehicleImages.Web;
 
@@ -14,6 +15,7 @@ public static class WebRegistration
         services.AddMudServices();
         services.AddProblemDetails();
         services.AddVehicleImagesAuth();
+        services.AddVehicleImagesSecurity();
         services.AddVehicleImagesHealth();
         services.AddSignalR();
         services.AddSingleton<Live.LiveNotifier>();
@@ -24,6 +26,7 @@ public static class WebRegistration
 
     public static WebApplication MapVehicleImagesWeb(this WebApplication app)
     {
+        app.UseVehicleImagesSecurity();
         // Unhandled errors become RFC 7807 problem details (no stack traces outside Development).
         app.UseExceptionHandler();
         // Bare status codes: problem details for the API, the not-found page for people.
@@ -34,11 +37,14 @@ public static class WebRegistration
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        app.UseApiAntiforgery();
 
         app.MapStaticAssets();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // Blazor's own header would be "frame-ancestors 'self'" alone; SecurityHeaders sends the whole policy, that included.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         app.MapAccountEndpoints();
         app.MapAuthEndpoints();
+        app.MapAntiforgeryToken();
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
         app.MapAdminEndpoints();

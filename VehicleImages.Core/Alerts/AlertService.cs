@@ -102,8 +102,9 @@ public sealed class AlertService(NpgsqlDataSource db, IHttpClientFactory http, I
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            // The alert is in the database and on the admin page; the webhook is a courtesy.
-            logger.LogWarning(e, "Alert webhook {Url} could not be reached", url);
+            // The alert is in the database and on the admin page; the webhook is a courtesy. Its URL
+            // usually carries the receiver's secret, so it is never logged (these messages name at most host and port).
+            logger.LogWarning("Alert webhook (Alerts__WebhookUrl) could not be reached: {Reason}", e.Message);
         }
     }
 }

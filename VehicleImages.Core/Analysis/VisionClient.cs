@@ -1,6 +1,9 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -20,14 +23,16 @@ public interface IVisionClient
 /// link; the answer is constrained by a strict JSON schema and checked again on arrival. The SDK's
 /// own retries are off: the queue retries, and two retry loops would multiply each other.
 /// </summary>
-public sealed class OpenAiVisionClient : IVisionClient
+public sealed partial class OpenAiVisionClient : IVisionClient
 {
     private readonly ChatClient _chat;
     private readonly string _name;
+    private readonly ILogger _logger;
 
-    public OpenAiVisionClient(ProviderSettings o, IHttpClientFactory http)
+    public OpenAiVisionClient(ProviderSettings o, IHttpClientFactory http, ILogger<OpenAiVisionClient> logger)
     {
         _name = o.Name;
+        _logger = logger;
         var client = http.CreateClient(nameof(OpenAiVisionClient));
         client.Timeout = Timeout.InfiniteTimeSpan; // NetworkTimeout below is the one timeout
         _chat = new ChatClient(o.Model, new ApiKeyCredential(string.IsNullOrEmpty(o.ApiKey) ? "none" : o.ApiKey), new OpenAIClientOptions
@@ -78,22 +83,55 @@ public sealed class OpenAiVisionClient : IVisionClient
         return new VisionAnswer(answer, completion.Usage?.InputTokenCount ?? 0, completion.Usage?.OutputTokenCount ?? 0);
     }
 
+    /// <summary>
+    /// What kind of failure the provider's answer was, in words an owner can read. The provider's body
+    /// may echo the request or carry its own internals, so it goes only to the server log (Debug);
+    /// the error names the status and, when the body has one, the provider's short error code.
+    /// </summary>
     private AnalysisException Classify(ClientResultException e)
     {
         var status = e.Status;
-        var body = FirstLine(e.GetRawResponse()?.Content?.ToString() ?? e.Message);
+        var body = e.GetRawResponse()?.Content?.ToString();
+        _logger.LogDebug("{Provider} answered {Status}: {Body}", _name, status, body ?? e.Message);
+        var said = ErrorCode(body) is { } code ? $"{status}, {code}" : $"{status}";
         return status switch
         {
             429 => new AnalysisException(AnalysisFailure.RateLimited, "the AI provider is rate limiting (429)", RetryAfter(e), e),
             401 or 403 => new AnalysisException(AnalysisFailure.Permanent,
                 $"the AI provider refused the credentials ({status}); check Analysis__ApiKey", inner: e),
-            400 or 404 or 413 or 415 or 422 => new AnalysisException(AnalysisFailure.Permanent,
-                $"the AI provider says the request is invalid ({status}): {body}", inner: e),
-            0 => new AnalysisException(AnalysisFailure.Transient, $"could not reach the AI provider: {e.Message}", inner: e) { IsOutage = true, Provider = _name },
-            >= 500 or 408 => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({status}): {body}", inner: e) { IsOutage = true, Provider = _name },
-            _ => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({status}): {body}", inner: e) { Provider = _name },
+            404 => new AnalysisException(AnalysisFailure.Permanent,
+                $"the AI provider does not know this model or address ({said}); check Analysis__Model and Analysis__Endpoint", inner: e),
+            413 => new AnalysisException(AnalysisFailure.Permanent, $"the AI provider refused the photo as too large ({said})", inner: e),
+            400 or 415 or 422 => new AnalysisException(AnalysisFailure.Permanent,
+                $"the AI provider says the request is invalid ({said})", inner: e),
+            0 => new AnalysisException(AnalysisFailure.Transient, "could not reach the AI provider", inner: e) { IsOutage = true, Provider = _name },
+            >= 500 or 408 => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({said})", inner: e) { IsOutage = true, Provider = _name },
+            _ => new AnalysisException(AnalysisFailure.Transient, $"the AI provider failed ({said})", inner: e) { Provider = _name },
         };
     }
+
+    /// <summary>The <c>error.code</c> (or <c>error.type</c>) of an OpenAI-style error body, when it is a short identifier.</summary>
+    private static string? ErrorCode(string? body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+            return null;
+        try
+        {
+            var error = JsonNode.Parse(body) is JsonObject root ? root["error"] as JsonObject : null;
+            foreach (var field in new[] { "code", "type" })
+                if (error?[field] is JsonValue value && value.TryGetValue<string>(out var code) && ShortCode().IsMatch(code))
+                    return code;
+        }
+        catch (JsonException)
+        {
+            // Not JSON: there is no code to name.
+        }
+
+        return null;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex ShortCode();
 
     /// <summary>Retry-After in seconds or as an HTTP date; 30 s when the provider did not say.</summary>
     private static TimeSpan RetryAfter(ClientResultException e)
@@ -107,12 +145,6 @@ public sealed class OpenAiVisionClient : IVisionClient
         }
 
         return TimeSpan.FromSeconds(30);
-    }
-
-    private static string FirstLine(string s)
-    {
-        var line = s.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault()?.Trim() ?? "";
-        return line.Length > 300 ? line[..300] + "…" : line;
     }
 
 }

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -19,6 +21,10 @@ public sealed class DatabaseMigrator(IDbContextFactory<VehicleImagesDbContext> c
         await lockConnection.OpenAsync(cancellationToken);
         await using (await AdvisoryLocks.HoldSessionLockAsync(lockConnection, AdvisoryLocks.Migration, cancellationToken))
         {
+            // On a fresh database EF reads the history table before creating it and logs the failed
+            // read as an error (dotnet/efcore#37328): a healthy first start would print a "fail:" line.
+            // Creating the empty table first (under the lock, so no instance races us) makes that read succeed.
+            await db.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken);
             // MigrateAsync logs each migration it applies, or that there was none to apply.
             await db.Database.MigrateAsync(cancellationToken);
             logger.LogInformation("Database schema is up to date");

@@ -59,16 +59,16 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     }
 
     /// <summary>The stored bytes of one variant, or null when the caller may not see it or it does not exist.</summary>
-    public async Task<(Stream Content, StoredObject Object, string Sha256)?> OpenVariantAsync(Caller caller, Guid imageId, string variant, CancellationToken cancellationToken = default)
+    public async Task<(Stream Content, StoredObject Object, string Sha256, string FileName)?> OpenVariantAsync(Caller caller, Guid imageId, string variant, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var image = await db.VehicleImages.AsNoTracking().VisibleTo(caller)
             .Where(i => i.Id == imageId)
-            .Select(i => new { i.Variants, i.Sha256 })
+            .Select(i => new { i.Variants, i.Sha256, i.FileName })
             .SingleOrDefaultAsync(cancellationToken);
         if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
             return null;
-        return (stream, stored, image.Sha256 ?? "");
+        return (stream, stored, image.Sha256 ?? "", image.FileName);
     }
 
     public Task<bool> DeleteAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default) =>

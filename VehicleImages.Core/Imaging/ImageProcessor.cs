@@ -98,7 +98,8 @@ public static class ImageProcessor
         }
         catch (MagickException e)
         {
-            throw new ImageRejectedException("HEIC file could not be decoded: " + FirstLine(e.Message), e);
+            // ImageMagick's messages name the file it read (our temporary path) and its own source lines.
+            throw new ImageRejectedException("HEIC file could not be decoded: the image data is damaged or uses a feature the decoder does not support.", e);
         }
     }
 

@@ -77,6 +77,8 @@ public sealed class ImageIngestService(
         }
         catch (ImageRejectedException e)
         {
+            // The decoder's own words can name our temporary path: the log keeps them, the owner gets the reason.
+            logger.LogDebug(e.InnerException, "{File} rejected: {Reason}", file.FileName, e.Message);
             return IngestResult.Rejected(file.FileName, e.Message);
         }
         finally

@@ -87,6 +87,9 @@ public sealed class ImageProcessorTests
 
         var error = Assert.Throws<ImageRejectedException>(() => ImageProcessor.Process(path, format.Value, MaxPixels));
         Assert.Contains(reason, error.Message);
+        // The owner reads this: no server path, no decoder source location.
+        Assert.DoesNotContain(Path.GetDirectoryName(path)!, error.Message);
+        Assert.DoesNotContain("@ error/", error.Message);
     }
 
     [Theory]

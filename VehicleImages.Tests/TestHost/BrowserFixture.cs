@@ -44,9 +44,19 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
         context.SetDefaultTimeout(15_000);
         var page = await context.NewPageAsync();
+        // Whatever the Content-Security-Policy blocks, Chromium reports on the console: every test checks there was nothing.
+        var blocked = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+                lock (blocked)
+                    blocked.Add(message.Text);
+        };
         try
         {
             await test(page);
+            lock (blocked)
+                Assert.True(blocked.Count == 0, "blocked by the Content-Security-Policy:\n" + string.Join("\n", blocked));
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(RepoPaths.Artifacts, $"{name}.png"), FullPage = true });
         }
         catch

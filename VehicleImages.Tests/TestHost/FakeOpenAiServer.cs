@@ -25,6 +25,9 @@ public enum FakeMode
 
     /// <summary>The connection is dropped without an answer, as a server that went away does.</summary>
     Refuse,
+
+    /// <summary>400 with an OpenAI-style error whose message names a path on the provider's side (<see cref="FakeOpenAiServer.BadRequestMessage"/>).</summary>
+    BadRequest,
 }
 
 /// <summary>
@@ -34,6 +37,9 @@ public enum FakeMode
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
+    public const string BadRequestMessage = "Invalid image: could not read /srv/provider/tmp/req-42/image.png";
+    public const string BadRequestCode = "invalid_image";
+
     private readonly WebApplication _app;
     private int _calls;
     private readonly Random _random = new(20261125);
@@ -96,6 +102,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 return Results.Json(Error("Rate limit reached", "rate_limit_exceeded"), statusCode: 429);
             case FakeMode.ServerError:
                 return Results.Json(Error("The server had an error", "server_error"), statusCode: 500);
+            case FakeMode.BadRequest:
+                return Results.Json(new { error = new { message = BadRequestMessage, type = "invalid_request_error", code = BadRequestCode } }, statusCode: 400);
             case FakeMode.Unauthorized:
                 return Results.Json(Error("Incorrect API key provided", "invalid_api_key"), statusCode: 401);
             case FakeMode.Malformed:

@@ -33,8 +33,8 @@ public static class ImageEndpoints
     public static IEndpointRouteBuilder MapImageEndpoints(this IEndpointRouteBuilder routes)
     {
         var vehicles = routes.MapGroup("/api/vehicles/{vehicleId:guid}/images").WithTags("Images").RequireAuthorization();
-        // The body is streamed part by part: no form binding, so no antiforgery token; the cookie is
-        // SameSite=Lax, which a cross-site POST does not carry.
+        // The body is streamed part by part, not bound as a form: a cookie-signed upload carries its
+        // antiforgery token in a header, checked before this runs (Security/ApiAntiforgery).
         vehicles.MapPost("/", UploadAsync).DisableAntiforgery();
         vehicles.MapGet("/", ListAsync);
 
@@ -174,8 +174,25 @@ public static class ImageEndpoints
         headers[HeaderNames.XContentTypeOptions] = "nosniff";
         // Stored objects never change (content-addressed), but they are private to their owner.
         headers[HeaderNames.CacheControl] = "private, max-age=31536000, immutable";
-        return TypedResults.Stream(found.Content, found.Object.ContentType,
+        // The original is the uploader's bytes (sniffed, yet possibly a polyglot): a download, never a
+        // page, and sandboxed should a browser render it anyway. Its name is the owner's, with the
+        // extension of what the bytes are; Stream writes filename and filename* encoded.
+        string? download = null;
+        if (variant == "original")
+        {
+            headers[HeaderNames.ContentSecurityPolicy] = "sandbox";
+            download = DownloadName(found.FileName, found.Object.Key);
+        }
+
+        return TypedResults.Stream(found.Content, found.Object.ContentType, download,
             entityTag: new EntityTagHeaderValue($"\"{found.Sha256}-{variant}\""), enableRangeProcessing: true);
+    }
+
+    /// <summary>"car.html" whose bytes are a JPEG (stored as <c>….jpg</c>) downloads as "car.jpg": the name says what the bytes are.</summary>
+    internal static string DownloadName(string fileName, string storedKey)
+    {
+        var stem = Path.GetFileNameWithoutExtension(UploadNames.Clean(fileName));
+        return (stem.Length > 0 ? stem : "photo") + Path.GetExtension(storedKey);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(

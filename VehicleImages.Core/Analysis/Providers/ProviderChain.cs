@@ -56,14 +56,14 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
     private int _registered;
 
     public ProviderChain(IOptions<AnalysisOptions> options, IHttpClientFactory http, ProviderHealth health, TimeProvider time,
-        ILogger<ProviderChain> logger, Func<ProviderSettings, IVisionClient>? clients = null)
+        ILogger<ProviderChain> logger, ILoggerFactory loggers, Func<ProviderSettings, IVisionClient>? clients = null)
     {
         _health = health;
         _time = time;
         _logger = logger;
         _break = TimeSpan.FromSeconds(options.Value.BreakSeconds);
         Providers = [.. ProviderSettings.Chain(options.Value).Select(s => new VisionProvider(
-            s, clients?.Invoke(s) ?? new OpenAiVisionClient(s, http), new ProviderThrottle(s.RequestsPerMinute, time), _break, OnOpenedAsync))];
+            s, clients?.Invoke(s) ?? new OpenAiVisionClient(s, http, loggers.CreateLogger<OpenAiVisionClient>()), new ProviderThrottle(s.RequestsPerMinute, time), _break, OnOpenedAsync))];
         // Learned from another instance that a provider is back: this instance's breaker closes too.
         health.Changed += () =>
         {

@@ -20,6 +20,8 @@ namespace VehicleImages.Core.Processing;
 public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, WakeSignal wake,
     IOptions<ProcessingOptions> options, ILogger<WorkerPool> logger)
 {
+    public const string UnexpectedError = "unexpected error while analyzing; the details are in the server log";
+
     private readonly ConcurrentDictionary<Task, byte> _writes = new();
     private int _held;
 
@@ -104,7 +106,9 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await FailAsync(claim, "unexpected error: " + e.Message, permanent: false);
+            // The owner sees the error: an exception's own message can name server paths, so it stays in the log.
+            logger.LogError(e, "Job {Job} attempt {Attempt} failed unexpectedly", claim.JobId, claim.Attempt);
+            await FailAsync(claim, UnexpectedError, permanent: false);
         }
 
         return null;

@@ -2,6 +2,7 @@
 // circuit), one request per file, two at a time, each with its own progress bar and outcome.
 // Everything a file supplies (its name, the server's reason) is set with textContent: never markup.
 // Each upload's answer goes to the page, which adds the photos it created without reloading its list.
+// The login cookie rides along, so each upload also carries the antiforgery token (fetched once per page).
 const parallel = 2;
 
 export function init(rootId, vehicleId, dotnet) {
@@ -12,6 +13,13 @@ export function init(rootId, vehicleId, dotnet) {
   const list = root.querySelector('#upload-list');
   const queue = [];
   let running = 0;
+  let token = null;
+  const antiforgery = () => {
+    token ??= fetch('api/antiforgery/token', { cache: 'no-store' })
+      .then(r => (r.ok ? r.json() : Promise.reject(new Error(`no antiforgery token (${r.status})`))))
+      .catch(e => { token = null; throw e; });
+    return token;
+  };
 
   const enqueue = files => {
     for (const file of files) queue.push({ file, row: addRow(list, file) });
@@ -21,7 +29,7 @@ export function init(rootId, vehicleId, dotnet) {
     while (running < parallel && queue.length > 0) {
       const job = queue.shift();
       running++;
-      upload(vehicleId, job).then(results => {
+      upload(vehicleId, job, antiforgery).then(results => {
         running--;
         dotnet.invokeMethodAsync('UploadFinished', results);
         pump();
@@ -58,12 +66,21 @@ function addRow(list, file) {
 }
 
 // Resolves (never rejects) with the server's per-file results, or [] when there are none.
-function upload(vehicleId, { file, row }) {
+async function upload(vehicleId, { file, row }, antiforgery) {
+  let header;
+  try {
+    header = await antiforgery();
+  } catch {
+    row.outcome.textContent = 'failed: no upload token from the server (still signed in?)';
+    row.row.dataset.outcome = 'rejected';
+    return [];
+  }
   return new Promise(resolve => {
     const xhr = new XMLHttpRequest();
     const form = new FormData();
     form.append('files', file, file.name);
     xhr.open('POST', `api/vehicles/${vehicleId}/images`);
+    xhr.setRequestHeader(header.headerName, header.requestToken);
     xhr.upload.onprogress = e => {
       if (e.lengthComputable) row.bar.value = Math.round((e.loaded / e.total) * 100);
       row.outcome.textContent = 'uploading';
