@@ -27,6 +27,13 @@ public sealed class UploadOptions
     /// <summary>One upload request, all its files together; larger requests answer 413.</summary>
     [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxRequestBytes (Upload__MaxRequestBytes) must be a positive number of bytes.")]
     public long MaxRequestBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// Files parts in one multipart request; more answer 413 and nothing is stored. Every part costs
+    /// a temporary file, a hash and a decode before any answer, so one request must not carry thousands.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Upload:MaxFilesPerRequest (Upload__MaxFilesPerRequest) must be between 1 and 100000.")]
+    public int MaxFilesPerRequest { get; set; } = 100;
 }
 
 public enum AnalysisProvider

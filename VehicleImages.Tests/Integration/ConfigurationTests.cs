@@ -42,6 +42,7 @@ public sealed class ConfigurationTests
     [InlineData("Analysis:Fallbacks:0:Endpoint", "http://localhost:11434/v1", "Analysis__Fallbacks__0__Model")]
     [InlineData("Storage:Root", "", "Storage__Root")]
     [InlineData("Alerts:WebhookUrl", "not a url", "Alerts__WebhookUrl")]
+    [InlineData("Upload:MaxFilesPerRequest", "0", "Upload__MaxFilesPerRequest")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));
