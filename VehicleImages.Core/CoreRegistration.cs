@@ -23,11 +23,16 @@ public static class CoreRegistration
         AddValidatedOptions<AnalysisOptions>(services, AnalysisOptions.SectionName);
         AddValidatedOptions<ProcessingOptions>(services, ProcessingOptions.SectionName);
         AddValidatedOptions<AlertsOptions>(services, AlertsOptions.SectionName);
+        AddValidatedOptions<RateLimitOptions>(services, RateLimitOptions.SectionName);
+        AddValidatedOptions<ForwardedHeadersSettings>(services, ForwardedHeadersSettings.SectionName);
         services.AddSingleton<ProcessingOptionsSetup>();
         services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<AnalysisOptions>, UrlOptionsValidation>();
         services.AddSingleton<IValidateOptions<AlertsOptions>, UrlOptionsValidation>();
+        services.AddSingleton<ForwardedHeadersSetup>();
+        services.AddSingleton<IPostConfigureOptions<ForwardedHeadersSettings>>(sp => sp.GetRequiredService<ForwardedHeadersSetup>());
+        services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>>(sp => sp.GetRequiredService<ForwardedHeadersSetup>());
 
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))

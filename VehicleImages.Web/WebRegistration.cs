@@ -2,6 +2,7 @@ using MudBlazor.Services;
 using VehicleImages.Web.Auth;
 using VehicleImages.Web.Components;
 using VehicleImages.Web.Endpoints;
+using VehicleImages.Web.Limits;
 
 namespace VehicleImages.Web;
 
@@ -14,6 +15,7 @@ public static class WebRegistration
         services.AddMudServices();
         services.AddProblemDetails();
         services.AddVehicleImagesAuth();
+        services.AddVehicleImagesLimits();
         services.AddVehicleImagesHealth();
         services.AddSignalR();
         services.AddSingleton<Live.LiveNotifier>();
@@ -23,6 +25,8 @@ public static class WebRegistration
 
     public static WebApplication MapVehicleImagesWeb(this WebApplication app)
     {
+        // First, so that everything after sees the client's address (only from proxies the operator named).
+        app.UseForwardedHeaders();
         // Unhandled errors become RFC 7807 problem details (no stack traces outside Development).
         app.UseExceptionHandler();
         // Bare status codes: problem details for the API, the not-found page for people.
@@ -32,6 +36,8 @@ public static class WebRegistration
 
         app.UseAuthentication();
         app.UseAuthorization();
+        // After authorization: uploads are limited per signed-in user, and an anonymous upload is a 401 first.
+        app.UseRateLimiter();
         app.UseAntiforgery();
 
         app.MapStaticAssets();

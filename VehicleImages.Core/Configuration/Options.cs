@@ -131,3 +131,38 @@ public sealed class AlertsOptions
 
     public Uri? WebhookUrl { get; set; }
 }
+
+/// <summary>How fast one client may call what is cheap to call and costly to answer (see ADR 008).</summary>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "RateLimits";
+
+    /// <summary>Sign-in, register and refresh calls per client address per minute; 0 = no limit (a proxy in front limits instead).</summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:AuthPerMinute (RateLimits__AuthPerMinute) must be between 0 (no limit) and 100000.")]
+    public int AuthPerMinute { get; set; } = 20;
+
+    /// <summary>
+    /// Upload requests per user per minute; 0 = no limit. The browser sends one file per request, two
+    /// at a time, and waits out a 429 by itself. 120 (two a second) is more than a person's uploads need
+    /// on most connections and about what one core decodes, so one account cannot take every decode slot
+    /// from the others; volume is for the quotas, not for this.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:UploadsPerMinute (RateLimits__UploadsPerMinute) must be between 0 (no limit) and 100000.")]
+    public int UploadsPerMinute { get; set; } = 120;
+}
+
+/// <summary>
+/// Which proxies may tell us the client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto).
+/// Nobody by default: then the header is ignored, whoever sends it. Either list takes array entries
+/// (<c>ForwardedHeaders__KnownProxies__0=10.0.0.2</c>) or one comma-separated value.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    public const string SectionName = "ForwardedHeaders";
+
+    /// <summary>Addresses of the proxies, e.g. <c>10.0.0.2</c>.</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks the proxies are in, in CIDR form, e.g. <c>10.0.0.0/8</c>.</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+}

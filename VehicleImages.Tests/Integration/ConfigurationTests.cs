@@ -43,6 +43,10 @@ public sealed class ConfigurationTests
     [InlineData("Storage:Root", "", "Storage__Root")]
     [InlineData("Alerts:WebhookUrl", "not a url", "Alerts__WebhookUrl")]
     [InlineData("Upload:MaxFilesPerRequest", "0", "Upload__MaxFilesPerRequest")]
+    [InlineData("RateLimits:AuthPerMinute", "-1", "RateLimits__AuthPerMinute")]
+    [InlineData("RateLimits:UploadsPerMinute", "-1", "RateLimits__UploadsPerMinute")]
+    [InlineData("ForwardedHeaders:KnownProxies", "proxy.example.test", "ForwardedHeaders__KnownProxies")]
+    [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/99", "ForwardedHeaders__KnownNetworks")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));

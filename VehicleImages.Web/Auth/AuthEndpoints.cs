@@ -22,7 +22,8 @@ public static class AuthEndpoints
 {
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth").WithTags("Auth").AllowAnonymous().DisableAntiforgery();
+        var group = routes.MapGroup("/api/auth").WithTags("Auth").AllowAnonymous().DisableAntiforgery()
+            .RequireRateLimiting(Limits.RateLimitPolicies.Auth);
         group.MapPost("/register", RegisterAsync);
         group.MapPost("/login", LoginAsync);
         group.MapPost("/refresh", RefreshAsync);

@@ -35,7 +35,7 @@ public static class ImageEndpoints
         var vehicles = routes.MapGroup("/api/vehicles/{vehicleId:guid}/images").WithTags("Images").RequireAuthorization();
         // The body is streamed part by part: no form binding, so no antiforgery token; the cookie is
         // SameSite=Lax, which a cross-site POST does not carry.
-        vehicles.MapPost("/", UploadAsync).DisableAntiforgery();
+        vehicles.MapPost("/", UploadAsync).DisableAntiforgery().RequireRateLimiting(Limits.RateLimitPolicies.Uploads);
         vehicles.MapGet("/", ListAsync);
 
         var images = routes.MapGroup("/api/images/{id:guid}").WithTags("Images").RequireAuthorization();
