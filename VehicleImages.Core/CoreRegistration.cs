@@ -25,6 +25,7 @@ public static class CoreRegistration
         AddValidatedOptions<AlertsOptions>(services, AlertsOptions.SectionName);
         AddValidatedOptions<RateLimitOptions>(services, RateLimitOptions.SectionName);
         AddValidatedOptions<ForwardedHeadersSettings>(services, ForwardedHeadersSettings.SectionName);
+        AddValidatedOptions<QuotaOptions>(services, QuotaOptions.SectionName);
         services.AddSingleton<ProcessingOptionsSetup>();
         services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
@@ -51,6 +52,7 @@ public static class CoreRegistration
         services.AddSingleton<Vehicles.VehicleService>();
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
         services.AddSingleton<Storage.StoredFileCleaner>();
+        services.AddSingleton<Quotas.QuotaService>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();

@@ -47,6 +47,7 @@ public static class WebRegistration
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
         app.MapAdminEndpoints();
+        app.MapUsageEndpoints();
         app.MapHealthEndpoints();
         app.MapHub<Hubs.ProcessingHub>(Hubs.ProcessingHub.Path);
         return app;

@@ -166,3 +166,21 @@ public sealed class ForwardedHeadersSettings
     /// <summary>Networks the proxies are in, in CIDR form, e.g. <c>10.0.0.0/8</c>.</summary>
     public List<string> KnownNetworks { get; set; } = [];
 }
+
+/// <summary>What one account may keep and spend (see ADR 008). 0 = unlimited, the default for each.</summary>
+public sealed class QuotaOptions
+{
+    public const string SectionName = "Quotas";
+
+    /// <summary>Bytes of original photos one account may keep (variants are not counted).</summary>
+    [Range(0L, long.MaxValue, ErrorMessage = "Quotas:MaxStoredBytes (Quotas__MaxStoredBytes) must be 0 (unlimited) or a number of bytes.")]
+    public long MaxStoredBytes { get; set; }
+
+    /// <summary>Photos one account may upload per day (UTC); deleting a photo does not give its place back.</summary>
+    [Range(0, int.MaxValue, ErrorMessage = "Quotas:PhotosPerDay (Quotas__PhotosPerDay) must be 0 (unlimited) or a number of photos.")]
+    public int PhotosPerDay { get; set; }
+
+    /// <summary>Analysis provider calls per account per day (UTC); over it, that account's photos wait as pending.</summary>
+    [Range(0, int.MaxValue, ErrorMessage = "Quotas:ProviderCallsPerDay (Quotas__ProviderCallsPerDay) must be 0 (unlimited) or a number of calls.")]
+    public int ProviderCallsPerDay { get; set; }
+}

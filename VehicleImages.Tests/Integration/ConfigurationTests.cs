@@ -45,6 +45,9 @@ public sealed class ConfigurationTests
     [InlineData("Upload:MaxFilesPerRequest", "0", "Upload__MaxFilesPerRequest")]
     [InlineData("RateLimits:AuthPerMinute", "-1", "RateLimits__AuthPerMinute")]
     [InlineData("RateLimits:UploadsPerMinute", "-1", "RateLimits__UploadsPerMinute")]
+    [InlineData("Quotas:MaxStoredBytes", "-1", "Quotas__MaxStoredBytes")]
+    [InlineData("Quotas:PhotosPerDay", "-1", "Quotas__PhotosPerDay")]
+    [InlineData("Quotas:ProviderCallsPerDay", "-1", "Quotas__ProviderCallsPerDay")]
     [InlineData("ForwardedHeaders:KnownProxies", "proxy.example.test", "ForwardedHeaders__KnownProxies")]
     [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/99", "ForwardedHeaders__KnownNetworks")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)

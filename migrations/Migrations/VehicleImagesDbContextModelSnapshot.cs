@@ -882,6 +882,34 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Quotas.UserDailyUsage", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<int>("Photos")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("photos");
+
+                    b.Property<int>("ProviderCalls")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("provider_calls");
+
+                    b.HasKey("UserId", "Day")
+                        .HasName("pk_user_daily_usage");
+
+                    b.ToTable("user_daily_usage", (string)null);
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1053,6 +1081,16 @@ namespace VehicleImages.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_image_processing_jobs_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Quotas.UserDailyUsage", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Accounts.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_user_daily_usage_asp_net_users_user_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>
