@@ -26,6 +26,7 @@ public static class CoreRegistration
         AddValidatedOptions<RateLimitOptions>(services, RateLimitOptions.SectionName);
         AddValidatedOptions<ForwardedHeadersSettings>(services, ForwardedHeadersSettings.SectionName);
         AddValidatedOptions<QuotaOptions>(services, QuotaOptions.SectionName);
+        AddValidatedOptions<AccountOptions>(services, AccountOptions.SectionName);
         services.AddSingleton<ProcessingOptionsSetup>();
         services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
@@ -53,6 +54,7 @@ public static class CoreRegistration
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
         services.AddSingleton<Storage.StoredFileCleaner>();
         services.AddSingleton<Quotas.QuotaService>();
+        services.AddSingleton<Accounts.InvitationService>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();

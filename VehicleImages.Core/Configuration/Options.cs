@@ -184,3 +184,27 @@ public sealed class QuotaOptions
     [Range(0, int.MaxValue, ErrorMessage = "Quotas:ProviderCallsPerDay (Quotas__ProviderCallsPerDay) must be 0 (unlimited) or a number of calls.")]
     public int ProviderCallsPerDay { get; set; }
 }
+
+public enum RegistrationMode
+{
+    /// <summary>Anyone may create an account.</summary>
+    Open,
+
+    /// <summary>Only with an unused, unexpired invitation an admin created.</summary>
+    Invite,
+
+    /// <summary>Nobody, except the very first account of a fresh install.</summary>
+    Closed,
+}
+
+public sealed class AccountOptions
+{
+    public const string SectionName = "Accounts";
+
+    [EnumDataType(typeof(RegistrationMode), ErrorMessage = "Accounts:Registration (Accounts__Registration) must be open, invite or closed.")]
+    public RegistrationMode Registration { get; set; } = RegistrationMode.Open;
+
+    /// <summary>How long an invitation link stays valid.</summary>
+    [Range(1, 365, ErrorMessage = "Accounts:InvitationDays (Accounts__InvitationDays) must be between 1 and 365.")]
+    public int InvitationDays { get; set; } = 7;
+}

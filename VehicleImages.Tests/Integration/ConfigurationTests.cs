@@ -48,6 +48,7 @@ public sealed class ConfigurationTests
     [InlineData("Quotas:MaxStoredBytes", "-1", "Quotas__MaxStoredBytes")]
     [InlineData("Quotas:PhotosPerDay", "-1", "Quotas__PhotosPerDay")]
     [InlineData("Quotas:ProviderCallsPerDay", "-1", "Quotas__ProviderCallsPerDay")]
+    [InlineData("Accounts:InvitationDays", "0", "Accounts__InvitationDays")]
     [InlineData("ForwardedHeaders:KnownProxies", "proxy.example.test", "ForwardedHeaders__KnownProxies")]
     [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/99", "ForwardedHeaders__KnownNetworks")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
@@ -61,6 +62,7 @@ public sealed class ConfigurationTests
     [Theory]
     [InlineData("Processing:MaxAttempts", "four", "Processing:MaxAttempts")]
     [InlineData("Analysis:Provider", "Claude", "Analysis:Provider")]
+    [InlineData("Accounts:Registration", "sometimes", "Accounts:Registration")]
     public async Task Start_UnparsableValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));
