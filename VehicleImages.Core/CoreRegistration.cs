@@ -23,11 +23,18 @@ public static class CoreRegistration
         AddValidatedOptions<AnalysisOptions>(services, AnalysisOptions.SectionName);
         AddValidatedOptions<ProcessingOptions>(services, ProcessingOptions.SectionName);
         AddValidatedOptions<AlertsOptions>(services, AlertsOptions.SectionName);
+        AddValidatedOptions<RateLimitOptions>(services, RateLimitOptions.SectionName);
+        AddValidatedOptions<ForwardedHeadersSettings>(services, ForwardedHeadersSettings.SectionName);
+        AddValidatedOptions<QuotaOptions>(services, QuotaOptions.SectionName);
+        AddValidatedOptions<AccountOptions>(services, AccountOptions.SectionName);
         services.AddSingleton<ProcessingOptionsSetup>();
         services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<AnalysisOptions>, UrlOptionsValidation>();
         services.AddSingleton<IValidateOptions<AlertsOptions>, UrlOptionsValidation>();
+        services.AddSingleton<ForwardedHeadersSetup>();
+        services.AddSingleton<IPostConfigureOptions<ForwardedHeadersSettings>>(sp => sp.GetRequiredService<ForwardedHeadersSetup>());
+        services.AddSingleton<IValidateOptions<ForwardedHeadersSettings>>(sp => sp.GetRequiredService<ForwardedHeadersSetup>());
 
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName);
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -46,6 +53,8 @@ public static class CoreRegistration
         services.AddSingleton<Vehicles.VehicleService>();
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
         services.AddSingleton<Storage.StoredFileCleaner>();
+        services.AddSingleton<Quotas.QuotaService>();
+        services.AddSingleton<Accounts.InvitationService>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();

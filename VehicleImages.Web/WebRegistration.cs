@@ -3,6 +3,7 @@ using VehicleImages.Web.Auth;
 using VehicleImages.Web.Components;
 using VehicleImages.Web.Endpoints;
 using VehicleImages.Web.Security;
+using VehicleImages.Web.Limits;
 
 namespace VehicleImages.Web;
 
@@ -16,6 +17,7 @@ public static class WebRegistration
         services.AddProblemDetails();
         services.AddVehicleImagesAuth();
         services.AddVehicleImagesSecurity();
+        services.AddVehicleImagesLimits();
         services.AddVehicleImagesHealth();
         services.AddSignalR();
         services.AddSingleton<Live.LiveNotifier>();
@@ -26,6 +28,8 @@ public static class WebRegistration
 
     public static WebApplication MapVehicleImagesWeb(this WebApplication app)
     {
+        // First, so that everything after sees the client's address and scheme (only from proxies believed).
+        app.UseForwardedHeaders();
         app.UseVehicleImagesSecurity();
         // Unhandled errors become RFC 7807 problem details (no stack traces outside Development).
         app.UseExceptionHandler();
@@ -36,6 +40,8 @@ public static class WebRegistration
 
         app.UseAuthentication();
         app.UseAuthorization();
+        // After authorization: uploads are limited per signed-in user, and an anonymous upload is a 401 first.
+        app.UseRateLimiter();
         app.UseAntiforgery();
         app.UseApiAntiforgery();
 
@@ -48,6 +54,7 @@ public static class WebRegistration
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
         app.MapAdminEndpoints();
+        app.MapUsageEndpoints();
         app.MapHealthEndpoints();
         app.MapHub<Hubs.ProcessingHub>(Hubs.ProcessingHub.Path);
         app.MapVehicleImagesMetrics();

@@ -27,6 +27,13 @@ public sealed class UploadOptions
     /// <summary>One upload request, all its files together; larger requests answer 413.</summary>
     [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxRequestBytes (Upload__MaxRequestBytes) must be a positive number of bytes.")]
     public long MaxRequestBytes { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// Files parts in one multipart request; more answer 413 and nothing is stored. Every part costs
+    /// a temporary file, a hash and a decode before any answer, so one request must not carry thousands.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Upload:MaxFilesPerRequest (Upload__MaxFilesPerRequest) must be between 1 and 100000.")]
+    public int MaxFilesPerRequest { get; set; } = 100;
 }
 
 public enum AnalysisProvider
@@ -123,4 +130,81 @@ public sealed class AlertsOptions
     public const string SectionName = "Alerts";
 
     public Uri? WebhookUrl { get; set; }
+}
+
+/// <summary>How fast one client may call what is cheap to call and costly to answer (see ADR 008).</summary>
+public sealed class RateLimitOptions
+{
+    public const string SectionName = "RateLimits";
+
+    /// <summary>Sign-in, register and refresh calls per client address per minute; 0 = no limit (a proxy in front limits instead).</summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:AuthPerMinute (RateLimits__AuthPerMinute) must be between 0 (no limit) and 100000.")]
+    public int AuthPerMinute { get; set; } = 20;
+
+    /// <summary>
+    /// Upload requests per user per minute; 0 = no limit. The browser sends one file per request, two
+    /// at a time, and waits out a 429 by itself. 120 (two a second) is more than a person's uploads need
+    /// on most connections and about what one core decodes, so one account cannot take every decode slot
+    /// from the others; volume is for the quotas, not for this.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:UploadsPerMinute (RateLimits__UploadsPerMinute) must be between 0 (no limit) and 100000.")]
+    public int UploadsPerMinute { get; set; } = 120;
+}
+
+/// <summary>
+/// Which proxies may tell us the client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto).
+/// Nobody by default: then the header is ignored, whoever sends it. Either list takes array entries
+/// (<c>ForwardedHeaders__KnownProxies__0=10.0.0.2</c>) or one comma-separated value.
+/// </summary>
+public sealed class ForwardedHeadersSettings
+{
+    public const string SectionName = "ForwardedHeaders";
+
+    /// <summary>Addresses of the proxies, e.g. <c>10.0.0.2</c>.</summary>
+    public List<string> KnownProxies { get; set; } = [];
+
+    /// <summary>Networks the proxies are in, in CIDR form, e.g. <c>10.0.0.0/8</c>.</summary>
+    public List<string> KnownNetworks { get; set; } = [];
+}
+
+/// <summary>What one account may keep and spend (see ADR 008). 0 = unlimited, the default for each.</summary>
+public sealed class QuotaOptions
+{
+    public const string SectionName = "Quotas";
+
+    /// <summary>Bytes of original photos one account may keep (variants are not counted).</summary>
+    [Range(0L, long.MaxValue, ErrorMessage = "Quotas:MaxStoredBytes (Quotas__MaxStoredBytes) must be 0 (unlimited) or a number of bytes.")]
+    public long MaxStoredBytes { get; set; }
+
+    /// <summary>Photos one account may upload per day (UTC); deleting a photo does not give its place back.</summary>
+    [Range(0, int.MaxValue, ErrorMessage = "Quotas:PhotosPerDay (Quotas__PhotosPerDay) must be 0 (unlimited) or a number of photos.")]
+    public int PhotosPerDay { get; set; }
+
+    /// <summary>Analysis provider calls per account per day (UTC); over it, that account's photos wait as pending.</summary>
+    [Range(0, int.MaxValue, ErrorMessage = "Quotas:ProviderCallsPerDay (Quotas__ProviderCallsPerDay) must be 0 (unlimited) or a number of calls.")]
+    public int ProviderCallsPerDay { get; set; }
+}
+
+public enum RegistrationMode
+{
+    /// <summary>Anyone may create an account.</summary>
+    Open,
+
+    /// <summary>Only with an unused, unexpired invitation an admin created.</summary>
+    Invite,
+
+    /// <summary>Nobody, except the very first account of a fresh install.</summary>
+    Closed,
+}
+
+public sealed class AccountOptions
+{
+    public const string SectionName = "Accounts";
+
+    [EnumDataType(typeof(RegistrationMode), ErrorMessage = "Accounts:Registration (Accounts__Registration) must be open, invite or closed.")]
+    public RegistrationMode Registration { get; set; } = RegistrationMode.Open;
+
+    /// <summary>How long an invitation link stays valid.</summary>
+    [Range(1, 365, ErrorMessage = "Accounts:InvitationDays (Accounts__InvitationDays) must be between 1 and 365.")]
+    public int InvitationDays { get; set; } = 7;
 }

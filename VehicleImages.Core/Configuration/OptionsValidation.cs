@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace VehicleImages.Core.Configuration;
@@ -48,4 +49,37 @@ internal sealed class UrlOptionsValidation : IValidateOptions<AnalysisOptions>, 
 
     private static bool IsHttp(Uri? uri) =>
         uri is { IsAbsoluteUri: true } && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+}
+
+/// <summary>
+/// Lets each proxy list be one comma-separated value (the handy environment form) as well as an
+/// array, and checks that every entry parses: a typo here would silently trust nobody, or the wrong network.
+/// </summary>
+internal sealed class ForwardedHeadersSetup(IConfiguration configuration)
+    : IPostConfigureOptions<ForwardedHeadersSettings>, IValidateOptions<ForwardedHeadersSettings>
+{
+    public void PostConfigure(string? name, ForwardedHeadersSettings options)
+    {
+        options.KnownProxies = Entries(options.KnownProxies, nameof(options.KnownProxies));
+        options.KnownNetworks = Entries(options.KnownNetworks, nameof(options.KnownNetworks));
+    }
+
+    public ValidateOptionsResult Validate(string? name, ForwardedHeadersSettings options)
+    {
+        var errors = new List<string>();
+        foreach (var proxy in options.KnownProxies.Where(p => !System.Net.IPAddress.TryParse(p, out _)))
+            errors.Add($"ForwardedHeaders:KnownProxies (ForwardedHeaders__KnownProxies) has '{proxy}', which is not an IP address.");
+        foreach (var network in options.KnownNetworks.Where(n => !System.Net.IPNetwork.TryParse(n, out _)))
+            errors.Add($"ForwardedHeaders:KnownNetworks (ForwardedHeaders__KnownNetworks) has '{network}', which is not a network in CIDR form (e.g. 10.0.0.0/8).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private List<string> Entries(List<string> bound, string key)
+    {
+        var scalar = configuration.GetSection($"{ForwardedHeadersSettings.SectionName}:{key}").Value;
+        return bound.Append(scalar ?? "")
+            .SelectMany(e => e.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Distinct()
+            .ToList();
+    }
 }

@@ -30,6 +30,8 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Processing.ImageProcessingAttempt> ImageProcessingAttempts => Set<Processing.ImageProcessingAttempt>();
     public DbSet<Processing.ProcessingControl> ProcessingControl => Set<Processing.ProcessingControl>();
     public DbSet<Processing.AnalysisProviderState> AnalysisProviders => Set<Processing.AnalysisProviderState>();
+    public DbSet<Quotas.UserDailyUsage> UserDailyUsage => Set<Quotas.UserDailyUsage>();
+    public DbSet<Invitation> Invitations => Set<Invitation>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

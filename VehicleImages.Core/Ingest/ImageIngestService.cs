@@ -6,6 +6,7 @@ using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Data;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Imaging;
+using VehicleImages.Core.Quotas;
 using VehicleImages.Core.Storage;
 
 namespace VehicleImages.Core.Ingest;
@@ -35,6 +36,7 @@ public sealed class ImageIngestService(
     IDbContextFactory<VehicleImagesDbContext> contexts,
     IImageStore store,
     StoredFileCleaner cleaner,
+    QuotaService quotas,
     IOptions<UploadOptions> upload,
     TimeProvider time,
     ILogger<ImageIngestService> logger)
@@ -68,6 +70,9 @@ public sealed class ImageIngestService(
 
         if (await FindDuplicateAsync(vehicleId, file.Sha256, cancellationToken) is { } existing)
             return existing with { FileName = file.FileName };
+        // A file the quotas refuse is not worth a decode. (A duplicate above costs nothing, so it still answers.)
+        if (await quotas.CheckUploadAsync(userId, file.Length, cancellationToken) is { } overQuota)
+            return IngestResult.Rejected(file.FileName, overQuota);
 
         ProcessedImage processed;
         await DecodeSlots.WaitAsync(cancellationToken);
@@ -106,6 +111,9 @@ public sealed class ImageIngestService(
 
         if (await FindDuplicateAsync(db, vehicleId, file.Sha256, cancellationToken) is { } duplicate)
             return duplicate with { FileName = file.FileName };
+        // Counts the photo for today and decides the quotas for good; a refusal rolls the count back with the rest.
+        if (await quotas.ReserveAsync(db, userId, file.Length, cancellationToken) is { } overQuota)
+            return IngestResult.Rejected(file.FileName, overQuota);
 
         var exif = processed.Exif;
         var image = new VehicleImage

@@ -42,6 +42,15 @@ public sealed class ConfigurationTests
     [InlineData("Analysis:Fallbacks:0:Endpoint", "http://localhost:11434/v1", "Analysis__Fallbacks__0__Model")]
     [InlineData("Storage:Root", "", "Storage__Root")]
     [InlineData("Alerts:WebhookUrl", "not a url", "Alerts__WebhookUrl")]
+    [InlineData("Upload:MaxFilesPerRequest", "0", "Upload__MaxFilesPerRequest")]
+    [InlineData("RateLimits:AuthPerMinute", "-1", "RateLimits__AuthPerMinute")]
+    [InlineData("RateLimits:UploadsPerMinute", "-1", "RateLimits__UploadsPerMinute")]
+    [InlineData("Quotas:MaxStoredBytes", "-1", "Quotas__MaxStoredBytes")]
+    [InlineData("Quotas:PhotosPerDay", "-1", "Quotas__PhotosPerDay")]
+    [InlineData("Quotas:ProviderCallsPerDay", "-1", "Quotas__ProviderCallsPerDay")]
+    [InlineData("Accounts:InvitationDays", "0", "Accounts__InvitationDays")]
+    [InlineData("ForwardedHeaders:KnownProxies", "proxy.example.test", "ForwardedHeaders__KnownProxies")]
+    [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/99", "ForwardedHeaders__KnownNetworks")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));
@@ -53,6 +62,7 @@ public sealed class ConfigurationTests
     [Theory]
     [InlineData("Processing:MaxAttempts", "four", "Processing:MaxAttempts")]
     [InlineData("Analysis:Provider", "Claude", "Analysis:Provider")]
+    [InlineData("Accounts:Registration", "sometimes", "Accounts:Registration")]
     public async Task Start_UnparsableValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));

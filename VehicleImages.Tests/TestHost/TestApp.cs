@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
@@ -40,6 +41,9 @@ public sealed class TestApp : IAsyncDisposable
             {
                 ["ConnectionStrings:Default"] = connectionString,
                 ["Storage:Root"] = storage,
+                // The rig signs up hundreds of accounts from 127.0.0.1 within a minute; the limit itself
+                // is tested with its own settings (Limits/RateLimitTests), which replace this one.
+                ["RateLimits:AuthPerMinute"] = "0",
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
                 values[key] = value;
@@ -65,6 +69,25 @@ public sealed class TestApp : IAsyncDisposable
         var tokens = await LoginAsync(anonymous, email, password);
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
+        return client;
+    }
+
+    /// <summary>
+    /// Signs in through the sign-in page's form, as a browser does, and returns a client holding the
+    /// login cookie: for reading pages as their server-side prerender shows them.
+    /// </summary>
+    public async Task<HttpClient> CreateCookieClientAsync(string email, string password = "Passw0rd!")
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
+        var form = await client.GetStringAsync("account/login", ct);
+        var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        var response = await client.PostAsync("account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "login", ["__RequestVerificationToken"] = token, ["Input.Email"] = email, ["Input.Password"] = password,
+        }), ct);
+        if (response.StatusCode != HttpStatusCode.Redirect)
+            throw new InvalidOperationException($"Signing in {email} through the page answered {(int)response.StatusCode}, not a redirect.");
         return client;
     }
 

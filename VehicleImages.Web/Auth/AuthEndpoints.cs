@@ -8,7 +8,7 @@ using VehicleImages.Core.Accounts;
 
 namespace VehicleImages.Web.Auth;
 
-public sealed record RegisterRequest([property: Required] string Email, [property: Required] string Password);
+public sealed record RegisterRequest([property: Required] string Email, [property: Required] string Password, string? Invitation = null);
 public sealed record LoginRequest([property: Required] string Email, [property: Required] string Password);
 public sealed record RefreshRequest([property: Required] string RefreshToken);
 public sealed record CurrentUser(Guid Id, string Email, IReadOnlyList<string> Roles);
@@ -22,7 +22,8 @@ public static class AuthEndpoints
 {
     public static IEndpointRouteBuilder MapAuthEndpoints(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/auth").WithTags("Auth").AllowAnonymous().DisableAntiforgery();
+        var group = routes.MapGroup("/api/auth").WithTags("Auth").AllowAnonymous().DisableAntiforgery()
+            .RequireRateLimiting(Limits.RateLimitPolicies.Auth);
         group.MapPost("/register", RegisterAsync);
         group.MapPost("/login", LoginAsync);
         group.MapPost("/refresh", RefreshAsync);
@@ -33,12 +34,15 @@ public static class AuthEndpoints
         return routes;
     }
 
-    private static async Task<Results<Ok, ValidationProblem>> RegisterAsync(
+    private static async Task<Results<Ok, ValidationProblem, ProblemHttpResult>> RegisterAsync(
         RegisterRequest request, AccountService accounts, CancellationToken cancellationToken)
     {
-        var result = await accounts.RegisterAsync(request.Email ?? "", request.Password ?? "", cancellationToken);
-        return result.Succeeded
-            ? TypedResults.Ok()
+        var result = await accounts.RegisterAsync(request.Email ?? "", request.Password ?? "", request.Invitation, cancellationToken);
+        if (result.Succeeded)
+            return TypedResults.Ok();
+        // Refused by Accounts:Registration (closed, or no valid invitation), not by what was typed.
+        return result.NotAllowed
+            ? TypedResults.Problem(string.Join(" ", result.Errors), statusCode: StatusCodes.Status403Forbidden, title: "Registration not allowed")
             : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["registration"] = [.. result.Errors] });
     }
 

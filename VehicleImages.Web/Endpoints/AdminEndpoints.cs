@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using VehicleImages.Core.Accounts;
 using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
@@ -15,6 +16,7 @@ public sealed record AffectedResponse(int Affected);
 /// <summary>A job with its attempt timeline, flat as the contract lists it.</summary>
 public sealed record JobDetailResponse(long JobId, Guid ImageId, string FileName, Guid VehicleId, string OwnerEmail, string Status, int Attempt,
     int MaxAttempts, short Priority, string? LastError, DateTimeOffset RunAt, DateTimeOffset UpdatedAt, IReadOnlyList<JobAttemptView> Attempts);
+public sealed record InvitationResponse(string Token, string Url, DateTimeOffset ExpiresAt);
 
 /// <summary>The pipeline's controls, for admins only (403 for everyone else).</summary>
 public static class AdminEndpoints
@@ -62,6 +64,12 @@ public static class AdminEndpoints
             await alerts.AcknowledgeAsync(id, user.UserId(), ct)
                 ? TypedResults.NoContent()
                 : TypedResults.Problem("No such unacknowledged alert.", statusCode: StatusCodes.Status404NotFound));
+        // An invitation link for Accounts:Registration = invite; the token is shown this once (only its hash is kept).
+        admin.MapPost("/invitations", async (HttpContext http, InvitationService invitations, CancellationToken ct) =>
+        {
+            var created = await invitations.CreateAsync(http.User.UserId(), ct);
+            return TypedResults.Ok(new InvitationResponse(created.Token, InvitationUrl(http.Request, created.Token), created.ExpiresAt));
+        });
         admin.MapGet("/reports/processing-by-month", async (ProcessingReports reports, CancellationToken ct) =>
             TypedResults.Ok(await reports.ByMonthAsync(ct)));
         return routes;
@@ -76,4 +84,7 @@ public static class AdminEndpoints
         [.. providers.Select(p => usage.FirstOrDefault(u => u.Provider == p.Name) is { } u
             ? p with { Calls = u.Calls, InputTokens = u.InputTokens, OutputTokens = u.OutputTokens }
             : p)];
+    /// <summary>The register page's address as the caller reached us (behind a known proxy, its scheme).</summary>
+    public static string InvitationUrl(HttpRequest request, string token) =>
+        $"{request.Scheme}://{request.Host}{request.PathBase}/account/register?invitation={Uri.EscapeDataString(token)}";
 }

@@ -35,7 +35,7 @@ public static class ImageEndpoints
         var vehicles = routes.MapGroup("/api/vehicles/{vehicleId:guid}/images").WithTags("Images").RequireAuthorization();
         // The body is streamed part by part, not bound as a form: a cookie-signed upload carries its
         // antiforgery token in a header, checked before this runs (Security/ApiAntiforgery).
-        vehicles.MapPost("/", UploadAsync).DisableAntiforgery();
+        vehicles.MapPost("/", UploadAsync).DisableAntiforgery().RequireRateLimiting(Limits.RateLimitPolicies.Uploads);
         vehicles.MapGet("/", ListAsync);
 
         var images = routes.MapGroup("/api/images/{id:guid}").WithTags("Images").RequireAuthorization();
@@ -66,43 +66,64 @@ public static class ImageEndpoints
             || HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value is not { Length: > 0 } boundary)
             return NoFiles();
 
-        var results = new List<IngestResult>();
+        // Every part is received (to a temporary file) before any is ingested, so a request over the
+        // parts cap is refused whole: no row and no stored file for the parts before the cap either.
+        var received = new List<ReceivedPart>();
         try
         {
-            // Per-part size is enforced while streaming (MaxFileBytes), not by the reader's own 128 MB cap.
-            var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = null };
-            while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
+            try
             {
-                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
-                    || !disposition.IsFileDisposition()
-                    || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FilesPartName, StringComparison.Ordinal))
+                // Per-part size is enforced while streaming (MaxFileBytes), not by the reader's own 128 MB cap.
+                var reader = new MultipartReader(boundary, http.Request.Body) { BodyLengthLimit = null };
+                while (await reader.ReadNextSectionAsync(cancellationToken) is { } section)
                 {
-                    await section.Body.CopyToAsync(Stream.Null, cancellationToken);
-                    continue;
+                    if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                        || !disposition.IsFileDisposition()
+                        || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FilesPartName, StringComparison.Ordinal))
+                    {
+                        await section.Body.CopyToAsync(Stream.Null, cancellationToken);
+                        continue;
+                    }
+
+                    // The rest of the body is left unread: Kestrel discards it or closes the connection.
+                    if (received.Count == limits.MaxFilesPerRequest)
+                        return TooManyFiles(limits);
+                    var fileName = UploadNames.Clean(disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value);
+                    received.Add(await ReceiveAsync(section.Body, fileName, store, limits, cancellationToken));
                 }
-
-                var fileName = UploadNames.Clean(disposition.FileNameStar.HasValue ? disposition.FileNameStar.Value : HeaderUtilities.RemoveQuotes(disposition.FileName).Value);
-                results.Add(await ReceiveAsync(section.Body, fileName, http.User.UserId(), vehicleId, ingest, store, limits, cancellationToken));
             }
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TooLarge(limits);
-        }
-        catch (InvalidDataException e)
-        {
-            return TypedResults.Problem($"The multipart body is malformed: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
-        }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(limits);
+            }
+            catch (InvalidDataException e)
+            {
+                return TypedResults.Problem($"The multipart body is malformed: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
+            }
 
-        return results.Count == 0 ? NoFiles() : TypedResults.Ok(new UploadResponse(results));
+            if (received.Count == 0)
+                return NoFiles();
+            var results = new List<IngestResult>(received.Count);
+            foreach (var part in received)
+                results.Add(part.Rejected ?? await ingest.IngestAsync(http.User.UserId(), vehicleId, part.File!, cancellationToken));
+            return TypedResults.Ok(new UploadResponse(results));
+        }
+        finally
+        {
+            foreach (var part in received)
+                if (part.File is { } file)
+                    File.Delete(file.TempPath);
+        }
     }
 
+    /// <summary>One files part as received: on disk with its hash, or already rejected (too large).</summary>
+    private sealed record ReceivedPart(UploadedFile? File, IngestResult? Rejected);
+
     /// <summary>Streams one part to a temporary file in the store while hashing it; never the whole file in memory.</summary>
-    private static async Task<IngestResult> ReceiveAsync(
-        Stream body, string fileName, Guid userId, Guid vehicleId, ImageIngestService ingest, IImageStore store,
-        UploadOptions limits, CancellationToken cancellationToken)
+    private static async Task<ReceivedPart> ReceiveAsync(Stream body, string fileName, IImageStore store, UploadOptions limits, CancellationToken cancellationToken)
     {
         var temp = store.CreateTempPath();
+        var kept = false;
         try
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -128,15 +149,20 @@ public static class ImageEndpoints
             }
 
             if (tooLarge)
-                return IngestResult.Rejected(fileName, $"file is larger than {ImageIngestService.FormatBytes(limits.MaxFileBytes)}.");
-            var sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
-            return await ingest.IngestAsync(userId, vehicleId, new UploadedFile(fileName, temp, length, sha256), cancellationToken);
+                return new ReceivedPart(null, IngestResult.Rejected(fileName, $"file is larger than {ImageIngestService.FormatBytes(limits.MaxFileBytes)}."));
+            kept = true;
+            return new ReceivedPart(new UploadedFile(fileName, temp, length, Convert.ToHexStringLower(hash.GetHashAndReset())), null);
         }
         finally
         {
-            File.Delete(temp);
+            if (!kept)
+                File.Delete(temp);
         }
     }
+
+    private static ProblemHttpResult TooManyFiles(UploadOptions limits) => TypedResults.Problem(
+        $"The upload has more than {limits.MaxFilesPerRequest} files; nothing was stored. Send at most {limits.MaxFilesPerRequest} files per request.",
+        statusCode: StatusCodes.Status413PayloadTooLarge);
 
     private static ProblemHttpResult TooLarge(UploadOptions limits) => TypedResults.Problem(
         $"The upload is larger than the server accepts in one request ({ImageIngestService.FormatBytes(limits.MaxRequestBytes)}); send fewer files at a time.",

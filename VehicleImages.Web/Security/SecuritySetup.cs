@@ -13,16 +13,14 @@ public static class SecuritySetup
             // Over HTTPS the antiforgery cookie is Secure too (its default never is); the login cookie already follows the request.
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
-        // TLS usually ends at a proxy: its X-Forwarded-Proto makes the request HTTPS here (for Secure
-        // cookies, HSTS and the origin check). Only proxies on loopback are believed (the default).
-        services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedProto);
+        // Which proxies' X-Forwarded-* are believed is set once, with the rate limits (Limits/RateLimiting):
+        // by default only X-Forwarded-Proto from loopback.
         return services;
     }
 
     /// <summary>First in the pipeline, so that everything after sees the request's real scheme and every answer gets the headers.</summary>
     public static IApplicationBuilder UseVehicleImagesSecurity(this IApplicationBuilder app)
     {
-        app.UseForwardedHeaders();
         // HSTS only on HTTPS requests, and (by default) never for localhost.
         app.UseHsts();
         app.UseSecurityHeaders();

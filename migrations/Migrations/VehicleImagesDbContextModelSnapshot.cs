@@ -294,6 +294,58 @@ namespace VehicleImages.Migrations.Migrations
                     b.ToTable("asp_net_users", (string)null);
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Accounts.Invitation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<Guid>("CreatedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("created_by");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("TokenHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character(64)")
+                        .HasColumnName("token_hash")
+                        .IsFixedLength();
+
+                    b.Property<DateTimeOffset?>("UsedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("used_at");
+
+                    b.Property<Guid?>("UsedBy")
+                        .HasColumnType("uuid")
+                        .HasColumnName("used_by");
+
+                    b.HasKey("Id")
+                        .HasName("pk_invitations");
+
+                    b.HasIndex("CreatedBy")
+                        .HasDatabaseName("ix_invitations_created_by");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_invitations_token_hash");
+
+                    b.HasIndex("UsedBy")
+                        .HasDatabaseName("ix_invitations_used_by");
+
+                    b.ToTable("invitations", (string)null);
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Alerts.AdminAlert", b =>
                 {
                     b.Property<Guid>("Id")
@@ -900,6 +952,34 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Quotas.UserDailyUsage", b =>
+                {
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateOnly>("Day")
+                        .HasColumnType("date")
+                        .HasColumnName("day");
+
+                    b.Property<int>("Photos")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("photos");
+
+                    b.Property<int>("ProviderCalls")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasDefaultValue(0)
+                        .HasColumnName("provider_calls");
+
+                    b.HasKey("UserId", "Day")
+                        .HasName("pk_user_daily_usage");
+
+                    b.ToTable("user_daily_usage", (string)null);
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1007,6 +1087,22 @@ namespace VehicleImages.Migrations.Migrations
                         .HasConstraintName("fk_asp_net_user_tokens_asp_net_users_user_id");
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Accounts.Invitation", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Accounts.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("CreatedBy")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_invitations_asp_net_users_created_by");
+
+                    b.HasOne("VehicleImages.Core.Accounts.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UsedBy")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_invitations_asp_net_users_used_by");
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Alerts.AdminAlert", b =>
                 {
                     b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
@@ -1071,6 +1167,16 @@ namespace VehicleImages.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_image_processing_jobs_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Quotas.UserDailyUsage", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Accounts.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_user_daily_usage_asp_net_users_user_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>

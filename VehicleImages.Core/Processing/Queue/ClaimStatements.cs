@@ -23,21 +23,33 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
         return await cmd.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>Merges one tier's answer (and the usage totals, when given) into ai_scan_metadata while the claim is ours.</summary>
+    /// <summary>
+    /// Merges one tier's answer (and the usage totals, when given) into ai_scan_metadata while the claim
+    /// is ours. An answer with usage came from a provider call: the same statement counts that call for
+    /// the photo's owner today (user_daily_usage), which Quotas:ProviderCallsPerDay reads at the claim.
+    /// </summary>
     public async Task<bool> SaveTierAsync(ClaimKey claim, Tier tier, JsonObject answer, JsonObject? usage, CancellationToken cancellationToken)
     {
         var merge = new JsonObject { [tier.Key()] = answer };
         if (usage is not null)
             merge[Tiers.UsageKey] = usage;
         await using var cmd = db.CreateCommand($"""
-            UPDATE vehicle_images v
-            SET ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || @merge::jsonb
-            FROM image_processing_jobs j
-            WHERE v.id = j.image_id AND {Fence}
+            WITH saved AS (
+                UPDATE vehicle_images v
+                SET ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || @merge::jsonb
+                FROM image_processing_jobs j
+                WHERE v.id = j.image_id AND {Fence}
+                RETURNING v.user_id),
+            counted AS (
+                INSERT INTO user_daily_usage AS u (user_id, day, provider_calls)
+                SELECT user_id, {Quotas.QuotaService.Today}, 1 FROM saved WHERE @provider_call
+                ON CONFLICT (user_id, day) DO UPDATE SET provider_calls = u.provider_calls + 1)
+            SELECT count(*) FROM saved
             """);
         AddFence(cmd, claim);
         cmd.Parameters.AddWithValue("merge", NpgsqlDbType.Jsonb, merge.ToJsonString());
-        return await cmd.ExecuteNonQueryAsync(cancellationToken) == 1;
+        cmd.Parameters.AddWithValue("provider_call", usage is not null);
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken))! == 1;
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VehicleImages.Core.Configuration;
 using Npgsql;
 using VehicleImages.Core.Observability;
 using static VehicleImages.Core.Images.ProcessingStatus;
@@ -16,7 +18,7 @@ public sealed record FailedImage(Guid ImageId, string FileName, string Error);
 /// provider call, and compare times with the database's now(), so skewed clocks agree.
 /// </summary>
 public sealed class JobQueue(
-    NpgsqlDataSource db, QueueOwner owner, CompletionWriter writer, RetrySchedule retry, ILogger<JobClaim> claimLog)
+    NpgsqlDataSource db, QueueOwner owner, CompletionWriter writer, RetrySchedule retry, IOptions<QuotaOptions> quotas, ILogger<JobClaim> claimLog)
 {
     public const string LeaseExpiredError = "the worker stopped responding (its lease expired); the attempt was abandoned";
 
@@ -25,11 +27,27 @@ public sealed class JobQueue(
 
     private readonly ClaimStatements _statements = new(db);
 
+    /// <summary>
+    /// The claim's quota clause, present only when Quotas:ProviderCallsPerDay is set: a photo whose
+    /// owner has already had that many provider calls answered today (UTC, counted by
+    /// ClaimStatements.SaveTierAsync) is not claimed. It stays pending, spends no attempt and no call
+    /// of the operator's budget, and is claimed by itself once the day turns. A photo already claimed
+    /// finishes, so an owner can go over by the tiers of the photos in flight.
+    /// </summary>
+    private string OwnerHasCallsLeft => quotas.Value.ProviderCallsPerDay > 0
+        ? $"""
+          AND NOT EXISTS (
+                      SELECT 1 FROM vehicle_images v JOIN user_daily_usage u ON u.user_id = v.user_id AND u.day = {Quotas.QuotaService.Today}
+                      WHERE v.id = j.image_id AND u.provider_calls >= @calls_per_day)
+          """
+        : "";
+
     public QueueOwner Owner => owner;
 
     /// <summary>
     /// Claims up to <paramref name="count"/> due jobs, new uploads before backfill and re-analysis
-    /// (<see cref="JobPriority"/>), unless processing is paused, in one statement:
+    /// (<see cref="JobPriority"/>), unless processing is paused or the photo's owner has spent the
+    /// day's provider calls (Quotas:ProviderCallsPerDay), in one statement:
     /// the jobs move to processing with a lease, their photos to processing, and what a worker needs
     /// of each photo comes back with them.
     /// </summary>
@@ -37,9 +55,10 @@ public sealed class JobQueue(
     {
         await using var cmd = db.CreateCommand($"""
             WITH due AS MATERIALIZED (
-                SELECT id FROM image_processing_jobs
+                SELECT id FROM image_processing_jobs j
                 WHERE status = '{Pending}' AND run_at <= now()
                   AND NOT (SELECT paused FROM processing_control WHERE id = 1)
+                  {OwnerHasCallsLeft}
                 ORDER BY priority, run_at, id
                 FOR UPDATE SKIP LOCKED
                 LIMIT @count),
@@ -59,6 +78,8 @@ public sealed class JobQueue(
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner.Name);
         cmd.Parameters.AddWithValue("lease", owner.Lease);
+        if (quotas.Value.ProviderCallsPerDay > 0)
+            cmd.Parameters.AddWithValue("calls_per_day", quotas.Value.ProviderCallsPerDay);
         var claims = new List<JobClaim>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

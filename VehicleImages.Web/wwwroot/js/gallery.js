@@ -86,6 +86,13 @@ async function upload(vehicleId, { file, row }, antiforgery) {
       row.outcome.textContent = 'uploading';
     };
     xhr.onload = () => {
+      // Over the upload rate limit: wait as long as the server says, then send this file again.
+      if (xhr.status === 429) {
+        const wait = Math.max(1, Number(xhr.getResponseHeader('Retry-After')) || 5);
+        row.outcome.textContent = `waiting ${wait} s (upload limit)`;
+        setTimeout(() => upload(vehicleId, { file, row }).then(resolve), wait * 1000);
+        return;
+      }
       row.bar.value = 100;
       let text;
       let kind;
