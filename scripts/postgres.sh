@@ -90,7 +90,7 @@ case "$cmd" in
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = ''
-max_connections = 200
+max_connections = 500
 fsync = ${PG_FSYNC:-on}
 CONF
     fi
