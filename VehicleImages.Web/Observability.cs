@@ -27,14 +27,18 @@ public static class Observability
                 .AddMeter(Telemetry.Name)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddPrometheusExporter())
-            .WithTracing(t => t
-                .AddSource(Telemetry.Name)
-                .AddAspNetCoreInstrumentation(o => o.Filter = c => !c.Request.Path.StartsWithSegments(MetricsPath))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql());
+                .AddPrometheusExporter());
+        // Spans are recorded only when something receives them: with nowhere to send them, a span for
+        // every queue statement would be work for nothing.
         if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-            otel.UseOtlpExporter();
+        {
+            otel.WithTracing(t => t
+                    .AddSource(Telemetry.Name)
+                    .AddAspNetCoreInstrumentation(o => o.Filter = c => !c.Request.Path.StartsWithSegments(MetricsPath))
+                    .AddHttpClientInstrumentation()
+                    .AddNpgsql())
+                .UseOtlpExporter();
+        }
         services.AddAuthorizationBuilder().AddPolicy(MetricsPolicy, p => p.RequireAssertion(c => MayReadMetrics(c.Resource as HttpContext, c.User)));
         return services;
     }
