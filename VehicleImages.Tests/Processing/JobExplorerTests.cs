@@ -90,3 +90,35 @@ public sealed class JobExplorerTests
         Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs WHERE status = 'pending'"));
     }
 }
+
+/// <summary>What the admin page's charts are drawn from.</summary>
+public sealed class ThroughputReportTests
+{
+    [Fact]
+    public async Task Throughput_Last24Hours_EveryBucketPresentWithItsCounts_AndLatencyPerProvider()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
+        await ImageRows.InsertAsync(cs, 1);
+        await ImageRows.ScalarAsync<int>(cs, """
+            INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, provider)
+            SELECT j.id, j.image_id, 1, now() - interval '5 minutes' - d * interval '1 second', now() - interval '5 minutes', 1, o, 'OpenAI'
+            FROM image_processing_jobs j, unnest(array['complete', 'complete', 'complete', 'failed']) AS o,
+                 unnest(array[1, 2, 3, 4]) WITH ORDINALITY AS t(d, n)
+            WHERE t.n = 1
+            UNION ALL
+            SELECT j.id, j.image_id, 1, now() - interval '3 hours', now() - interval '3 hours', 1, 'complete', 'OpenAI' FROM image_processing_jobs j
+            RETURNING 1
+            """);
+        var reports = app.Services.GetRequiredService<ProcessingReports>();
+
+        var buckets = await reports.ThroughputAsync(TimeSpan.FromHours(24), TimeSpan.FromMinutes(10), TestContext.Current.CancellationToken);
+
+        Assert.InRange(buckets.Count, 144, 146);
+        Assert.Equal((4L, 1L), (buckets.Sum(b => b.Complete), buckets.Sum(b => b.Failed)));
+        Assert.Equal((3L, 1L), (buckets[^1].Complete + buckets[^2].Complete, buckets[^1].Failed + buckets[^2].Failed));
+        var latency = Assert.Single(await reports.ProviderLatencyAsync(TimeSpan.FromHours(24), TestContext.Current.CancellationToken));
+        Assert.Equal(("OpenAI", 4L), (latency.Provider, latency.Attempts));
+        Assert.InRange(latency.P50Ms, 500, 1500);
+    }
+}

@@ -8,6 +8,12 @@ public sealed record TierUsage(string Tier, long Calls, long InputTokens, long O
 
 public sealed record ProviderUsage(string Provider, long Calls, long InputTokens, long OutputTokens);
 
+/// <summary>Attempts that ended in one time bucket.</summary>
+public sealed record ThroughputBucket(DateTimeOffset Start, long Complete, long Failed);
+
+/// <summary>How long completed attempts took, per provider, over a window.</summary>
+public sealed record ProviderLatency(string Provider, long Attempts, double P50Ms, double P95Ms, double P99Ms);
+
 public sealed record MonthReport(string Month, int Processed, int Partial, int Unprocessed, int Failed);
 
 public sealed record AttemptView(int Attempt, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int TierReached, string Outcome, string? Error);
@@ -59,6 +65,51 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetrySchedule retry)
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
             rows.Add(new TierUsage(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3)));
+        return rows;
+    }
+
+    /// <summary>
+    /// Completed and failed-for-good attempts per bucket over the last <paramref name="window"/>, every
+    /// bucket present (zeros included) so a chart shows an outage or a slowdown as a gap at a glance.
+    /// </summary>
+    public async Task<IReadOnlyList<ThroughputBucket>> ThroughputAsync(TimeSpan window, TimeSpan bucket, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            WITH buckets AS (
+                SELECT generate_series(date_bin(@bucket, now() - @window, 'epoch'), now(), @bucket) AS start)
+            SELECT b.start,
+                   count(a.id) FILTER (WHERE a.outcome = '{AttemptOutcome.Complete}'),
+                   count(a.id) FILTER (WHERE a.outcome = '{AttemptOutcome.Failed}')
+            FROM buckets b
+            LEFT JOIN image_processing_attempts a ON a.finished_at >= b.start AND a.finished_at < b.start + @bucket
+            GROUP BY b.start ORDER BY b.start
+            """);
+        cmd.Parameters.AddWithValue("window", window);
+        cmd.Parameters.AddWithValue("bucket", bucket);
+        var rows = new List<ThroughputBucket>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new ThroughputBucket(reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1), reader.GetInt64(2)));
+        return rows;
+    }
+
+    /// <summary>Percentiles of completed attempts' duration per provider over the last <paramref name="window"/>.</summary>
+    public async Task<IReadOnlyList<ProviderLatency>> ProviderLatencyAsync(TimeSpan window, CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"""
+            SELECT provider, count(*),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000),
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000),
+                   percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at) * 1000)
+            FROM image_processing_attempts
+            WHERE outcome = '{AttemptOutcome.Complete}' AND provider IS NOT NULL AND finished_at > now() - @window
+            GROUP BY provider ORDER BY provider
+            """);
+        cmd.Parameters.AddWithValue("window", window);
+        var rows = new List<ProviderLatency>();
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            rows.Add(new ProviderLatency(reader.GetString(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4)));
         return rows;
     }
 
