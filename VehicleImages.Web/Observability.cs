@@ -19,6 +19,9 @@ public static class Observability
     public const string MetricsPath = "/metrics";
     public const string MetricsPolicy = "metrics";
 
+    /// <summary>Records spans without an OTLP endpoint too, for an exporter of the host's own (tests use an in-memory one).</summary>
+    public const string TracingKey = "Telemetry:Tracing";
+
     public static IServiceCollection AddVehicleImagesObservability(this IServiceCollection services, IConfiguration configuration)
     {
         var otel = services.AddOpenTelemetry()
@@ -30,15 +33,18 @@ public static class Observability
                 .AddPrometheusExporter());
         // Spans are recorded only when something receives them: with nowhere to send them, a span for
         // every queue statement would be work for nothing.
-        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (otlp || configuration.GetValue<bool>(TracingKey))
         {
             otel.WithTracing(t => t
-                    .AddSource(Telemetry.Name)
-                    .AddAspNetCoreInstrumentation(o => o.Filter = c => !c.Request.Path.StartsWithSegments(MetricsPath))
-                    .AddHttpClientInstrumentation()
-                    .AddNpgsql())
-                .UseOtlpExporter();
+                .AddSource(Telemetry.Name)
+                .AddAspNetCoreInstrumentation(o => o.Filter = c => !c.Request.Path.StartsWithSegments(MetricsPath))
+                .AddHttpClientInstrumentation()
+                .AddNpgsql());
         }
+
+        if (otlp)
+            otel.UseOtlpExporter();
         services.AddAuthorizationBuilder().AddPolicy(MetricsPolicy, p => p.RequireAssertion(c => MayReadMetrics(c.Resource as HttpContext, c.User)));
         return services;
     }

@@ -150,6 +150,10 @@ public sealed class ImageIngestService(
         try
         {
             await db.SaveChangesAsync(cancellationToken);
+            // The job (made by the insert's trigger) carries the upload's trace, so its analysis joins it.
+            if (System.Diagnostics.Activity.Current is { Recorded: true } trace)
+                await db.Database.ExecuteSqlAsync(
+                    $"UPDATE image_processing_jobs SET trace_parent = {trace.Id} WHERE image_id = {image.Id} AND status = 'pending'", cancellationToken);
             mayHaveWrittenFiles = true;
             await store.PutFileAsync(variants.Original.Key, file.TempPath, cancellationToken);
             foreach (var variant in processed.Variants)

@@ -23,6 +23,7 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
             .HasFilter("status IN ('pending', 'processing')");
         b.Property(j => j.Priority).HasDefaultValue(JobPriority.Upload);
         b.Property(j => j.OutageProvider).HasMaxLength(200);
+        b.Property(j => j.TraceParent).HasMaxLength(64);
         // The claim: due pending jobs, new uploads first, then in run_at order.
         b.HasIndex(j => new { j.Priority, j.RunAt, j.Id }).HasDatabaseName("ix_image_processing_jobs_due")
             .HasFilter("status = 'pending'");

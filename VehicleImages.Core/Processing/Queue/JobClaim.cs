@@ -57,6 +57,12 @@ public sealed class JobClaim : ITierResults, IAsyncDisposable
 
     public int Attempt => Key.Attempt;
 
+    /// <summary>The upload's trace, when it was recorded: the analysis continues it.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The span of this attempt's analysis, for the spans that follow it (the result's write).</summary>
+    public System.Diagnostics.ActivityContext Trace { get; set; }
+
     /// <summary>The highest tier whose answer this attempt saved.</summary>
     public int TierReached { get; private set; }
 

@@ -67,12 +67,12 @@ public sealed class JobQueue(
                 SET status = '{Images.ProcessingStatus.Processing}', attempt = j.attempt + 1, locked_by = @owner,
                     lease_until = now() + @lease, updated_at = now()
                 FROM due WHERE j.id = due.id
-                RETURNING j.id, j.image_id, j.attempt, j.run_at),
+                RETURNING j.id, j.image_id, j.attempt, j.run_at, j.trace_parent),
             images AS (
                 UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
                 FROM claimed WHERE v.id = claimed.image_id)
             SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
-                   extract(epoch FROM now() - c.run_at)::float8
+                   extract(epoch FROM now() - c.run_at)::float8, c.trace_parent
             FROM claimed c JOIN vehicle_images v ON v.id = c.image_id
             """);
         cmd.Parameters.AddWithValue("count", count);
@@ -87,7 +87,7 @@ public sealed class JobQueue(
             var key = new ClaimKey(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt32(2), owner.Name, reader.GetFieldValue<DateTimeOffset>(3));
             var image = new ClaimedImage(reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8));
-            claims.Add(new JobClaim(key, image, owner.Lease, _statements, writer, retry, claimLog));
+            claims.Add(new JobClaim(key, image, owner.Lease, _statements, writer, retry, claimLog) { TraceParent = reader.IsDBNull(10) ? null : reader.GetString(10) });
             Telemetry.ClaimLatency.Record(Math.Max(0, reader.GetDouble(9)));
         }
 

@@ -28,6 +28,9 @@ public sealed class ImageProcessingJob
     /// <summary>The provider whose outage failed the last attempt, so its attempt can be given back when the outage is recognised.</summary>
     public string? OutageProvider { get; set; }
 
+    /// <summary>The W3C traceparent of the upload that queued the job, so the analysis continues its trace.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>How many attempts in a row that provider's outage cost this job; all are given back.</summary>
     public short OutageAttempts { get; set; }
 }

@@ -73,6 +73,12 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
     /// <summary>Analyzes the claimed photo; its result to write, or null when the claim already ended (failed, released, lost).</summary>
     private async Task<AnalysisResult?> AnalyzeAsync(JobClaim claim, CancellationToken stoppingToken)
     {
+        // Continues the upload's trace across the queue (its traceparent is on the job row).
+        System.Diagnostics.ActivityContext.TryParse(claim.TraceParent, null, out var parent);
+        using var activity = Observability.Telemetry.Source.StartActivity("analyze photo", System.Diagnostics.ActivityKind.Consumer, parent);
+        activity?.SetTag("vehicleimages.image_id", claim.ImageId);
+        activity?.SetTag("vehicleimages.attempt", claim.Attempt);
+        claim.Trace = activity?.Context ?? default;
         try
         {
             return await analyzer.AnalyzeAsync(claim.ToRequest(), claim, claim.Lost);
@@ -121,6 +127,7 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
     /// </summary>
     private async Task FinishAsync(JobClaim claim, AnalysisResult result)
     {
+        using var activity = Observability.Telemetry.Source.StartActivity("write result", System.Diagnostics.ActivityKind.Internal, claim.Trace);
         try
         {
             try

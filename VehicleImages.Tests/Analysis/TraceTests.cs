@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using VehicleImages.Tests.Integration;
+using VehicleImages.Tests.TestHost;
+
+namespace VehicleImages.Tests.Analysis;
+
+/// <summary>One photo, one trace: the upload request, its analysis across the queue, each provider call, the result's write.</summary>
+public sealed class TraceTests
+{
+    [Fact]
+    public async Task Trace_UploadToCompletion_OneTraceWithTheRightParents()
+    {
+        await using var fake = await FakeOpenAiServer.StartAsync();
+        var spans = new List<Activity>();
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?>
+        {
+            ["Telemetry:Tracing"] = "true",
+            ["Analysis:Provider"] = "OpenAI",
+            ["Analysis:Endpoint"] = fake.Endpoint.ToString(),
+            ["Analysis:RequestsPerMinute"] = "6000",
+            ["Analysis:Tier3MinLongEdge"] = "100000",
+        }, s => s.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+        using var client = await app.CreateUserClientAsync();
+        var vehicle = await UploadTests.CreateVehicleAsync(client);
+
+        var file = "exif-orientation-examples__Landscape_2.jpg";
+        var id = (await UploadTests.UploadAsync(client, vehicle, (file, File.ReadAllBytes(TestData.Image(file)))))[0].ImageId!.Value;
+        await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "id = @id AND processing_status = 'complete'", ("id", id)) == 1, "the analysis");
+        await ImageRows.WaitForAsync(() => Task.FromResult(Snapshot(spans).Any(s => s.DisplayName == "write result")), "the result's span");
+
+        var all = Snapshot(spans);
+        var upload = all.Single(s => s.Kind == ActivityKind.Server && s.DisplayName.StartsWith("POST", StringComparison.Ordinal)
+            && s.DisplayName.Contains("images", StringComparison.Ordinal));
+        var analyze = all.Single(s => s.DisplayName == "analyze photo");
+        var calls = all.Where(s => s.DisplayName.StartsWith("provider tier", StringComparison.Ordinal)).ToList();
+        var write = all.Single(s => s.DisplayName == "write result");
+
+        Assert.Equal(upload.TraceId, analyze.TraceId);
+        Assert.Equal(upload.SpanId, analyze.ParentSpanId);
+        Assert.Equal(["provider tier 1", "provider tier 2"], calls.Select(c => c.DisplayName).Order());
+        Assert.All(calls, c => Assert.Equal(analyze.SpanId, c.ParentSpanId));
+        Assert.Equal(analyze.SpanId, write.ParentSpanId);
+        Assert.All(calls.Append(write), s => Assert.Equal(upload.TraceId, s.TraceId));
+    }
+
+    private static List<Activity> Snapshot(List<Activity> spans)
+    {
+        lock (spans)
+            return [.. spans];
+    }
+}
