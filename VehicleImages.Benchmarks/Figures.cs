@@ -115,7 +115,25 @@ public static partial class Figures
             $"bare table {b:0} jobs/s", $"{ratio:0.00}×", "≥ 1,000 jobs/s and ≥ 0.8×", o >= 1000 && ratio >= 0.8);
     }
 
-    private static async Task<double> OurQueueAsync(string admin, int jobs)
+    /// <summary>The queue with metrics and tracing on (spans recorded, as with an OTLP endpoint) against both off, alternating.</summary>
+    public static async Task<Row> TelemetryAsync(string admin)
+    {
+        const int jobs = 10_000, rounds = 3;
+        var on = new List<double>();
+        var off = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            on.Add(await OurQueueAsync(admin, jobs, new() { ["Telemetry:Tracing"] = "true" }));
+            off.Add(await OurQueueAsync(admin, jobs, new() { ["Telemetry:Metrics"] = "false" }));
+            Console.Error.WriteLine($"telemetry round {round + 1}: on {on[^1]:0} jobs/s, off {off[^1]:0} jobs/s");
+        }
+
+        var (a, b) = (Median(on), Median(off));
+        return new($"queue with metrics and tracing on ({jobs:N0} jobs; median of {rounds} alternating rounds)", $"{a:0} jobs/s",
+            $"both off: {b:0} jobs/s", $"{a / b:0.00}×", "within 10 % (≥ 0.90×)", a / b >= 0.9);
+    }
+
+    private static async Task<double> OurQueueAsync(string admin, int jobs, Dictionary<string, string?>? extra = null)
     {
         var cs = await Rig.DatabaseAsync(admin);
         // Migrate and hold processing, then insert the images (the trigger makes their jobs).
@@ -126,6 +144,7 @@ public static partial class Figures
                 ["ConnectionStrings:Default"] = cs, ["Processing:Workers"] = "4", ["Storage:Root"] = Path.GetTempPath(),
                 ["Logging:LogLevel:Default"] = "Warning",
             });
+            b.Configuration.AddInMemoryCollection(extra ?? []);
             b.Services.AddSingleton<VehicleImages.Core.Analysis.IImageAnalyzer, NoOpAnalyzer>();
         });
         await VehicleImages.Web.VehicleImagesApp.StartAsync(app);

@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "queue", "latency", "rate", "outage", "gallery"];
+string[] figures = ["all", "ingest", "queue", "telemetry", "latency", "rate", "outage", "gallery"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -25,6 +25,8 @@ try
         rows.AddRange(await Figures.IngestAndMemoryAsync(admin, work));
     if (only is "all" or "queue")
         rows.Add(await Figures.QueueAsync(admin));
+    if (only is "all" or "telemetry")
+        rows.Add(await Figures.TelemetryAsync(admin));
     if (only is "all" or "latency")
         rows.Add(await Figures.LatencyAsync(admin, work));
     if (only is "all" or "rate")

@@ -22,15 +22,20 @@ public static class Observability
     /// <summary>Records spans without an OTLP endpoint too, for an exporter of the host's own (tests use an in-memory one).</summary>
     public const string TracingKey = "Telemetry:Tracing";
 
+    /// <summary>Metrics are on unless this is false (the benchmark compares the queue with both off).</summary>
+    public const string MetricsKey = "Telemetry:Metrics";
+
     public static IServiceCollection AddVehicleImagesObservability(this IServiceCollection services, IConfiguration configuration)
     {
-        var otel = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService(Telemetry.Name))
-            .WithMetrics(m => m
+        var otel = services.AddOpenTelemetry().ConfigureResource(r => r.AddService(Telemetry.Name));
+        if (configuration.GetValue(MetricsKey, true))
+        {
+            otel.WithMetrics(m => m
                 .AddMeter(Telemetry.Name)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddPrometheusExporter());
+        }
         // Spans are recorded only when something receives them: with nowhere to send them, a span for
         // every queue statement would be work for nothing.
         var otlp = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
@@ -55,7 +60,8 @@ public static class Observability
 
     public static WebApplication MapVehicleImagesMetrics(this WebApplication app)
     {
-        app.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(MetricsPolicy);
+        if (app.Configuration.GetValue(MetricsKey, true))
+            app.MapPrometheusScrapingEndpoint(MetricsPath).RequireAuthorization(MetricsPolicy);
         return app;
     }
 }
