@@ -118,9 +118,12 @@ public sealed class ProcessingOptions
     [Range(5, 3600, ErrorMessage = "Processing:LeaseSeconds (Processing__LeaseSeconds) must be between 5 and 3600.")]
     public int LeaseSeconds { get; set; } = 60;
 
+    /// <summary>The configured delays, or the defaults when none are set; the last one repeats.</summary>
+    public int[] EffectiveRetryDelaysSeconds => RetryDelaysSeconds is { Length: > 0 } d ? d : DefaultRetryDelaysSeconds;
+
     public TimeSpan RetryDelay(int retryNumber)
     {
-        var delays = RetryDelaysSeconds is { Length: > 0 } d ? d : DefaultRetryDelaysSeconds;
+        var delays = EffectiveRetryDelaysSeconds;
         return TimeSpan.FromSeconds(delays[Math.Clamp(retryNumber - 1, 0, delays.Length - 1)]);
     }
 }

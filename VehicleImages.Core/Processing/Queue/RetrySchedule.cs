@@ -27,5 +27,5 @@ public sealed class RetrySchedule(IOptions<ProcessingOptions> options)
 
     /// <summary>The base delays in seconds, for statements that schedule many jobs at once.</summary>
     public double[] BaseDelaysSeconds =>
-        [.. (options.Value.RetryDelaysSeconds is { Length: > 0 } d ? d : ProcessingOptions.DefaultRetryDelaysSeconds).Select(s => (double)s)];
+        [.. options.Value.EffectiveRetryDelaysSeconds.Select(s => (double)s)];
 }
