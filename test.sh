@@ -58,5 +58,10 @@ if [ -z "$total" ]; then
   echo "no test summary found: the test run did not complete (exit $status)"
   exit $(( status == 0 ? 1 : status ))
 fi
+if [ "${failed:-0}" != "0" ]; then
+  # Repeat each failure with the first lines of its message: CI keeps only the end of the log.
+  echo "-- failures:"
+  awk '/^  Failed /{n=14} n>0{print; n--}' "$log" | cut -c1-300
+fi
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 exit "$status"
