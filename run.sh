@@ -16,6 +16,21 @@ else
   db_where="the database in ConnectionStrings__Default"
 fi
 export Storage__Root="${Storage__Root:-$root/.data/images}"
+
+# The certificate that encrypts the Data Protection keys stored in the database (login cookies).
+if [ -z "${DataProtection__CertificatePath:-}" ]; then
+  cert="$root/.data/data-protection.pem"
+  if [ ! -f "$cert" ]; then
+    if command -v openssl >/dev/null 2>&1; then
+      mkdir -p "$root/.data"
+      (umask 077; openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=VehicleImages Data Protection" \
+        -keyout "$cert.key" -out "$cert.crt" >/dev/null 2>&1 && cat "$cert.crt" "$cert.key" > "$cert" && rm -f "$cert.crt" "$cert.key")
+    else
+      echo "run.sh: openssl not found; the Data Protection keys will be stored unencrypted" >&2
+    fi
+  fi
+  if [ -f "$cert" ]; then export DataProtection__CertificatePath="$cert"; fi
+fi
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 
 url="${ASPNETCORE_URLS:-http://localhost:5080}"

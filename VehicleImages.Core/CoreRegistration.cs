@@ -45,9 +45,11 @@ public static class CoreRegistration
         // A factory for code that interactive components call (one context per operation), and a
         // scoped context for request handlers and Identity.
         services.AddDbContextFactory<VehicleImagesDbContext>(o => VehicleImagesDbContext.Configure(o, connectionString));
-        services.AddDataProtection()
+        var dataProtection = services.AddDataProtection()
             .SetApplicationName("VehicleImages")
             .PersistKeysToDbContext<VehicleImagesDbContext>();
+        if (Accounts.KeyEncryptionCertificate.Load(builder.Configuration) is { } certificate)
+            dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();

@@ -2,7 +2,10 @@
 # A private PostgreSQL cluster for run.sh and the tests: loopback only, its own port, password auth.
 #
 #   scripts/postgres.sh start DATA_DIR [DATABASE]  initdb once, start if not running, create DATABASE
-#                                                  (default vehicleimages); prints the connection string
+#                                                  (default vehicleimages) owned by the role
+#                                                  'vehicleimages' (not a superuser) and print that
+#                                                  role's connection string. DATABASE 'postgres' prints
+#                                                  the superuser's, for rigs that create databases.
 #   scripts/postgres.sh stop DATA_DIR              fast shutdown
 #   scripts/postgres.sh install                    only make sure the server binaries are there
 #
@@ -103,11 +106,47 @@ CONF
     password=$(cat "$pwfile")
     export PGPASSWORD="$password"
     psql_bin="$BIN/psql"; [ -x "$psql_bin" ] || psql_bin=psql
-    if ! "$psql_bin" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
-        "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
-      "$psql_bin" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE \"$database\"" >&2
+    if [ "$database" = postgres ]; then
+      echo "Host=127.0.0.1;Port=$port;Database=postgres;Username=postgres;Password=$password"
+      exit 0
     fi
-    echo "Host=127.0.0.1;Port=$port;Database=$database;Username=postgres;Password=$password"
+    # The app's own role: it owns its database and schema, and nothing else (least privilege).
+    app_role=vehicleimages
+    app_pwfile="$dir.app-password"
+    [ -f "$app_pwfile" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$app_pwfile")
+    app_password=$(cat "$app_pwfile")
+    q() { "$psql_bin" -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+    q -d postgres -qtA >&2 <<SQL
+SELECT 'CREATE ROLE $app_role LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$app_role')\\gexec
+ALTER ROLE $app_role PASSWORD '$app_password';
+SQL
+    if ! q -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'" | grep -q 1; then
+      q -d postgres -qc "CREATE DATABASE \"$database\" OWNER $app_role" >&2
+    elif [ "$(q -d postgres -tAc "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$database'")" != "$app_role" ]; then
+      # A cluster made before the app had its own role: hand the database and its tables over.
+      say "handing database $database over to the role $app_role"
+      q -d postgres -qc "ALTER DATABASE \"$database\" OWNER TO $app_role" >&2
+      q -d "$database" -q >&2 <<SQL
+DO \$\$ DECLARE r record; BEGIN
+  -- Tables first (their owned sequences follow them), then what is left.
+  FOR r IN SELECT format('ALTER %s %I.%I OWNER TO $app_role',
+                         CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END,
+                         n.nspname, c.relname) AS stmt
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v')
+  LOOP EXECUTE r.stmt; END LOOP;
+  FOR r IN SELECT format('ALTER SEQUENCE %I.%I OWNER TO $app_role', n.nspname, c.relname) AS stmt
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind = 'S' AND pg_get_userbyid(c.relowner) <> '$app_role'
+  LOOP EXECUTE r.stmt; END LOOP;
+  FOR r IN SELECT format('ALTER FUNCTION %s OWNER TO $app_role', p.oid::regprocedure) AS stmt
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'
+  LOOP EXECUTE r.stmt; END LOOP;
+END \$\$;
+SQL
+    fi
+    echo "Host=127.0.0.1;Port=$port;Database=$database;Username=$app_role;Password=$app_password"
     ;;
   stop)
     BIN=$(find_bin_dir) || exit 0

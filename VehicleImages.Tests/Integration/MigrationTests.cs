@@ -120,4 +120,33 @@ public sealed class MigrationTests
         var e = await Assert.ThrowsAsync<PostgresException>(() => insert.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
         Assert.Equal(PostgresErrorCodes.CheckViolation, e.SqlState);
     }
+
+    [Fact]
+    public async Task Migrate_AsTheAppRole_WhichOwnsEveryTableAndIsNoSuperuser()
+    {
+        // The rig connects as run.sh's app does: a role that owns its database, not a superuser.
+        var cs = await (await PostgresServer.GetAsync()).CreateEmptyDatabaseAsync();
+        await Migrator(cs).MigrateAsync(TestContext.Current.CancellationToken);
+
+        await using var connection = new NpgsqlConnection(cs);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb,
+                   (SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> current_user),
+                   (SELECT count(*) FROM pg_tables WHERE schemaname = 'public')
+            FROM pg_roles r WHERE r.rolname = current_user
+            """, connection);
+        await using var reader = await cmd.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        Assert.True(await reader.ReadAsync(TestContext.Current.CancellationToken));
+        if (Environment.GetEnvironmentVariable("ConnectionStrings__Default") is null)
+        {
+            Assert.False(reader.GetBoolean(0), "the app's role must not be a superuser");
+            Assert.False(reader.GetBoolean(1), "the app's role must not create roles");
+            Assert.False(reader.GetBoolean(2), "the app's role must not create databases");
+        }
+
+        Assert.Equal(0L, reader.GetInt64(3));
+        Assert.True(reader.GetInt64(4) >= ContractTables.Length);
+    }
 }

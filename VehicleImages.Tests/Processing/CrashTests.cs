@@ -111,6 +111,7 @@ public sealed class CrashTests
             {
                 Directory.Delete(dir, recursive: true);
                 File.Delete(dir + ".password");
+                File.Delete(dir + ".app-password");
             }
             catch (IOException)
             {
