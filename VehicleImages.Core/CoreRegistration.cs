@@ -57,6 +57,7 @@ public static class CoreRegistration
         services.AddSingleton<Storage.StoredFileCleaner>();
         services.AddSingleton<Quotas.QuotaService>();
         services.AddSingleton<Accounts.InvitationService>();
+        services.AddSingleton<Accounts.RoleCheck>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();

@@ -210,4 +210,8 @@ public sealed class AccountOptions
     /// <summary>How long an invitation link stays valid.</summary>
     [Range(1, 365, ErrorMessage = "Accounts:InvitationDays (Accounts__InvitationDays) must be between 1 and 365.")]
     public int InvitationDays { get; set; } = 7;
+
+    /// <summary>How often an open page re-checks its user (still there, same security stamp, same admin role).</summary>
+    [Range(1, 3600, ErrorMessage = "Accounts:RevalidateSeconds (Accounts__RevalidateSeconds) must be between 1 and 3600.")]
+    public int RevalidateSeconds { get; set; } = 30;
 }
