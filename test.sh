@@ -34,6 +34,13 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 /usr/bin/chromium --version 2>/dev/null || true
 
+say "Prometheus (scrapes /metrics in a test)"
+if [ ! -x /usr/bin/prometheus ]; then
+  echo "installing Debian's prometheus package…"
+  apt_install prometheus || { echo "test.sh: cannot install prometheus (needs root or password-less sudo); the scrape test will fail saying so" >&2; }
+fi
+/usr/bin/prometheus --version 2>/dev/null | head -n 1 || true
+
 say "Build"
 dotnet tool restore >/dev/null
 dotnet build VehicleImages.sln -c Release -nologo -v quiet -clp:NoSummary
