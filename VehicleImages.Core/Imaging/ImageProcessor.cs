@@ -195,7 +195,9 @@ public static class ImageProcessor
     /// </summary>
     private static Image DecodeTruncatedJpeg(string path, ImageHeader header, List<string> warnings)
     {
-        var missingRows = MissingJpegRows(path, header.Height);
+        // Unknown when libvips gives up: it stops after 100 decoder warnings, one per lost restart interval.
+        var missingRows = MissingJpegRows(path, header.Height)
+            ?? throw new ImageRejectedException("truncated file: the image data ends early (was the upload or the copy interrupted?).");
         var fraction = missingRows / (double)header.Height;
         if (fraction > MaxMissingRowsFraction)
             throw new ImageRejectedException(
@@ -205,16 +207,31 @@ public static class ImageProcessor
         warnings.Add(missingRows == 0
             ? "the file ends early (its end marker is missing), but every row of the picture is there."
             : $"the file ends early: the last {missingRows} of {header.Height} rows ({fraction * 100:0.#}%) are missing and show grey.");
-        return DecodeWithVips(path, ImageFormat.Jpeg, header.Shrink, Enums.FailOn.None);
+        // Random access: libvips' sequential reader gives up after 100 decoder warnings (one per lost restart
+        // interval), the in-memory one does not. At the shrunk size this is at most a few tens of MB.
+        return DecodeWithVips(path, ImageFormat.Jpeg, header.Shrink, Enums.FailOn.None, Enums.Access.Random);
     }
 
-    /// <summary>Rows at the bottom of a truncated baseline JPEG that carry no data, to the nearest 8.</summary>
-    public static int MissingJpegRows(string path, int height)
+    /// <summary>
+    /// Rows at the bottom of a truncated baseline JPEG that carry no data, to the nearest 8; null when
+    /// libvips cannot read even that far (it gives up after 100 decoder warnings).
+    /// </summary>
+    public static int? MissingJpegRows(string path, int height)
     {
-        using var blocks = Image.Jpegload(path, shrink: 8, access: Enums.Access.Sequential, failOn: Enums.FailOn.None);
-        using var flat = blocks.Cast(Enums.BandFormat.Uchar);
-        var (w, h, bands) = (flat.Width, flat.Height, flat.Bands);
-        var pixels = flat.WriteToMemory<byte>();
+        byte[] pixels;
+        int w, h, bands;
+        try
+        {
+            using var blocks = Image.Jpegload(path, shrink: 8, access: Enums.Access.Random, failOn: Enums.FailOn.None);
+            using var flat = blocks.Cast(Enums.BandFormat.Uchar);
+            (w, h, bands) = (flat.Width, flat.Height, flat.Bands);
+            pixels = flat.WriteToMemory<byte>();
+        }
+        catch (VipsException)
+        {
+            return null;
+        }
+
         var last = pixels.AsSpan(pixels.Length - bands, bands).ToArray();
         var rows = 0;
         for (var y = h - 1; y >= 0; y--)
@@ -271,10 +288,11 @@ public static class ImageProcessor
     }
 
     /// <summary>The one decode: oriented, 8-bit sRGB, no larger than the large variant, in memory.</summary>
-    private static Image DecodeWithVips(string path, ImageFormat format, int shrink, Enums.FailOn failOn)
+    private static Image DecodeWithVips(string path, ImageFormat format, int shrink, Enums.FailOn failOn,
+        Enums.Access access = Enums.Access.Sequential)
     {
         // Shrink-on-load (JPEG, WebP): the whole entropy-coded stream is still read, so truncation is still caught.
-        using var loaded = Load(path, format, shrink, failOn);
+        using var loaded = Load(path, format, shrink, failOn, access);
         using var srgb = ToSrgb8(loaded);
         // Materialise here: this is the decode, and it must fail on truncated or corrupt data now.
         // Loading is sequential (streamed, small memory), so rotation comes after, on the in-memory image.
@@ -283,9 +301,10 @@ public static class ImageProcessor
         return format == ImageFormat.Avif ? large.Copy() : large.Autorot();
     }
 
-    private static Image Load(string path, ImageFormat format, int shrink, Enums.FailOn failOn) => format switch
+    private static Image Load(string path, ImageFormat format, int shrink, Enums.FailOn failOn,
+        Enums.Access access = Enums.Access.Sequential) => format switch
     {
-        ImageFormat.Jpeg => Image.Jpegload(path, shrink: shrink, access: Enums.Access.Sequential, failOn: failOn),
+        ImageFormat.Jpeg => Image.Jpegload(path, shrink: shrink, access: access, failOn: failOn),
         ImageFormat.Png => Image.Pngload(path, access: Enums.Access.Sequential, failOn: failOn),
         ImageFormat.WebP => Image.Webpload(path, scale: 1.0 / shrink, access: Enums.Access.Sequential, failOn: failOn),
         ImageFormat.Gif => Image.Gifload(path, access: Enums.Access.Sequential, failOn: failOn),
