@@ -296,7 +296,10 @@ public static class ImageProcessor
         using var srgb = ToSrgb8(loaded);
         // Materialise here: this is the decode, and it must fail on truncated or corrupt data now.
         // Loading is sequential (streamed, small memory), so rotation comes after, on the in-memory image.
-        using var large = srgb.ThumbnailImage(Sizes[0].LongEdge, height: Sizes[0].LongEdge, size: Enums.Size.Down).CopyMemory();
+        // Every intermediate is disposed here, not left to the finalizer: the pipeline behind it holds the
+        // loader, and a progressive JPEG's loader holds hundreds of MB of coefficients until it is unreferenced.
+        using var sized = srgb.ThumbnailImage(Sizes[0].LongEdge, height: Sizes[0].LongEdge, size: Enums.Size.Down);
+        using var large = sized.CopyMemory();
         // HEIF-family containers carry their own rotation, applied by the decoder: never rotate twice.
         return format == ImageFormat.Avif ? large.Copy() : large.Autorot();
     }
@@ -340,9 +343,15 @@ public static class ImageProcessor
         var source = decoded;
         foreach (var (name, longEdge) in Sizes)
         {
-            var sized = source.Width <= longEdge && source.Height <= longEdge
-                ? source
-                : source.ThumbnailImage(longEdge, height: longEdge, size: Enums.Size.Down).CopyMemory();
+            Image sized;
+            if (source.Width <= longEdge && source.Height <= longEdge)
+                sized = source;
+            else
+            {
+                using var pipeline = source.ThumbnailImage(longEdge, height: longEdge, size: Enums.Size.Down);
+                sized = pipeline.CopyMemory();
+            }
+
             var bytes = sized.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, interlace: name == "large",
                 keep: Enums.ForeignKeep.None);
             variants.Add(new Variant(name, bytes, sized.Width, sized.Height));
@@ -372,7 +381,8 @@ public static class ImageProcessor
         using var pixels = magick.GetPixelsUnsafe();
         var rgb = pixels.ToByteArray(PixelMapping.RGB) ?? throw new MagickCorruptImageErrorException("no pixels");
         using var large = Image.NewFromMemory(rgb, (int)magick.Width, (int)magick.Height, 3, Enums.BandFormat.Uchar);
-        return (large.Copy(interpretation: Enums.Interpretation.Srgb).CopyMemory(), width, height);
+        using var srgb = large.Copy(interpretation: Enums.Interpretation.Srgb);
+        return (srgb.CopyMemory(), width, height);
     }
 
     private static void MagickConfigure()

@@ -24,7 +24,7 @@ public static class GeneratedImages
         WriteChunk(file, "IHDR", ihdr);
 
         using var idat = new MemoryStream();
-        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
+        using (var z = new ZLibStream(idat, CompressionLevel.SmallestSize, leaveOpen: true))
         {
             // Adam7 passes: (x start, y start, x step, y step). Each row: filter byte 0, then 6 bytes a pixel.
             (int X, int Y, int Dx, int Dy)[] passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
