@@ -20,7 +20,7 @@ public static class DecodeMemory
     public const double GifBytesPerPixel = 6;
     public const double WebPBytesPerPixel = 8;
     public const double AvifBytesPerPixel = 12;
-    public const double HeicBytesPerPixel = 9;
+    public const double HeicBytesPerPixel = 10;
 
     /// <summary>Decodes estimated above this run one at a time (the rest is streaming and small).</summary>
     public const long LargeDecodeBytes = 64L * 1024 * 1024;

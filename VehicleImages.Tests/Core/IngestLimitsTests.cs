@@ -26,7 +26,7 @@ public sealed class IngestLimitsTests : IDisposable
 
         var header = ImageProcessor.ReadHeader(path, ImageFormat.Png);
 
-        Assert.True(header.Progressive);
+        Assert.True(header.Interlaced);
         Assert.Equal(4000L * 3000 * 6, header.DecodeBytes);
         Assert.True(header.IsLarge);
         var error = Assert.Throws<ImageRejectedException>(() => ImageProcessor.CheckLimits(header, new DecodeLimits(150_000_000, 64L * 1024 * 1024)));
