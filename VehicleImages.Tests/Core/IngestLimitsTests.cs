@@ -108,6 +108,33 @@ public sealed class IngestLimitsTests : IDisposable
         Assert.Null(ImageProcessor.MissingJpegRows(path, 2160));
     }
 
+    [Theory]
+    [InlineData(0.995)]
+    [InlineData(0.98)]
+    [InlineData(0.9)]
+    public void MissingJpegRows_CutWithoutRestartMarkers_AgreesWithAComparisonAgainstTheWholePhoto(double keep)
+    {
+        // No restart markers (as many cameras write): the cut falls mid-row; the truth is the first row that
+        // differs from the same photo decoded whole.
+        var whole = GeneratedImages.CameraJpeg(restartInterval: 0);
+        var path = Write("cut.jpg", whole[..(int)(whole.Length * keep)]);
+        using var complete = Image.NewFromBuffer(whole);
+        using var cut = Image.Jpegload(path, access: Enums.Access.Random, failOn: Enums.FailOn.None);
+        var (a, b) = (complete.WriteToMemory<byte>(), cut.WriteToMemory<byte>());
+        var stride = 3840 * 3;
+        var intact = 0;
+        while (intact < 2160 && a.AsSpan(intact * stride, stride).SequenceEqual(b.AsSpan(intact * stride, stride)))
+            intact++;
+        var truth = 2160 - intact;
+
+        var measured = ImageProcessor.MissingJpegRows(path, 2160);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"kept {keep:P1} of the bytes: {truth} rows differ from the whole photo, {measured} measured as missing");
+        Assert.NotNull(measured);
+        // Whole flat block rows only: the row the cut falls in (8 rows at 4:4:4) still has real blocks on its left.
+        Assert.InRange(measured.Value, truth - 8, truth);
+    }
+
     [Fact]
     public void Process_CompleteCameraJpeg_HasNoWarning()
     {

@@ -70,6 +70,14 @@ public static class GeneratedImages
         srgb.Jpegsave(path, q: 75, interlace: true);
     }
 
+    /// <summary>A real camera photo (Canon 40D) at 3840×2160 as a baseline 4:4:4 JPEG, with restart markers every so many blocks (0: none).</summary>
+    public static byte[] CameraJpeg(int restartInterval)
+    {
+        using var source = Image.NewFromFile(TestData.Image("exif-samples__Canon_40D.jpg"));
+        using var uhd = source.ThumbnailImage(3840, height: 2160, size: Enums.Size.Force);
+        return uhd.JpegsaveBuffer(q: 90, subsampleMode: Enums.ForeignSubsample.Off, restartInterval: restartInterval);
+    }
+
     /// <summary>
     /// A real camera photo at 3840×2160, saved as a baseline 4:4:4 JPEG with a restart marker before
     /// every row of 8×8 blocks, then cut just before the marker of block row <c>(2160 - missingRows) / 8</c>:
@@ -79,9 +87,7 @@ public static class GeneratedImages
     {
         if (missingRows % 8 != 0)
             throw new ArgumentOutOfRangeException(nameof(missingRows), "a multiple of 8 (one block row)");
-        using var source = Image.NewFromFile(TestData.Image("exif-samples__Canon_40D.jpg"));
-        using var uhd = source.ThumbnailImage(3840, height: 2160, size: Enums.Size.Force);
-        var jpeg = uhd.JpegsaveBuffer(q: 90, subsampleMode: Enums.ForeignSubsample.Off, restartInterval: 3840 / 8);
+        var jpeg = CameraJpeg(restartInterval: 3840 / 8);
         if (missingRows == 0)
             return jpeg;
         var keepBlockRows = (2160 - missingRows) / 8;
