@@ -56,6 +56,23 @@ public sealed class IngestLimitsTests : IDisposable
     }
 
     [Fact]
+    public void Process_LargeWebP_IsDecodedScaledAndEstimatedAtTheScaledSize()
+    {
+        var path = Path.Combine(_dir, "large.webp");
+        using (var black = Image.Black(6000, 4000, bands: 3))
+        using (var grey = black.Linear(new double[] { 1 }, new double[] { 96 }).Cast(Enums.BandFormat.Uchar))
+            grey.Webpsave(path, q: 50);
+
+        var header = ImageProcessor.ReadHeader(path, ImageFormat.WebP);
+        var result = ImageProcessor.Process(path, ImageFormat.WebP, header);
+
+        Assert.Equal(2, header.Shrink);
+        Assert.Equal((long)(3000 * 2000 * DecodeMemory.WebPBytesPerPixel), header.DecodeBytes);
+        Assert.Equal((6000, 4000), (result.Width, result.Height));
+        Assert.Equal((2048, 1365), (result.Variants[0].Width, result.Variants[0].Height));
+    }
+
+    [Fact]
     public void Process_TruncatedHeic_IsRejectedAsTruncated()
     {
         var whole = File.ReadAllBytes(TestData.Image("exif-samples__iphone_13_pro_max.HEIC"));
