@@ -72,6 +72,21 @@ public sealed class IngestLimitsTests : IDisposable
         Assert.Equal((2048, 1365), (result.Variants[0].Width, result.Variants[0].Height));
     }
 
+    [Theory]
+    [InlineData(4000, 4000)] // one strip: libtiff decodes the whole image at once
+    [InlineData(16, 4000)]
+    public void ReadHeader_StripTiff_EstimatesOneStrip(int rowsPerStrip, int height)
+    {
+        var path = Path.Combine(_dir, $"strips-{rowsPerStrip}.tif");
+        GeneratedImages.WriteStripTiff(path, 6000, height, rowsPerStrip);
+
+        var header = ImageProcessor.ReadHeader(path, ImageFormat.Tiff);
+
+        Assert.Equal(6000L * rowsPerStrip * 3, header.DecodeBytes);
+        Assert.Equal(rowsPerStrip == height, header.IsLarge);
+        Assert.Equal(3, ImageProcessor.Process(path, ImageFormat.Tiff, header).Variants.Count);
+    }
+
     [Fact]
     public void Process_TruncatedHeic_IsRejectedAsTruncated()
     {

@@ -104,4 +104,52 @@ public static class GeneratedImages
 
         throw new InvalidOperationException($"found only {marker} restart markers");
     }
+
+    /// <summary>An uncompressed 8-bit RGB TIFF (grey pixels) in strips of <paramref name="rowsPerStrip"/> rows; height = one strip.</summary>
+    public static void WriteStripTiff(string path, int width, int height, int rowsPerStrip)
+    {
+        var strips = (height + rowsPerStrip - 1) / rowsPerStrip;
+        const int entries = 10;
+        var ifdSize = 2 + entries * 12 + 4;
+        var bitsAt = 8 + ifdSize;
+        var offsetsAt = bitsAt + 6;
+        var countsAt = offsetsAt + 4 * strips;
+        var dataAt = countsAt + 4 * strips;
+        using var file = File.Create(path);
+        using var w = new BinaryWriter(file);
+        w.Write("II"u8);
+        w.Write((ushort)42);
+        w.Write(8u);
+        w.Write((ushort)entries);
+        void Entry(ushort tag, ushort type, uint count, uint value)
+        {
+            w.Write(tag);
+            w.Write(type);
+            w.Write(count);
+            w.Write(value); // a SHORT value sits in the low bytes (little-endian)
+        }
+
+        const ushort Short = 3, Long = 4;
+        Entry(256, Long, 1, (uint)width);
+        Entry(257, Long, 1, (uint)height);
+        Entry(258, Short, 3, (uint)bitsAt);
+        Entry(259, Short, 1, 1);     // no compression
+        Entry(262, Short, 1, 2);     // RGB
+        Entry(273, Long, (uint)strips, strips == 1 ? (uint)dataAt : (uint)offsetsAt);
+        Entry(277, Short, 1, 3);
+        Entry(278, Long, 1, (uint)rowsPerStrip);
+        Entry(279, Long, (uint)strips, strips == 1 ? (uint)(width * 3 * height) : (uint)countsAt);
+        Entry(284, Short, 1, 1);     // chunky
+        w.Write(0u);
+        w.Write((ushort)8);
+        w.Write((ushort)8);
+        w.Write((ushort)8);
+        for (var i = 0; i < strips; i++)
+            w.Write((uint)(dataAt + i * rowsPerStrip * width * 3));
+        for (var i = 0; i < strips; i++)
+            w.Write((uint)(Math.Min(rowsPerStrip, height - i * rowsPerStrip) * width * 3));
+        var row = Enumerable.Repeat((byte)96, width * 3).ToArray();
+        for (var y = 0; y < height; y++)
+            w.Write(row);
+    }
 }
