@@ -24,6 +24,15 @@ public sealed class UploadOptions
     [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxPixels (Upload__MaxPixels) must be a positive number of pixels.")]
     public long MaxPixels { get; set; } = 150_000_000;
 
+    /// <summary>
+    /// Memory one decode may hold, estimated from the header (format, interlacing, bit depth, bands)
+    /// before any pixel is decoded. Progressive JPEG, interlaced PNG, GIF, WebP, AVIF, HEIC and
+    /// single-strip TIFF hold the whole image; larger estimates are rejected per file. 512 MiB keeps
+    /// the app under 1 GiB peak RSS with one such decode running (measured: docs/decisions/012-ingest-limits.md).
+    /// </summary>
+    [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxDecodeBytes (Upload__MaxDecodeBytes) must be a positive number of bytes.")]
+    public long MaxDecodeBytes { get; set; } = 512L * 1024 * 1024;
+
     /// <summary>One upload request, all its files together; larger requests answer 413.</summary>
     [Range(1L, long.MaxValue, ErrorMessage = "Upload:MaxRequestBytes (Upload__MaxRequestBytes) must be a positive number of bytes.")]
     public long MaxRequestBytes { get; set; } = 2L * 1024 * 1024 * 1024;

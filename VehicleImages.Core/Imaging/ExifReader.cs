@@ -89,7 +89,7 @@ public sealed record ExifInfo
     }
 }
 
-/// <summary>Reads <see cref="ExifInfo"/> from any format MetadataExtractor understands (JPEG, PNG, WebP, TIFF, HEIF/HEIC, AVIF).</summary>
+/// <summary>Reads <see cref="ExifInfo"/> from any format MetadataExtractor understands (JPEG, PNG, WebP, TIFF, HEIF/HEIC), or from a raw EXIF block (AVIF, through libvips).</summary>
 public static class ExifReader
 {
     private const int MaxTextLength = 200;
@@ -126,6 +126,27 @@ public static class ExifReader
         finally
         {
             stream.Position = start;
+        }
+    }
+
+    /// <summary>
+    /// Reads a raw EXIF block (a TIFF structure, with or without the "Exif\0\0" preamble), as libvips
+    /// hands it over in its "exif-data" field: for formats MetadataExtractor cannot open itself (AVIF).
+    /// </summary>
+    public static ExifInfo ReadExifBlock(byte[] block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        try
+        {
+            var start = MetadataExtractor.Formats.Exif.ExifReader.StartsWithJpegExifPreamble(block)
+                ? MetadataExtractor.Formats.Exif.ExifReader.JpegSegmentPreamble.Length
+                : 0;
+            var directories = new MetadataExtractor.Formats.Exif.ExifReader().Extract(new MetadataExtractor.IO.ByteArrayReader(block, start));
+            return FromDirectories(directories);
+        }
+        catch (Exception e) when (IsMalformedInput(e))
+        {
+            return ExifInfo.Empty;
         }
     }
 

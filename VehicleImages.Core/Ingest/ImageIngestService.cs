@@ -44,6 +44,10 @@ public sealed class ImageIngestService(
     // Decoding is CPU and memory heavy: at most one per core at a time, whatever the number of uploads.
     private static readonly SemaphoreSlim DecodeSlots = new(Environment.ProcessorCount);
 
+    // Decodes that hold the whole image (progressive JPEG, interlaced PNG, HEIC, …) run one at a time,
+    // so Upload:MaxDecodeBytes bounds their memory together, not each. Taken before a decode slot, always.
+    private static readonly SemaphoreSlim LargeDecodeSlot = new(1);
+
     /// <summary>For tests: runs after the files are written and before the transaction commits.</summary>
     internal Func<Task>? AfterFilesWritten { get; set; }
 
@@ -75,10 +79,28 @@ public sealed class ImageIngestService(
             return IngestResult.Rejected(file.FileName, overQuota);
 
         ProcessedImage processed;
-        await DecodeSlots.WaitAsync(cancellationToken);
+        var limits = new DecodeLimits(upload.Value.MaxPixels, upload.Value.MaxDecodeBytes);
+        var large = false;
         try
         {
-            processed = await Task.Run(() => ImageProcessor.Process(file.TempPath, format.Value, upload.Value.MaxPixels), cancellationToken);
+            // The header is cheap (no pixel decoded) and says what the decode will cost, before it is queued.
+            var header = await Task.Run(() => ImageProcessor.ReadHeader(file.TempPath, format.Value), cancellationToken);
+            ImageProcessor.CheckLimits(header, limits);
+            if (header.IsLarge)
+            {
+                await LargeDecodeSlot.WaitAsync(cancellationToken);
+                large = true;
+            }
+
+            await DecodeSlots.WaitAsync(cancellationToken);
+            try
+            {
+                processed = await Task.Run(() => ImageProcessor.Process(file.TempPath, format.Value, header), cancellationToken);
+            }
+            finally
+            {
+                DecodeSlots.Release();
+            }
         }
         catch (ImageRejectedException e)
         {
@@ -88,7 +110,8 @@ public sealed class ImageIngestService(
         }
         finally
         {
-            DecodeSlots.Release();
+            if (large)
+                LargeDecodeSlot.Release();
         }
 
         return await StoreAsync(userId, vehicleId, file, processed, cancellationToken);
@@ -122,7 +145,7 @@ public sealed class ImageIngestService(
             VehicleId = vehicleId,
             UserId = userId,
             FileName = file.FileName,
-            ExifData = exif.ToJson().ToJsonString(),
+            ExifData = ExifJson(exif, processed.Warnings),
             Variants = variants.ToJson(),
             TakenAt = exif.TakenAt?.ToUniversalTime(),
             IsPrimary = !await db.VehicleImages.AnyAsync(i => i.VehicleId == vehicleId && i.IsPrimary, cancellationToken),
@@ -176,6 +199,18 @@ public sealed class ImageIngestService(
         }
 
         return new IngestResult(file.FileName, IngestOutcome.Created, image.Id, image.ProcessingStatus, null);
+    }
+
+    /// <summary>
+    /// The EXIF object, plus "ingestWarnings" when the photo was kept despite a flaw (a truncated JPEG's
+    /// grey rows): vehicle_images has no column for it, and exif_data is what the photo's detail shows.
+    /// </summary>
+    private static string ExifJson(ExifInfo exif, IReadOnlyList<string> warnings)
+    {
+        var json = exif.ToJson();
+        if (warnings.Count > 0)
+            json["ingestWarnings"] = new System.Text.Json.Nodes.JsonArray([.. warnings.Select(w => (System.Text.Json.Nodes.JsonNode?)w)]);
+        return json.ToJsonString();
     }
 
     private async Task<IngestResult?> FindDuplicateAsync(Guid vehicleId, string sha256, CancellationToken cancellationToken)

@@ -31,6 +31,7 @@ public sealed class ConfigurationTests
     [InlineData("Processing:RetryDelaysSeconds:0", "-5", "Processing__RetryDelaysSeconds")]
     [InlineData("Upload:MaxFileBytes", "0", "Upload__MaxFileBytes")]
     [InlineData("Upload:MaxPixels", "-1", "Upload__MaxPixels")]
+    [InlineData("Upload:MaxDecodeBytes", "0", "Upload__MaxDecodeBytes")]
     [InlineData("Analysis:Endpoint", "ftp://example.test/v1", "Analysis__Endpoint")]
     [InlineData("Analysis:RequestsPerMinute", "0", "Analysis__RequestsPerMinute")]
     [InlineData("Analysis:TimeoutSeconds", "0", "Analysis__TimeoutSeconds")]
@@ -84,7 +85,7 @@ public sealed class ConfigurationTests
         Assert.Equal((AnalysisProvider.Local, "https://api.openai.com/v1", "gpt-4o-mini", 60, 60, 7, 3000),
             (analysis.Provider, analysis.Endpoint.OriginalString, analysis.Model, analysis.RequestsPerMinute,
                 analysis.TimeoutSeconds, analysis.Tier2MinQuality, analysis.Tier3MinLongEdge));
-        Assert.Equal((52_428_800L, 150_000_000L), (upload.MaxFileBytes, upload.MaxPixels));
+        Assert.Equal((52_428_800L, 150_000_000L, 536_870_912L), (upload.MaxFileBytes, upload.MaxPixels, upload.MaxDecodeBytes));
     }
 
     [Fact]

@@ -165,12 +165,50 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
 
     [Theory]
     [MemberData(nameof(TestData.ExpectedFileNames), MemberType = typeof(TestData))]
-    public async Task Detail_RealCameraFile_ExifMatchesTheIndependentReader(string file)
+    public async Task Detail_RealCameraFile_ExifMatchesTheIndependentReader(string file) =>
+        await AssertExifMatchesTheIndependentReaderAsync(TestData.ExpectedFor(file), Real(file));
+
+    /// <summary>
+    /// The real camera files that carry EXIF, as AVIF: libvips re-encodes the pixels (AV1) and keeps the EXIF
+    /// block, so the independent reader's values for the source file are what the AVIF must show.
+    /// (../shared/testdata has no AVIF of its own.)
+    /// </summary>
+    public static TheoryData<string> CameraFilesWithExif()
+    {
+        var data = new TheoryData<string>();
+        foreach (var e in TestData.Expected())
+            if (e.GetProperty("format").GetString() == "JPEG" && e.GetProperty("make").ValueKind == JsonValueKind.String)
+                data.Add(e.GetProperty("file").GetString()!);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CameraFilesWithExif))]
+    public async Task Detail_RealCameraFileAsAvif_ExifMatchesTheIndependentReader(string file)
+    {
+        var avif = Path.Combine(Path.GetTempPath(), $"vi-{Guid.NewGuid():N}.avif");
+        try
+        {
+            using (var image = NetVips.Image.NewFromFile(TestData.Image(file)))
+                image.Heifsave(avif, compression: NetVips.Enums.ForeignHeifCompression.Av1, q: 40, effort: 0, keep: NetVips.Enums.ForeignKeep.Exif);
+            var bytes = await File.ReadAllBytesAsync(avif, Ct);
+            Assert.Equal("avif"u8.ToArray(), bytes[8..12]);
+
+            await AssertExifMatchesTheIndependentReaderAsync(TestData.ExpectedFor(file), (Path.ChangeExtension(file, ".avif"), bytes));
+        }
+        finally
+        {
+            File.Delete(avif);
+        }
+    }
+
+    private async Task AssertExifMatchesTheIndependentReaderAsync(JsonElement expected, (string Name, byte[] Bytes) upload)
     {
         using var client = await fixture.App.CreateUserClientAsync();
         var vehicleId = await CreateVehicleAsync(client);
-        var expected = TestData.ExpectedFor(file);
-        var id = (await UploadAsync(client, vehicleId, Real(file)))[0].ImageId!.Value;
+        var result = (await UploadAsync(client, vehicleId, upload))[0];
+        Assert.True(result.Outcome == IngestOutcome.Created, $"{result.FileName}: {result.Outcome} {result.Error}");
+        var id = result.ImageId!.Value;
 
         var detail = await client.GetFromJsonAsync<JsonElement>($"api/images/{id}", Ct);
 
@@ -190,6 +228,34 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
 
         if (Text(expected, "date_time_original") is { } raw && Text(expected, "offset_time_original") is null)
             Assert.Equal(DateTime.ParseExact(raw, "yyyy:MM:dd HH:mm:ss", null), detail.GetProperty("takenAt").GetDateTimeOffset().UtcDateTime);
+    }
+
+    [Fact]
+    public async Task Upload_TruncatedHeicAndCutCameraJpegs_TruncatedRejectedAndAFewMissingRowsKeptWithAWarning()
+    {
+        using var client = await fixture.App.CreateUserClientAsync();
+        var vehicleId = await CreateVehicleAsync(client);
+        var heic = File.ReadAllBytes(TestData.Image("exif-samples__iphone_13_pro_max.HEIC"));
+
+        var results = await UploadAsync(client, vehicleId,
+            ("cut.heic", heic[..(heic.Length * 3 / 4)]),
+            ("missing-24-rows.jpg", GeneratedImages.CameraJpegMissingLastRows(24)),
+            ("missing-216-rows.jpg", GeneratedImages.CameraJpegMissingLastRows(216)));
+
+        var byName = results.ToDictionary(r => r.FileName);
+        Assert.Equal(IngestOutcome.Rejected, byName["cut.heic"].Outcome);
+        Assert.StartsWith("truncated file:", byName["cut.heic"].Error);
+        Assert.Equal(IngestOutcome.Rejected, byName["missing-216-rows.jpg"].Outcome);
+        Assert.StartsWith("truncated file:", byName["missing-216-rows.jpg"].Error);
+        Assert.Contains("10%", byName["missing-216-rows.jpg"].Error);
+        var kept = byName["missing-24-rows.jpg"];
+        Assert.Equal(IngestOutcome.Created, kept.Outcome);
+        Assert.Equal(1, await RowCountAsync(vehicleId));
+
+        var detail = await client.GetFromJsonAsync<JsonElement>($"api/images/{kept.ImageId}", Ct);
+        Assert.Equal((3840, 2160), (detail.GetProperty("width").GetInt32(), detail.GetProperty("height").GetInt32()));
+        var warning = Assert.Single(detail.GetProperty("exif").GetProperty("ingestWarnings").EnumerateArray()).GetString();
+        Assert.Equal("the file ends early: the last 24 of 2160 rows (1.1%) are missing and show grey.", warning);
     }
 
     [Fact]
