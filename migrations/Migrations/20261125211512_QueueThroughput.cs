@@ -26,33 +26,35 @@ namespace VehicleImages.Migrations.Migrations
             // transition tables hold only the statement's own rows. An UPDATE trigger with
             // transition tables cannot name columns, so the WHERE of the query does that filtering.
             migrationBuilder.Sql("""
-                CREATE FUNCTION vi_image_status_payloads(changed vehicle_images[]) RETURNS SETOF text LANGUAGE sql STABLE AS $$
-                    WITH events AS (
-                        SELECT c.ordinality AS ord, json_build_object(
-                            'imageId', c.id, 'vehicleId', c.vehicle_id, 'userId', c.user_id,
-                            'status', c.processing_status,
-                            'attempts', coalesce((SELECT j.attempt FROM image_processing_jobs j
-                                                  WHERE j.image_id = c.id ORDER BY j.id DESC LIMIT 1), 0),
-                            'error', left(c.processing_error, 300))::text AS event
-                        FROM unnest(changed) WITH ORDINALITY AS c),
-                    sized AS (
-                        SELECT ord, event, sum(octet_length(event) + 1) OVER (ORDER BY ord) / 6000 AS chunk FROM events)
-                    SELECT '[' || string_agg(event, ',' ORDER BY ord) || ']' FROM sized GROUP BY chunk ORDER BY chunk
-                $$;
-
                 CREATE FUNCTION vi_notify_image_statuses() RETURNS trigger LANGUAGE plpgsql AS $$
                 DECLARE
-                    changed vehicle_images[];
                     payload text;
                 BEGIN
                     IF TG_OP = 'INSERT' THEN
-                        changed := ARRAY(SELECT n FROM new_rows n);
+                        FOR payload IN
+                            WITH events AS (
+                                SELECT row_number() OVER () AS ord, json_build_object(
+                                    'imageId', n.id, 'vehicleId', n.vehicle_id, 'userId', n.user_id, 'status', n.processing_status,
+                                    'attempts', 0, 'error', left(n.processing_error, 300))::text AS event
+                                FROM new_rows n),
+                            sized AS (SELECT ord, event, sum(octet_length(event) + 1) OVER (ORDER BY ord) / 6000 AS chunk FROM events)
+                            SELECT '[' || string_agg(event, ',' ORDER BY ord) || ']' FROM sized GROUP BY chunk ORDER BY chunk
+                        LOOP
+                            PERFORM pg_notify('image_status', payload);
+                        END LOOP;
                     ELSE
-                        changed := ARRAY(SELECT n FROM new_rows n JOIN old_rows o ON o.id = n.id
-                                         WHERE o.processing_status IS DISTINCT FROM n.processing_status);
-                    END IF;
-                    IF cardinality(changed) > 0 THEN
-                        FOR payload IN SELECT vi_image_status_payloads(changed) LOOP
+                        FOR payload IN
+                            WITH events AS (
+                                SELECT row_number() OVER () AS ord, json_build_object(
+                                    'imageId', n.id, 'vehicleId', n.vehicle_id, 'userId', n.user_id, 'status', n.processing_status,
+                                    'attempts', coalesce((SELECT j.attempt FROM image_processing_jobs j
+                                                          WHERE j.image_id = n.id ORDER BY j.id DESC LIMIT 1), 0),
+                                    'error', left(n.processing_error, 300))::text AS event
+                                FROM new_rows n JOIN old_rows o ON o.id = n.id
+                                WHERE o.processing_status IS DISTINCT FROM n.processing_status),
+                            sized AS (SELECT ord, event, sum(octet_length(event) + 1) OVER (ORDER BY ord) / 6000 AS chunk FROM events)
+                            SELECT '[' || string_agg(event, ',' ORDER BY ord) || ']' FROM sized GROUP BY chunk ORDER BY chunk
+                        LOOP
                             PERFORM pg_notify('image_status', payload);
                         END LOOP;
                     END IF;
@@ -77,7 +79,6 @@ namespace VehicleImages.Migrations.Migrations
                 DROP TRIGGER trg_vehicle_images_status_insert ON vehicle_images;
                 DROP TRIGGER trg_vehicle_images_status_update ON vehicle_images;
                 DROP FUNCTION vi_notify_image_statuses();
-                DROP FUNCTION vi_image_status_payloads(vehicle_images[]);
                 CREATE TRIGGER trg_vehicle_images_status_insert AFTER INSERT ON vehicle_images
                     FOR EACH ROW EXECUTE FUNCTION vi_notify_image_status();
                 CREATE TRIGGER trg_vehicle_images_status_update AFTER UPDATE OF processing_status ON vehicle_images
