@@ -16,6 +16,8 @@ public sealed class QueueProfile(string admin, string name)
     private string _walBefore = "";
     private long _allocatedBefore;
     private long _allocated;
+    private TimeSpan _cpuBefore;
+    private TimeSpan _cpu;
     private long _notifies;
     private long _notifyBytes;
     private NpgsqlConnection? _listener;
@@ -63,9 +65,14 @@ public sealed class QueueProfile(string admin, string name)
             }
         });
         _allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        _cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     }
 
-    public void Drained() => _allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocatedBefore;
+    public void Drained()
+    {
+        _allocated = GC.GetTotalAllocatedBytes(precise: true) - _allocatedBefore;
+        _cpu = Process.GetCurrentProcess().TotalProcessorTime - _cpuBefore;
+    }
 
     public async Task AfterAsync(int jobs)
     {
@@ -124,6 +131,7 @@ public sealed class QueueProfile(string admin, string name)
         PerJob["NOTIFY payload bytes"] = (double)_notifyBytes / jobs;
         PerJob["lease renewals"] = Statements.Where(s => s.Statement == "renew lease").Sum(s => s.CallsPerJob);
         PerJob["bytes allocated (this process)"] = (double)_allocated / jobs;
+        PerJob["CPU ms in this process (the queue's client side)"] = _cpu.TotalMilliseconds / jobs;
     }
 
     /// <summary>A short name for a statement, from its text.</summary>
