@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "queue", "telemetry", "latency", "rate", "outage", "gallery", "decode"];
+string[] figures = ["all", "ingest", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -13,6 +13,9 @@ if (!figures.Contains(only))
 var work = Directory.CreateTempSubdirectory("vi-bench-").FullName;
 // Directly under /tmp: the server may run as the postgres user, which cannot enter a private temp folder.
 var clusterDir = Path.Combine(Path.GetTempPath(), $"vi-bench-pg-{Guid.NewGuid():N}"[..32]);
+// pg_stat_statements loaded in the benchmark's own cluster, for `queue-profile` (statements per job).
+if (only == "queue-profile")
+    Environment.SetEnvironmentVariable("PG_PRELOAD", "pg_stat_statements");
 var admin = Environment.GetEnvironmentVariable("ConnectionStrings__Default") is { Length: > 0 } given
     ? given
     : await Rig.ScriptAsync("start", clusterDir, "postgres");
@@ -24,7 +27,9 @@ try
     if (only is "all" or "ingest")
         rows.AddRange(await Figures.IngestAndMemoryAsync(admin, work));
     if (only is "all" or "queue")
-        rows.Add(await Figures.QueueAsync(admin));
+        rows.AddRange(await Figures.QueueAsync(admin));
+    if (only is "queue-profile")
+        await Figures.QueueProfileAsync(admin);
     if (only is "all" or "telemetry")
         rows.Add(await Figures.TelemetryAsync(admin));
     if (only is "all" or "latency")

@@ -96,6 +96,10 @@ unix_socket_directories = ''
 max_connections = 500
 fsync = ${PG_FSYNC:-on}
 CONF
+      # PG_PRELOAD (e.g. pg_stat_statements, which the benchmark's queue profile reads): loaded when present.
+      if [ -n "${PG_PRELOAD:-}" ] && [ -f "$BIN/../lib/$PG_PRELOAD.so" ]; then
+        echo "shared_preload_libraries = '$PG_PRELOAD'" >> "$dir/postgresql.conf"
+      fi
     fi
     port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$dir/postgresql.conf" | tail -n 1)
     [ -n "$port" ] || die "cannot read the port from $dir/postgresql.conf"

@@ -596,10 +596,6 @@ namespace VehicleImages.Migrations.Migrations
                     b.HasKey("Id")
                         .HasName("pk_vehicle_images");
 
-                    b.HasIndex("ProcessingStatus")
-                        .HasDatabaseName("ix_vehicle_images_needs_work")
-                        .HasFilter("processing_status IN ('pending', 'failed')");
-
                     b.HasIndex("Sha256")
                         .HasDatabaseName("ix_vehicle_images_sha256");
 
@@ -629,6 +625,8 @@ namespace VehicleImages.Migrations.Migrations
 
                             t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed')");
                         });
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 75);
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Images.VehicleImageAngle", b =>

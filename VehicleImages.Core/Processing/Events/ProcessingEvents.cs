@@ -28,6 +28,11 @@ public sealed class ProcessingEvents
         {
             switch (channel)
             {
+                // One NOTIFY per statement: an array of the statement's status changes, in order.
+                case ProcessingChannels.ImageStatus when payload.StartsWith('['):
+                    foreach (var status in JsonSerializer.Deserialize<ImageStatusEvent[]>(payload, Json) ?? [])
+                        ImageStatusChanged?.Invoke(status);
+                    break;
                 case ProcessingChannels.ImageStatus when JsonSerializer.Deserialize<ImageStatusEvent>(payload, Json) is { } status:
                     ImageStatusChanged?.Invoke(status);
                     break;

@@ -31,13 +31,15 @@ public sealed class JobClaim : ITierResults, IAsyncDisposable
     private readonly RetrySchedule _retry;
     private readonly TimeSpan _lease;
     private readonly ILogger _logger;
+    private readonly LeaseKeeper _keeper;
     private CancellationTokenSource _lost = new();
-    private CancellationTokenSource? _renewing;
-    private Task _renewal = Task.CompletedTask;
+    private bool _kept;
     private int _ended;
 
-    internal JobClaim(ClaimKey key, ClaimedImage image, TimeSpan lease, ClaimStatements sql, CompletionWriter writer, RetrySchedule retry, ILogger logger)
+    internal JobClaim(ClaimKey key, ClaimedImage image, TimeSpan lease, ClaimStatements sql, CompletionWriter writer, RetrySchedule retry,
+        LeaseKeeper keeper, ILogger logger)
     {
+        _keeper = keeper;
         Key = key;
         Image = image;
         _lease = lease;
@@ -72,13 +74,30 @@ public sealed class JobClaim : ITierResults, IAsyncDisposable
     public AnalysisRequest ToRequest() => new(ImageId, Image.FileName, Image.Width, Image.Height, VariantSet.FromJson(Image.Variants),
         Image.Metadata is null ? null : JsonNode.Parse(Image.Metadata) as JsonObject);
 
-    /// <summary>Renews the lease every third of it, from now until the claim is disposed.</summary>
+    /// <summary>
+    /// Has the lease renewed every third of it, from now until the claim is disposed: by its queue's
+    /// <see cref="LeaseKeeper"/>, one statement for every claim the queue holds.
+    /// </summary>
     public void KeepAlive(CancellationToken stopping)
     {
         _lost.Dispose();
         _lost = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        _renewing = new CancellationTokenSource();
-        _renewal = RenewLeaseAsync(_renewing.Token);
+        _kept = true;
+        _keeper.Hold(this);
+    }
+
+    /// <summary>A renewal found the claim no longer ours.</summary>
+    internal Task LostAsync()
+    {
+        _keeper.Release(this);
+        try
+        {
+            return _lost.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            return Task.CompletedTask; // disposed meanwhile: nobody is listening
+        }
     }
 
     /// <summary>Extends the lease once; false when the claim is no longer ours.</summary>
@@ -123,12 +142,8 @@ public sealed class JobClaim : ITierResults, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_renewing is not null)
-        {
-            await _renewing.CancelAsync();
-            await _renewal;
-            _renewing.Dispose();
-        }
+        if (_kept)
+            _keeper.Release(this);
 
         if (Interlocked.Exchange(ref _ended, 1) == 0)
         {
@@ -146,32 +161,6 @@ public sealed class JobClaim : ITierResults, IAsyncDisposable
     }
 
     private void End() => Interlocked.Exchange(ref _ended, 1);
-
-    private async Task RenewLeaseAsync(CancellationToken stop)
-    {
-        try
-        {
-            using var timer = new PeriodicTimer(_lease / 3);
-            while (await timer.WaitForNextTickAsync(stop))
-            {
-                try
-                {
-                    if (!await RenewAsync(stop))
-                    {
-                        await _lost.CancelAsync();
-                        return;
-                    }
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException)
-                {
-                    _logger.LogWarning("Lease renewal for job {Job} failed ({Message})", JobId, e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 }
 
 /// <summary>A write for a claim found it taken by someone else (its lease expired and it was rescued).</summary>

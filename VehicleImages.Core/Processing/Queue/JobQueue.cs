@@ -26,6 +26,7 @@ public sealed class JobQueue(
     public const int RescueBatch = 200;
 
     private readonly ClaimStatements _statements = new(db);
+    private readonly LeaseKeeper _keeper = new(db, owner, claimLog);
 
     /// <summary>
     /// The claim's quota clause, present only when Quotas:ProviderCallsPerDay is set: a photo whose
@@ -87,7 +88,7 @@ public sealed class JobQueue(
             var key = new ClaimKey(reader.GetInt64(0), reader.GetGuid(1), reader.GetInt32(2), owner.Name, reader.GetFieldValue<DateTimeOffset>(3));
             var image = new ClaimedImage(reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetInt32(6),
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8));
-            claims.Add(new JobClaim(key, image, owner.Lease, _statements, writer, retry, claimLog) { TraceParent = reader.IsDBNull(10) ? null : reader.GetString(10) });
+            claims.Add(new JobClaim(key, image, owner.Lease, _statements, writer, retry, _keeper, claimLog) { TraceParent = reader.IsDBNull(10) ? null : reader.GetString(10) });
             Telemetry.ClaimLatency.Record(Math.Max(0, reader.GetDouble(9)));
         }
 
