@@ -48,7 +48,8 @@ public static class CoreRegistration
         services.AddDataProtection()
             .SetApplicationName("VehicleImages")
             .PersistKeysToDbContext<VehicleImagesDbContext>();
-        services.AddSingleton(TimeProvider.System);
+        // TryAdd: a test that registered a fake clock first keeps it.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
@@ -58,6 +59,8 @@ public static class CoreRegistration
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();
+        services.AddSingleton<Uploads.IUploadBytes, Uploads.FileSystemUploadBytes>();
+        services.AddSingleton<Uploads.ResumableUploadService>();
 
         // The queue and its workers. One data source (pool) for the queue's short statements; the
         // listener opens its own unpooled connection.
