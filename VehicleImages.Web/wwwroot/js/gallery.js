@@ -37,6 +37,8 @@ export function init(rootId, vehicleId, dotnet) {
     return token;
   };
   const endpoint = new URL('api/uploads', document.baseURI).href;
+  // Per vehicle: the same file picked for two vehicles is two uploads.
+  const fingerprintOf = file => ['vehicleimages', vehicleId, file.name, file.type, file.size, file.lastModified].join('-');
 
   const active = () => jobs.filter(j => j.state === 'checking' || j.state === 'uploading').length;
   const pump = () => {
@@ -76,10 +78,16 @@ export function init(rootId, vehicleId, dotnet) {
   };
 
   async function start(job) {
+    if (job.uploaded) {
+      // Every byte was sent; only the outcome was missed (the connection went as it came).
+      setState(job, 'checking', 'finishing…');
+      return collect(job);
+    }
     setState(job, 'checking', 'checking…');
     let header;
     try {
       header = await antiforgery();
+      if (await finishedBefore(job)) return;
       job.sha256 ??= await hashFile(job.file);
       if (job.state !== 'checking') return; // paused or cancelled meanwhile
       const answer = await fetch(`api/vehicles/${vehicleId}/images/check`, {
@@ -106,8 +114,7 @@ export function init(rootId, vehicleId, dotnet) {
       retryDelays,
       headers: { [header.headerName]: header.requestToken },
       metadata: { vehicleId, filename: job.file.name, filetype: job.file.type },
-      // Per vehicle: the same file picked for two vehicles is two uploads.
-      fingerprint: file => Promise.resolve(['vehicleimages', vehicleId, file.name, file.type, file.size, file.lastModified].join('-')),
+      fingerprint: file => Promise.resolve(fingerprintOf(file)),
       removeFingerprintOnSuccess: true,
       onShouldRetry: (err) => {
         if (!navigator.onLine) return false; // the online event resumes it
@@ -125,7 +132,7 @@ export function init(rootId, vehicleId, dotnet) {
         job.row.bar.value = total ? Math.floor((sent / total) * 100) : 100;
         job.row.outcome.textContent = `uploading${job.speed ? ` · ${formatBytes(job.speed)}/s` : ''}`;
       },
-      onSuccess: () => outcome(job).then(result => finish(job, result), e => fail(job, `failed: ${e.message}`)),
+      onSuccess: () => { job.uploaded = true; collect(job); },
       onError: err => {
         if (job.state !== 'uploading') return; // paused or cancelled
         if (!navigator.onLine) { setState(job, 'offline', 'offline: waiting for the connection'); return; }
@@ -146,14 +153,45 @@ export function init(rootId, vehicleId, dotnet) {
     if (job.state === 'uploading') job.upload.start();
   }
 
+  // A file kept from before a reload whose upload the server had already finished: its outcome, not a duplicate.
+  async function finishedBefore(job) {
+    if (!job.restored) return false;
+    const previous = await tus.defaultOptions.urlStorage.findUploadsByFingerprint(fingerprintOf(job.file)).catch(() => []);
+    for (const p of previous) {
+      const r = await fetch(p.uploadUrl, { cache: 'no-store' }).catch(() => null);
+      const body = r?.ok ? await r.json() : null;
+      if (body && body.outcome !== 'uploading') {
+        tus.defaultOptions.urlStorage.removeUpload(p.urlStorageKey).catch(() => {});
+        finish(job, body);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The upload's outcome (created, duplicate or rejected with its reason), from GET on its URL.
+  async function collect(job) {
+    try {
+      finish(job, await outcome(job));
+    } catch (e) {
+      if (!navigator.onLine) setState(job, 'offline', 'offline: waiting for the connection');
+      else fail(job, `failed: ${e.message}`);
+    }
+  }
+
   async function outcome(job) {
     // The last PATCH answered once the file was stored; on another instance it may still be finishing.
     for (let attempt = 0; ; attempt++) {
-      const r = await fetch(job.upload.url, { cache: 'no-store' });
-      if (r.ok) {
+      let r = null;
+      try {
+        r = await fetch(job.upload.url, { cache: 'no-store' });
+      } catch (e) {
+        if (!navigator.onLine || attempt >= 5) throw e;
+      }
+      if (r?.ok) {
         const body = await r.json();
         if (body.outcome !== 'uploading' || attempt >= 30) return body;
-      } else if (attempt >= 5) {
+      } else if (r && attempt >= 5) {
         throw new Error(await reason(r));
       }
       await new Promise(resolve => setTimeout(resolve, 1000));
@@ -179,7 +217,7 @@ export function init(rootId, vehicleId, dotnet) {
   };
 
   const add = (file, key, restored) => {
-    const job = { key, file, state: 'queued', sent: 0, row: addRow(list, file) };
+    const job = { key, file, restored, state: 'queued', sent: 0, row: addRow(list, file) };
     job.row.pause.onclick = () => pause(job);
     job.row.resume.onclick = () => resume(job);
     job.row.cancel.onclick = () => cancel(job);
