@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark program: every figure beside a reference measured in the same run.
 # Installs what it needs (libvips-tools for the vipsthumbnail reference, PostgreSQL server binaries).
-# ./bench.sh [all|ingest|queue|telemetry|latency|rate|outage|gallery]
+# ./bench.sh [all|ingest|queue|telemetry|latency|rate|outage|gallery|tus]
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"

@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "queue", "telemetry", "latency", "rate", "outage", "gallery"];
+string[] figures = ["all", "ingest", "queue", "telemetry", "latency", "rate", "outage", "gallery", "tus"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -35,6 +35,8 @@ try
         rows.AddRange(await Figures.OutageAsync(admin, work));
     if (only is "all" or "gallery")
         rows.AddRange(await Figures.GalleryAsync(admin, work));
+    if (only is "all" or "tus")
+        rows.AddRange(await Figures.TusAsync(admin, work));
 }
 finally
 {

@@ -154,6 +154,26 @@ public sealed class TusDurabilityTests
         Directory.Delete(storage, recursive: true);
     }
 
+    [Fact]
+    public async Task RateLimit_CountsCreationsNotChunks()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?>(NoWorkers) { ["RateLimits:UploadsPerMinute"] = "2" });
+        using var client = await app.CreateUserClientAsync();
+        var vehicleId = await UploadTests.CreateVehicleAsync(client);
+        var file = PhotoBytes();
+
+        // One file in many chunks: each PATCH is part of the same upload, not another one.
+        var url = await Tus.StartAsync(client, vehicleId, "many-chunks.jpg", file.Length);
+        await Tus.SendAllAsync(client, url, file, file.Length / 20 + 1);
+        Assert.Equal(IngestOutcome.Created, (await TusProtocolTests.StatusAsync(client, url)).Outcome);
+
+        await Tus.StartAsync(client, vehicleId, "second.jpg", file.Length);
+        var third = await Tus.CreateAsync(client, vehicleId, "third.jpg", file.Length);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.True(third.Headers.RetryAfter is not null);
+    }
+
     private static async Task<HttpClient> ClientForAsync(Uri address)
     {
         using var anonymous = new HttpClient { BaseAddress = address };
