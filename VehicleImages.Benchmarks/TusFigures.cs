@@ -12,8 +12,8 @@ public static partial class Figures
 
     public static async Task<List<Row>> TusAsync(string admin, string work)
     {
-        // 100 distinct photos of about 5 MB: a few real 12 MP JPEGs, made distinct by bytes after their end marker.
-        var bases = MakeJpegs(Path.Combine(work, "tus-bases"), 4, 4000, 3000).Select(File.ReadAllBytes).ToList();
+        // 100 distinct photos of about 5 MB: a few real 16 MP JPEGs, made distinct by bytes after their end marker.
+        var bases = MakeJpegs(Path.Combine(work, "tus-bases"), 4, 4600, 3450).Select(File.ReadAllBytes).ToList();
         var averageMb = bases.Average(b => b.Length) / 1024.0 / 1024.0;
 
         var cs = await Rig.DatabaseAsync(admin);

@@ -277,8 +277,12 @@ public sealed class ResumableUploadService(
                 .OrderBy(u => u.ExpiresAt).Select(u => u.Id).Take(500).ToListAsync(cancellationToken);
             if (ids.Count == 0)
                 return swept + await SweepUnnamedBytesAsync(db, now, cancellationToken);
-            var deleted = await db.ResumableUploads.Where(u => ids.Contains(u.Id) && u.ExpiresAt <= now).Select(u => u.Id).ToListAsync(cancellationToken);
-            await db.ResumableUploads.Where(u => deleted.Contains(u.Id) && u.ExpiresAt <= now).ExecuteDeleteAsync(cancellationToken);
+            // Re-checked in the DELETE itself: a chunk that arrived meanwhile moved the expiry on, and its bytes stay.
+            var deleted = await db.Database.SqlQuery<Guid>($"""
+                DELETE FROM resumable_uploads WHERE id = ANY({ids.ToArray()}) AND expires_at <= {now}
+                  AND (state <> {UploadState.Finishing} OR finishing_since < {stale})
+                RETURNING id AS "Value"
+                """).ToListAsync(cancellationToken);
             foreach (var id in deleted)
                 bytes.Delete(id);
             swept += deleted.Count;
