@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode"];
+string[] figures = ["all", "ingest", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -42,6 +42,8 @@ try
         rows.AddRange(await Figures.GalleryAsync(admin, work));
     if (only is "all" or "decode")
         rows.AddRange(await Figures.DecodeAsync(admin, work));
+    if (only is "all" or "tus")
+        rows.AddRange(await Figures.TusAsync(admin, work));
 }
 finally
 {

@@ -51,6 +51,15 @@ public static class Rig
         public Uri BaseAddress { get; } = baseAddress;
         public int Pid => process.Id;
 
+        /// <summary>Resident set size of the process now (VmRSS).</summary>
+        public long RssBytes()
+        {
+            foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
+                if (line.StartsWith("VmRSS:"))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            return 0;
+        }
+
         /// <summary>Peak resident set size of the process so far, from the kernel (VmHWM).</summary>
         public long PeakRssBytes()
         {

@@ -50,7 +50,8 @@ public static class CoreRegistration
             .PersistKeysToDbContext<VehicleImagesDbContext>();
         if (Accounts.KeyEncryptionCertificate.Load(builder.Configuration) is { } certificate)
             dataProtection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
-        services.AddSingleton(TimeProvider.System);
+        // TryAdd: a test that registered a fake clock first keeps it.
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
         services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
@@ -61,6 +62,8 @@ public static class CoreRegistration
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();
+        services.AddSingleton<Uploads.IUploadBytes, Uploads.FileSystemUploadBytes>();
+        services.AddSingleton<Uploads.ResumableUploadService>();
 
         // The queue and its workers. One data source (pool) for the queue's short statements; the
         // listener opens its own unpooled connection.

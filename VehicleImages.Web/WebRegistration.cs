@@ -4,6 +4,7 @@ using VehicleImages.Web.Components;
 using VehicleImages.Web.Endpoints;
 using VehicleImages.Web.Security;
 using VehicleImages.Web.Limits;
+using VehicleImages.Web.Uploads.Tus;
 
 namespace VehicleImages.Web;
 
@@ -53,6 +54,7 @@ public static class WebRegistration
         app.MapAntiforgeryToken();
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
+        app.MapTusEndpoints();
         app.MapAdminEndpoints();
         app.MapUsageEndpoints();
         app.MapHealthEndpoints();

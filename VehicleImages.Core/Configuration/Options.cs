@@ -43,6 +43,10 @@ public sealed class UploadOptions
     /// </summary>
     [Range(1, 100_000, ErrorMessage = "Upload:MaxFilesPerRequest (Upload__MaxFilesPerRequest) must be between 1 and 100000.")]
     public int MaxFilesPerRequest { get; set; } = 100;
+
+    /// <summary>How long an unfinished resumable (tus) upload waits for its next chunk before it and its bytes are removed.</summary>
+    [Range(1, 24 * 365, ErrorMessage = "Upload:ResumableExpiryHours (Upload__ResumableExpiryHours) must be between 1 and 8760 hours.")]
+    public int ResumableExpiryHours { get; set; } = 24;
 }
 
 public enum AnalysisProvider

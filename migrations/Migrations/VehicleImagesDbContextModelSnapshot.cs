@@ -983,6 +983,87 @@ namespace VehicleImages.Migrations.Migrations
                     b.ToTable("user_daily_usage", (string)null);
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Uploads.ResumableUpload", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("CompletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completed_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("file_name");
+
+                    b.Property<string>("FileType")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("file_type");
+
+                    b.Property<DateTimeOffset?>("FinishingSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finishing_since");
+
+                    b.Property<Guid?>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<long>("Length")
+                        .HasColumnType("bigint")
+                        .HasColumnName("length");
+
+                    b.Property<long>("Offset")
+                        .HasColumnType("bigint")
+                        .HasColumnName("upload_offset");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("state");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("user_id");
+
+                    b.Property<Guid>("VehicleId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("vehicle_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_resumable_uploads");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_resumable_uploads_expires_at");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_resumable_uploads_user_id");
+
+                    b.HasIndex("VehicleId")
+                        .HasDatabaseName("ix_resumable_uploads_vehicle_id");
+
+                    b.ToTable("resumable_uploads", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_resumable_uploads_offset", "upload_offset >= 0 AND upload_offset <= length");
+                        });
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1180,6 +1261,23 @@ namespace VehicleImages.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_user_daily_usage_asp_net_users_user_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Uploads.ResumableUpload", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Accounts.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_resumable_uploads_asp_net_users_user_id");
+
+                    b.HasOne("VehicleImages.Core.Vehicles.Vehicle", null)
+                        .WithMany()
+                        .HasForeignKey("VehicleId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_resumable_uploads_vehicles_vehicle_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Vehicles.Vehicle", b =>

@@ -24,6 +24,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         new(typeof(PruneFinishedJobs), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
         new(typeof(SweepOrphanFiles), TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(1)),
         new(typeof(MeasureQueueDepth), TimeSpan.FromSeconds(15), TimeSpan.Zero),
+        new(typeof(SweepExpiredUploads), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
     ];
 
     internal static void Register(IServiceCollection services)
@@ -34,6 +35,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         services.AddSingleton<PruneFinishedJobs>();
         services.AddSingleton<SweepOrphanFiles>();
         services.AddSingleton<MeasureQueueDepth>();
+        services.AddSingleton<SweepExpiredUploads>();
         services.AddHostedService<ChoreRunner>();
     }
 }
