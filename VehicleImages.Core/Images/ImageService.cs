@@ -66,7 +66,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             .Where(i => i.Id == imageId)
             .Select(i => new { i.Variants, i.Sha256, i.FileName })
             .SingleOrDefaultAsync(cancellationToken);
-        if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
+        if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored
+            || await store.OpenReadAsync(stored.Key, cancellationToken) is not { } stream)
             return null;
         return (stream, stored, image.Sha256 ?? "", image.FileName);
     }

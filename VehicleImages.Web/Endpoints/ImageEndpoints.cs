@@ -105,7 +105,17 @@ public static class ImageEndpoints
                 return NoFiles();
             var results = new List<IngestResult>(received.Count);
             foreach (var part in received)
-                results.Add(part.Rejected ?? await ingest.IngestAsync(http.User.UserId(), vehicleId, part.File!, cancellationToken));
+            {
+                try
+                {
+                    results.Add(part.Rejected ?? await ingest.IngestAsync(http.User.UserId(), vehicleId, part.File!, cancellationToken));
+                }
+                catch (StoreUnavailableException e)
+                {
+                    return StoreUnavailable(http, e, results);
+                }
+            }
+
             return TypedResults.Ok(new UploadResponse(results));
         }
         finally
@@ -158,6 +168,19 @@ public static class ImageEndpoints
             if (!kept)
                 File.Delete(temp);
         }
+    }
+
+    /// <summary>
+    /// 503: the photo store is down. The failing file and those after it left no row and no object;
+    /// files stored before the outage are listed in <c>results</c>, so a client resends only the rest.
+    /// </summary>
+    private static ProblemHttpResult StoreUnavailable(HttpContext http, StoreUnavailableException e, List<IngestResult> before)
+    {
+        http.Response.Headers.RetryAfter = "10";
+        return TypedResults.Problem(
+            "Photos cannot be stored right now because the photo store is unavailable; this file and those after it were not kept. Try again shortly.",
+            statusCode: StatusCodes.Status503ServiceUnavailable, title: "Photo storage unavailable",
+            extensions: new Dictionary<string, object?> { ["reason"] = "storage_unavailable", ["results"] = before });
     }
 
     private static ProblemHttpResult TooManyFiles(UploadOptions limits) => TypedResults.Problem(
