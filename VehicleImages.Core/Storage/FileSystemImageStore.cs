@@ -83,7 +83,15 @@ public sealed class FileSystemImageStore : IImageStore
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        File.Delete(PathFor(key));
+        try
+        {
+            File.Delete(PathFor(key));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Already gone, folder and all: what a delete wants.
+        }
+
         return Task.CompletedTask;
     }
 
