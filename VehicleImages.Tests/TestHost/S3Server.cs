@@ -105,7 +105,9 @@ public sealed partial class S3Server : IAsyncDisposable
     private async Task StartProcessAsync()
     {
         var start = new ProcessStartInfo("node") { WorkingDirectory = Folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine("node_modules", "s3rver", "bin", "s3rver.js"), "-d", _dataDir, "-a", "127.0.0.1", "-p", Port.ToString(), "--no-vhost-buckets" })
+        // s3rver's continuation tokens use a cipher OpenSSL 3 keeps in its legacy provider (without it a
+        // truncated listing answers 500 ERR_OSSL_EVP_UNSUPPORTED under Node 17+).
+        foreach (var a in new[] { "--openssl-legacy-provider", Path.Combine("node_modules", "s3rver", "bin", "s3rver.js"), "-d", _dataDir, "-a", "127.0.0.1", "-p", Port.ToString(), "--no-vhost-buckets" })
             start.ArgumentList.Add(a);
         for (var tries = 0; ; tries++)
         {
