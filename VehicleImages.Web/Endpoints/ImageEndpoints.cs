@@ -194,11 +194,36 @@ public static class ImageEndpoints
     private static ProblemHttpResult NoFiles() => TypedResults.Problem(
         $"Send multipart/form-data with one or more file parts named '{FilesPartName}'.", statusCode: StatusCodes.Status400BadRequest);
 
-    private static async Task<Results<Ok<IReadOnlyList<ImageSummary>>, ProblemHttpResult>> ListAsync(
-        Guid vehicleId, string? status, string? category, string? angle, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 500;
+
+    /// <summary>
+    /// Without <c>page</c>, every photo of the vehicle (the contract's list). With <c>page</c> (from 1) and
+    /// <c>pageSize</c> (default 50, at most 500), that page in the same shape and the total in <c>X-Total-Count</c>.
+    /// </summary>
+    private static async Task<Results<Ok<IReadOnlyList<ImageSummary>>, ProblemHttpResult, ValidationProblem>> ListAsync(
+        Guid vehicleId, string? status, string? category, string? angle, int? page, int? pageSize, HttpContext http, ImageService images,
+        CancellationToken cancellationToken)
     {
-        var list = await images.ListAsync(user.Caller(), vehicleId, new ImageFilter(Blank(status), Blank(category), Blank(angle)), cancellationToken);
-        return list is null ? NotFound("No such vehicle.") : TypedResults.Ok(list);
+        var filter = new ImageFilter(Blank(status), Blank(category), Blank(angle));
+        if (page is null && pageSize is null)
+        {
+            var list = await images.ListAsync(http.User.Caller(), vehicleId, filter, cancellationToken);
+            return list is null ? NotFound("No such vehicle.") : TypedResults.Ok(list);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (page is < 1)
+            errors["page"] = ["page counts from 1."];
+        if (pageSize is < 1 or > MaxPageSize)
+            errors["pageSize"] = [$"pageSize must be between 1 and {MaxPageSize}."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        var found = await images.ListPageAsync(http.User.Caller(), vehicleId, filter, page ?? 1, pageSize ?? DefaultPageSize, cancellationToken);
+        if (found is null)
+            return NotFound("No such vehicle.");
+        http.Response.Headers["X-Total-Count"] = found.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Ok(found.Items);
     }
 
     private static async Task<Results<Ok<ImageDetailResponse>, ProblemHttpResult>> GetAsync(
