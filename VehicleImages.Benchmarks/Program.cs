@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "queue", "telemetry", "latency", "rate", "outage", "gallery"];
+string[] figures = ["all", "ingest", "storage", "queue", "telemetry", "latency", "rate", "outage", "gallery"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -23,6 +23,8 @@ try
 {
     if (only is "all" or "ingest")
         rows.AddRange(await Figures.IngestAndMemoryAsync(admin, work));
+    if (only is "all" or "storage")
+        rows.AddRange(await Figures.StorageIngestAsync(admin, work));
     if (only is "all" or "queue")
         rows.Add(await Figures.QueueAsync(admin));
     if (only is "all" or "telemetry")

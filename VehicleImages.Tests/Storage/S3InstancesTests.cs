@@ -72,6 +72,7 @@ public sealed class S3OutageTests
         var photo = ("outage.jpg", File.ReadAllBytes(TestData.Image("exif-samples__no_exif.jpg")).Concat(Guid.NewGuid().ToByteArray()).ToArray());
         var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(photo.Item2));
         var store = app.Services.GetRequiredService<IImageStore>();
+        var first = (await UploadTests.UploadAsync(client, vehicleId, ("before.jpg", File.ReadAllBytes(TestData.Image("exif-orientation-examples__Landscape_6.jpg")))))[0].ImageId!.Value;
 
         // The body goes out in two halves; the server stops between them.
         var halfSent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -86,13 +87,14 @@ public sealed class S3OutageTests
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.Contains("photo store is unavailable", problem.GetProperty("detail").GetString());
         Assert.Equal("storage_unavailable", problem.GetProperty("reason").GetString());
-        Assert.Equal(0, await ImageRows.CountAsync(database, "vehicle_id = @v", ("v", vehicleId)));
+        Assert.Equal(0, await ImageRows.CountAsync(database, "vehicle_id = @v AND file_name = 'outage.jpg'", ("v", vehicleId)));
         Assert.Empty(Directory.GetFiles(Path.Combine(app.StorageRoot, "tmp")));
         var health = await app.CreateClient().GetAsync("health", Ct);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         var checks = (await health.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("checks");
         Assert.Equal("Unhealthy", checks.GetProperty("storage").GetProperty("status").GetString());
         Assert.Equal("Healthy", checks.GetProperty("database").GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync($"api/images/{first}/thumb", Ct)).StatusCode);
 
         await s3.StartAgainAsync();
 

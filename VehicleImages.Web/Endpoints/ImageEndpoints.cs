@@ -241,7 +241,19 @@ public static class ImageEndpoints
     private static async Task<IResult> GetVariantAsync(
         Guid id, string variant, HttpContext http, ImageService images, CancellationToken cancellationToken)
     {
-        if (!VariantSet.Names.Contains(variant) || await images.OpenVariantAsync(http.User.Caller(), id, variant, cancellationToken) is not { } found)
+        (Stream Content, StoredObject Object, string Sha256, string FileName)? opened;
+        try
+        {
+            opened = VariantSet.Names.Contains(variant) ? await images.OpenVariantAsync(http.User.Caller(), id, variant, cancellationToken) : null;
+        }
+        catch (StoreUnavailableException)
+        {
+            http.Response.Headers.RetryAfter = "10";
+            return TypedResults.Problem("The photo store is unavailable right now; try again shortly.",
+                statusCode: StatusCodes.Status503ServiceUnavailable, title: "Photo storage unavailable");
+        }
+
+        if (opened is not { } found)
             return NotFound("No such image.");
 
         var headers = http.Response.Headers;
