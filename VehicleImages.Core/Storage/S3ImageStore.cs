@@ -24,11 +24,15 @@ public sealed class S3ImageStore : IImageStore, IDisposable
     private readonly string _bucket;
     private readonly TemporaryFiles _tmp;
     private readonly ILogger<S3ImageStore> _logger;
+    private readonly bool _unsignedPayload;
 
     public S3ImageStore(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<S3ImageStore> logger)
     {
         var o = options.Value.S3;
         _bucket = o.Bucket!;
+        // Over TLS the body's integrity is TLS's job: no SHA-256 of every photo on the CPU for the signature.
+        // Over plain HTTP the signature must cover the body (services refuse UNSIGNED-PAYLOAD there).
+        _unsignedPayload = o.ServiceUrl is null || o.ServiceUrl.Scheme == Uri.UriSchemeHttps;
         _logger = logger;
         _tmp = new TemporaryFiles(Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Value.Root)));
         var config = new AmazonS3Config
@@ -67,6 +71,7 @@ public sealed class S3ImageStore : IImageStore, IDisposable
             FilePath = sourcePath,
             ContentType = AmazonS3Util.MimeTypeFromExtension(Path.GetExtension(key)),
             UseChunkEncoding = false,
+            DisablePayloadSigning = _unsignedPayload,
         }, cancellationToken), cancellationToken);
         File.Delete(sourcePath);
     }
@@ -85,6 +90,7 @@ public sealed class S3ImageStore : IImageStore, IDisposable
             AutoCloseStream = false,
             ContentType = AmazonS3Util.MimeTypeFromExtension(Path.GetExtension(key)),
             UseChunkEncoding = false,
+            DisablePayloadSigning = _unsignedPayload,
         }, cancellationToken), cancellationToken);
     }
 
