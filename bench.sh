@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark program: every figure beside a reference measured in the same run.
 # Installs what it needs (libvips-tools for the vipsthumbnail reference, PostgreSQL server binaries).
-# ./bench.sh [all|ingest|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus]
+# ./bench.sh [all|ingest|storage|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus]
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
@@ -18,6 +18,8 @@ if ! command -v vipsthumbnail >/dev/null 2>&1; then
     || { echo "bench.sh: cannot install libvips-tools; the ingest figure needs vipsthumbnail" >&2; exit 1; }
 fi
 [ -n "${ConnectionStrings__Default:-}" ] || scripts/postgres.sh install
+# The storage figure runs s3rver (npm) as its S3-compatible server.
+case "${1:-all}" in all|storage) (cd scripts/s3 && npm ci --no-audit --no-fund --loglevel=error) ;; esac
 
 dotnet build VehicleImages.Benchmarks/VehicleImages.Benchmarks.csproj -c Release -nologo -v quiet -clp:NoSummary
 exec dotnet VehicleImages.Benchmarks/bin/Release/net10.0/VehicleImages.Benchmarks.dll "${1:-all}"

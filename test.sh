@@ -27,6 +27,10 @@ if [ -z "${ConnectionStrings__Default:-}" ]; then
   scripts/postgres.sh install
 fi
 
+say "S3 server (object storage tests)"
+command -v npm >/dev/null 2>&1 || { echo "test.sh: node and npm are required (the object storage tests run s3rver from scripts/s3)" >&2; exit 1; }
+(cd scripts/s3 && npm ci --no-audit --no-fund --loglevel=error)
+
 say "Chromium (browser tests)"
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium package…"

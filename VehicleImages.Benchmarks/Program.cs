@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus"];
+string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -26,6 +26,8 @@ try
 {
     if (only is "all" or "ingest")
         rows.AddRange(await Figures.IngestAndMemoryAsync(admin, work));
+    if (only is "all" or "storage")
+        rows.AddRange(await Figures.StorageIngestAsync(admin, work));
     if (only is "all" or "queue")
         rows.AddRange(await Figures.QueueAsync(admin));
     if (only is "queue-profile")

@@ -31,6 +31,7 @@ public static class CoreRegistration
         services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<AnalysisOptions>, UrlOptionsValidation>();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidation>();
         services.AddSingleton<IValidateOptions<AlertsOptions>, UrlOptionsValidation>();
         services.AddSingleton<ForwardedHeadersSetup>();
         services.AddSingleton<IPostConfigureOptions<ForwardedHeadersSettings>>(sp => sp.GetRequiredService<ForwardedHeadersSetup>());
@@ -54,7 +55,10 @@ public static class CoreRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
-        services.AddSingleton<Storage.IImageStore, Storage.FileSystemImageStore>();
+        services.AddSingleton<Storage.IImageStore>(sp =>
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.S3
+                ? ActivatorUtilities.CreateInstance<Storage.S3ImageStore>(sp)
+                : ActivatorUtilities.CreateInstance<Storage.FileSystemImageStore>(sp));
         services.AddSingleton<Storage.StoredFileCleaner>();
         services.AddSingleton<Quotas.QuotaService>();
         services.AddSingleton<Accounts.InvitationService>();

@@ -90,5 +90,19 @@ public static class VehicleImagesApp
                 : $"the database at {database} did not answer ({e.Message}). " +
                   "Check ConnectionStrings__Default, or unset it and start with ./run.sh.", e);
         }
+
+        // A bucket that does not exist is created. A store that does not answer is reported, not
+        // fatal: the app serves what it can, uploads answer 503 and /health names the store until it is back.
+        var store = app.Services.GetRequiredService<VehicleImages.Core.Storage.IImageStore>();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await store.EnsureReadyAsync(timeout.Token);
+        }
+        catch (VehicleImages.Core.Storage.StoreUnavailableException e)
+        {
+            app.Logger.LogError("Storage is not ready at start-up: {Reason}. Uploads answer 503 until it is", e.Message);
+        }
     }
 }

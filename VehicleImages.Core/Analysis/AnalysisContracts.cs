@@ -93,7 +93,8 @@ public static class AnalysisRequestExtensions
     public static async Task<(byte[] Bytes, StoredObject Stored)> ReadVariantAsync(this AnalysisRequest request,
         Storage.IImageStore store, string variant, CancellationToken cancellationToken)
     {
-        if (request.Variants?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
+        // A store that does not answer throws StoreUnavailableException: the worker gives the attempt back.
+        if (request.Variants?.Get(variant) is not { } stored || await store.OpenReadAsync(stored.Key, cancellationToken) is not { } stream)
             throw new AnalysisException(AnalysisFailure.Permanent, "the photo's files are missing from storage");
         await using (stream)
         {

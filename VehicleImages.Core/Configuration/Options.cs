@@ -12,6 +12,38 @@ public sealed class StorageOptions
 
     [Required(AllowEmptyStrings = false, ErrorMessage = "Storage:Root (Storage__Root) must name a folder.")]
     public string Root { get; set; } = ".data/images";
+
+    /// <summary>Where originals and variants go. Temporary files (uploads being received) stay under <see cref="Root"/> either way.</summary>
+    public StorageProvider Provider { get; set; } = StorageProvider.FileSystem;
+
+    public S3StorageOptions S3 { get; set; } = new();
+}
+
+public enum StorageProvider
+{
+    FileSystem,
+    S3,
+}
+
+/// <summary>Storage:S3: any S3-compatible service (AWS, MinIO, Garage, Ceph RGW, R2), addressed path-style by default.</summary>
+public sealed class S3StorageOptions
+{
+    /// <summary>The service's base URL, e.g. http://127.0.0.1:9000; none means AWS itself in <see cref="Region"/>.</summary>
+    public Uri? ServiceUrl { get; set; }
+
+    public string? Bucket { get; set; }
+
+    /// <summary>With <see cref="SecretKey"/>; both unset means the AWS SDK's own credential chain (environment, profile, instance role).</summary>
+    public string? AccessKey { get; set; }
+
+    public string? SecretKey { get; set; }
+
+    public string Region { get; set; } = "us-east-1";
+
+    public bool ForcePathStyle { get; set; } = true;
+
+    /// <summary>One request to the service, including the SDK's own retries of it.</summary>
+    public int TimeoutSeconds { get; set; } = 30;
 }
 
 public sealed class UploadOptions

@@ -19,6 +19,33 @@ internal sealed class ProcessingOptionsSetup : IPostConfigureOptions<ProcessingO
             : ValidateOptionsResult.Success;
 }
 
+/// <summary>With Storage:Provider=S3 the S3 keys must be set; the message names each missing one.</summary>
+internal sealed class StorageOptionsValidation : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        if (options.Provider != StorageProvider.S3)
+            return ValidateOptionsResult.Success;
+        var s3 = options.S3;
+        var errors = new List<string>();
+        if (s3.ServiceUrl is { } url && !(url.IsAbsoluteUri && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)))
+            errors.Add("Storage:S3:ServiceUrl (Storage__S3__ServiceUrl) must be an absolute http(s) URL, e.g. http://127.0.0.1:9000.");
+        if (string.IsNullOrWhiteSpace(s3.Bucket))
+            errors.Add("Storage:S3:Bucket (Storage__S3__Bucket) must name the bucket when Storage:Provider is S3.");
+        else if (!System.Text.RegularExpressions.Regex.IsMatch(s3.Bucket, "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))
+            errors.Add($"Storage:S3:Bucket (Storage__S3__Bucket) '{s3.Bucket}' is not a valid bucket name (3-63 lower-case letters, digits, dots and hyphens).");
+        if (string.IsNullOrWhiteSpace(s3.AccessKey) != string.IsNullOrWhiteSpace(s3.SecretKey))
+            errors.Add(string.IsNullOrWhiteSpace(s3.AccessKey)
+                ? "Storage:S3:AccessKey (Storage__S3__AccessKey) must be set when Storage:S3:SecretKey is."
+                : "Storage:S3:SecretKey (Storage__S3__SecretKey) must be set when Storage:S3:AccessKey is.");
+        if (string.IsNullOrWhiteSpace(s3.Region))
+            errors.Add("Storage:S3:Region (Storage__S3__Region) must name a region (any name for a service that ignores it; default us-east-1).");
+        if (s3.TimeoutSeconds is < 1 or > 3600)
+            errors.Add("Storage:S3:TimeoutSeconds (Storage__S3__TimeoutSeconds) must be between 1 and 3600.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
 internal sealed class UrlOptionsValidation : IValidateOptions<AnalysisOptions>, IValidateOptions<AlertsOptions>
 {
     public ValidateOptionsResult Validate(string? name, AnalysisOptions options)

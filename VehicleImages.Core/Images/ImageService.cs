@@ -19,6 +19,8 @@ public sealed record AngleView(string Angle, string Category, double? Confidence
 
 public sealed record ImageDetail(ImageSummary Image, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles);
 
+public sealed record ImagePage(IReadOnlyList<ImageSummary> Items, int Total);
+
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
 public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands)
@@ -28,6 +30,36 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
             return null;
+        var rows = await Project(db, Filtered(db, vehicleId, filter)).ToListAsync(cancellationToken);
+        return rows.Select(ToSummary).ToList();
+    }
+
+    /// <summary>One page (from 1) of <see cref="ListAsync"/>'s list and the list's length; null when the vehicle is not the caller's.</summary>
+    public async Task<ImagePage?> ListPageAsync(Caller caller, Guid vehicleId, ImageFilter filter, int page, int pageSize, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
+            return null;
+        var filtered = Filtered(db, vehicleId, filter);
+        var total = await filtered.CountAsync(cancellationToken);
+        var rows = await Project(db, filtered.Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(cancellationToken);
+        return new ImagePage(rows.Select(ToSummary).ToList(), total);
+    }
+
+    /// <summary>Every photo's id and status under the filter (status aside): a few bytes per photo, for counts a page keeps current from events.</summary>
+    public async Task<Dictionary<Guid, string>> StatusesAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
+            return [];
+        return await Filtered(db, vehicleId, filter with { Status = null })
+            .Select(i => new { i.Id, i.ProcessingStatus })
+            .ToDictionaryAsync(i => i.Id, i => string.Intern(i.ProcessingStatus), cancellationToken);
+    }
+
+    /// <summary>The list's rows in the list's order: the primary first, then by when taken (or uploaded), then by id.</summary>
+    private static IQueryable<VehicleImage> Filtered(VehicleImagesDbContext db, Guid vehicleId, ImageFilter filter)
+    {
         var images = db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId);
         if (filter.Status is { } status)
             images = images.Where(i => i.ProcessingStatus == status);
@@ -37,10 +69,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         if (filter.Angle is { } angle)
             images = images.Where(i => (db.VehicleImageAngles.Where(a => a.ImageId == i.Id)
                 .OrderBy(a => a.Source == AngleSource.User ? 0 : 1).Select(a => a.Angle).FirstOrDefault() ?? Taxonomy.Unknown) == angle);
-        var rows = await Project(db, images
-                .OrderByDescending(i => i.IsPrimary).ThenBy(i => i.TakenAt ?? i.CreatedAt).ThenBy(i => i.Id))
-            .ToListAsync(cancellationToken);
-        return rows.Select(ToSummary).ToList();
+        return images.OrderByDescending(i => i.IsPrimary).ThenBy(i => i.TakenAt ?? i.CreatedAt).ThenBy(i => i.Id);
     }
 
     public async Task<ImageDetail?> GetAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
@@ -66,7 +95,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             .Where(i => i.Id == imageId)
             .Select(i => new { i.Variants, i.Sha256, i.FileName })
             .SingleOrDefaultAsync(cancellationToken);
-        if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored || store.OpenRead(stored.Key) is not { } stream)
+        if (image is null || VariantSet.FromJson(image.Variants)?.Get(variant) is not { } stored
+            || await store.OpenReadAsync(stored.Key, cancellationToken) is not { } stream)
             return null;
         return (stream, stored, image.Sha256 ?? "", image.FileName);
     }

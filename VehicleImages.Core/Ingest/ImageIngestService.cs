@@ -178,9 +178,10 @@ public sealed class ImageIngestService(
                 await db.Database.ExecuteSqlAsync(
                     $"UPDATE image_processing_jobs SET trace_parent = {trace.Id} WHERE image_id = {image.Id} AND status = 'pending'", cancellationToken);
             mayHaveWrittenFiles = true;
-            await store.PutFileAsync(variants.Original.Key, file.TempPath, cancellationToken);
-            foreach (var variant in processed.Variants)
-                await store.PutBytesAsync(StorageKeys.Variant(file.Sha256, variant.Name), variant.Bytes, cancellationToken);
+            // The four writes go out together: against an object store each is a round trip.
+            await Task.WhenAll(processed.Variants
+                .Select(v => store.PutBytesAsync(StorageKeys.Variant(file.Sha256, v.Name), v.Bytes, cancellationToken))
+                .Prepend(store.PutFileAsync(variants.Original.Key, file.TempPath, cancellationToken)));
             if (AfterFilesWritten is { } hook)
                 await hook();
             await tx.CommitAsync(cancellationToken);
@@ -189,7 +190,24 @@ public sealed class ImageIngestService(
         {
             await tx.RollbackAsync(CancellationToken.None);
             if (mayHaveWrittenFiles)
-                await cleaner.DeleteIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
+            {
+                try
+                {
+                    await cleaner.DeleteIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
+                }
+                catch (StoreUnavailableException cleanup)
+                {
+                    // No row refers to them, so no one sees them; the orphan sweep removes them once the store is back.
+                    logger.LogWarning("Objects of {FileName} written before the failure stay for the orphan sweep: {Reason}", file.FileName, cleanup.Message);
+                }
+            }
+
+            if (e is StoreUnavailableException)
+            {
+                logger.LogWarning("Storing {FileName} failed, nothing was kept: {Reason}", file.FileName, e.Message);
+                throw;
+            }
+
             // The database is the judge between simultaneous uploads of the same file.
             if (e is DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } }
                 && await FindDuplicateAsync(vehicleId, file.Sha256, CancellationToken.None) is { } dup)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
@@ -12,16 +13,17 @@ namespace VehicleImages.Core.Storage;
 public sealed class FileSystemImageStore : IImageStore
 {
     private readonly string _root;
-    private readonly string _tmp;
+    private readonly TemporaryFiles _tmp;
 
     public FileSystemImageStore(IOptions<StorageOptions> options, IHostEnvironment environment)
     {
         _root = Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Value.Root));
-        _tmp = Path.Combine(_root, "tmp");
-        Directory.CreateDirectory(_tmp);
+        _tmp = new TemporaryFiles(_root);
     }
 
-    public string CreateTempPath() => Path.Combine(_tmp, $"{Guid.NewGuid():N}.part");
+    public string Description => "file system";
+
+    public string CreateTempPath() => _tmp.Create();
 
     public Task PutFileAsync(string key, string sourcePath, CancellationToken cancellationToken = default)
     {
@@ -67,21 +69,33 @@ public sealed class FileSystemImageStore : IImageStore
         }
     }
 
-    public Stream? OpenRead(string key)
+    public Task<Stream?> OpenReadAsync(string key, CancellationToken cancellationToken = default)
     {
         try
         {
-            return new FileStream(PathFor(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, useAsync: true);
+            return Task.FromResult<Stream?>(new FileStream(PathFor(key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 64 * 1024, useAsync: true));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
+            return Task.FromResult<Stream?>(null);
         }
     }
 
-    public void Delete(string key) => File.Delete(PathFor(key));
+    public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            File.Delete(PathFor(key));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Already gone, folder and all: what a delete wants.
+        }
 
-    public IEnumerable<(string Key, DateTimeOffset Modified)> List()
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<(string Key, DateTimeOffset Modified)> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var top in new[] { "originals", "variants" })
         {
@@ -89,44 +103,25 @@ public sealed class FileSystemImageStore : IImageStore
             if (!Directory.Exists(folder))
                 continue;
             foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
                 yield return (Path.GetRelativePath(_root, file.FullName).Replace('\\', '/'), file.LastWriteTimeUtc);
-        }
-    }
-
-    public int DeleteTemporaryFilesOlderThan(DateTimeOffset before)
-    {
-        var deleted = 0;
-        foreach (var file in new DirectoryInfo(_tmp).EnumerateFiles())
-        {
-            if (file.LastWriteTimeUtc >= before.UtcDateTime)
-                continue;
-            try
-            {
-                file.Delete();
-                deleted++;
-            }
-            catch (IOException)
-            {
-                // Another instance removed it first.
             }
         }
 
-        return deleted;
+        await Task.CompletedTask;
     }
 
-    /// <summary>Keys are ours ("originals/ab/abcdef….jpg"); anything else is a bug, not a path to follow.</summary>
-    private string PathFor(string key)
+    public int DeleteTemporaryFilesOlderThan(DateTimeOffset before) => _tmp.DeleteOlderThan(before);
+
+    public Task EnsureReadyAsync(CancellationToken cancellationToken = default)
     {
-        if (key.Length == 0 || key.Contains("..") || Path.IsPathRooted(key) || key.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '-' or '_')))
-            throw new ArgumentException($"Invalid storage key '{key}'.", nameof(key));
-        return Path.Combine(_root, key);
+        Directory.CreateDirectory(_root);
+        return Task.CompletedTask;
     }
-}
 
-/// <summary>Storage keys, all derived from the original's SHA-256.</summary>
-public static class StorageKeys
-{
-    public static string Original(string sha256, string extension) => $"originals/{sha256[..2]}/{sha256}{extension}";
+    public Task CheckAsync(CancellationToken cancellationToken = default) =>
+        Directory.Exists(_root) ? Task.CompletedTask : throw new StoreUnavailableException("the storage folder is missing");
 
-    public static string Variant(string sha256, string variant) => $"variants/{sha256[..2]}/{sha256}/{variant}.jpg";
+    private string PathFor(string key) => Path.Combine(_root, StorageKeys.Checked(key));
 }

@@ -25,7 +25,10 @@ public sealed class OrphanSweeper(
         var before = time.GetUtcNow() - grace;
         var temporary = store.DeleteTemporaryFilesOlderThan(before);
 
-        var byHash = store.List()
+        var listed = new List<(string Key, DateTimeOffset Modified)>();
+        await foreach (var o in store.ListAsync(cancellationToken))
+            listed.Add(o);
+        var byHash = listed
             .Select(o => (o.Key, o.Modified, Sha: ShaOf(o.Key)))
             .Where(o => o.Sha is not null)
             .GroupBy(o => o.Sha!)

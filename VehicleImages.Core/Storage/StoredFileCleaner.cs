@@ -27,7 +27,7 @@ public sealed class StoredFileCleaner(IDbContextFactory<VehicleImagesDbContext> 
         if (await db.VehicleImages.AnyAsync(i => i.Sha256 == sha256, cancellationToken))
             return 0;
         foreach (var key in keys)
-            store.Delete(key);
+            await store.DeleteAsync(key, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return keys.Count;
     }

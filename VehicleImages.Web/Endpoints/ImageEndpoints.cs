@@ -105,7 +105,17 @@ public static class ImageEndpoints
                 return NoFiles();
             var results = new List<IngestResult>(received.Count);
             foreach (var part in received)
-                results.Add(part.Rejected ?? await ingest.IngestAsync(http.User.UserId(), vehicleId, part.File!, cancellationToken));
+            {
+                try
+                {
+                    results.Add(part.Rejected ?? await ingest.IngestAsync(http.User.UserId(), vehicleId, part.File!, cancellationToken));
+                }
+                catch (StoreUnavailableException e)
+                {
+                    return StoreUnavailable(http, e, results);
+                }
+            }
+
             return TypedResults.Ok(new UploadResponse(results));
         }
         finally
@@ -160,6 +170,19 @@ public static class ImageEndpoints
         }
     }
 
+    /// <summary>
+    /// 503: the photo store is down. The failing file and those after it left no row and no object;
+    /// files stored before the outage are listed in <c>results</c>, so a client resends only the rest.
+    /// </summary>
+    private static ProblemHttpResult StoreUnavailable(HttpContext http, StoreUnavailableException e, List<IngestResult> before)
+    {
+        http.Response.Headers.RetryAfter = "10";
+        return TypedResults.Problem(
+            "Photos cannot be stored right now because the photo store is unavailable; this file and those after it were not kept. Try again shortly.",
+            statusCode: StatusCodes.Status503ServiceUnavailable, title: "Photo storage unavailable",
+            extensions: new Dictionary<string, object?> { ["reason"] = "storage_unavailable", ["results"] = before });
+    }
+
     private static ProblemHttpResult TooManyFiles(UploadOptions limits) => TypedResults.Problem(
         $"The upload has more than {limits.MaxFilesPerRequest} files; nothing was stored. Send at most {limits.MaxFilesPerRequest} files per request.",
         statusCode: StatusCodes.Status413PayloadTooLarge);
@@ -171,11 +194,36 @@ public static class ImageEndpoints
     private static ProblemHttpResult NoFiles() => TypedResults.Problem(
         $"Send multipart/form-data with one or more file parts named '{FilesPartName}'.", statusCode: StatusCodes.Status400BadRequest);
 
-    private static async Task<Results<Ok<IReadOnlyList<ImageSummary>>, ProblemHttpResult>> ListAsync(
-        Guid vehicleId, string? status, string? category, string? angle, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken)
+    public const int DefaultPageSize = 50;
+    public const int MaxPageSize = 500;
+
+    /// <summary>
+    /// Without <c>page</c>, every photo of the vehicle (the contract's list). With <c>page</c> (from 1) and
+    /// <c>pageSize</c> (default 50, at most 500), that page in the same shape and the total in <c>X-Total-Count</c>.
+    /// </summary>
+    private static async Task<Results<Ok<IReadOnlyList<ImageSummary>>, ProblemHttpResult, ValidationProblem>> ListAsync(
+        Guid vehicleId, string? status, string? category, string? angle, int? page, int? pageSize, HttpContext http, ImageService images,
+        CancellationToken cancellationToken)
     {
-        var list = await images.ListAsync(user.Caller(), vehicleId, new ImageFilter(Blank(status), Blank(category), Blank(angle)), cancellationToken);
-        return list is null ? NotFound("No such vehicle.") : TypedResults.Ok(list);
+        var filter = new ImageFilter(Blank(status), Blank(category), Blank(angle));
+        if (page is null && pageSize is null)
+        {
+            var list = await images.ListAsync(http.User.Caller(), vehicleId, filter, cancellationToken);
+            return list is null ? NotFound("No such vehicle.") : TypedResults.Ok(list);
+        }
+
+        var errors = new Dictionary<string, string[]>();
+        if (page is < 1)
+            errors["page"] = ["page counts from 1."];
+        if (pageSize is < 1 or > MaxPageSize)
+            errors["pageSize"] = [$"pageSize must be between 1 and {MaxPageSize}."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        var found = await images.ListPageAsync(http.User.Caller(), vehicleId, filter, page ?? 1, pageSize ?? DefaultPageSize, cancellationToken);
+        if (found is null)
+            return NotFound("No such vehicle.");
+        http.Response.Headers["X-Total-Count"] = found.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Ok(found.Items);
     }
 
     private static async Task<Results<Ok<ImageDetailResponse>, ProblemHttpResult>> GetAsync(
@@ -193,7 +241,19 @@ public static class ImageEndpoints
     private static async Task<IResult> GetVariantAsync(
         Guid id, string variant, HttpContext http, ImageService images, CancellationToken cancellationToken)
     {
-        if (!VariantSet.Names.Contains(variant) || await images.OpenVariantAsync(http.User.Caller(), id, variant, cancellationToken) is not { } found)
+        (Stream Content, StoredObject Object, string Sha256, string FileName)? opened;
+        try
+        {
+            opened = VariantSet.Names.Contains(variant) ? await images.OpenVariantAsync(http.User.Caller(), id, variant, cancellationToken) : null;
+        }
+        catch (StoreUnavailableException)
+        {
+            http.Response.Headers.RetryAfter = "10";
+            return TypedResults.Problem("The photo store is unavailable right now; try again shortly.",
+                statusCode: StatusCodes.Status503ServiceUnavailable, title: "Photo storage unavailable");
+        }
+
+        if (opened is not { } found)
             return NotFound("No such image.");
 
         var headers = http.Response.Headers;

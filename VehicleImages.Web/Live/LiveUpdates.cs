@@ -131,9 +131,11 @@ public sealed class LiveNotifier(ILogger<LiveNotifier> logger)
 
 /// <summary>
 /// Relays what the database announced (from whichever instance did the work) to SignalR clients and
-/// to in-process subscribers. The first change after a quiet spell goes out at once; after a batch,
-/// changes gather for a short window and only the latest per image is sent, so a burst of hundreds of
-/// photos becomes a few batches a second, not a flood.
+/// to in-process subscribers. Changes go out at once while they are few (<see cref="RelayPacer"/>: up to
+/// three batches per three windows, so a photo's pending → processing pair never waits a window); in a
+/// burst they gather for a window and only the latest per image is sent, so hundreds of photos become
+/// a few batches a second, not a flood. Pages patch cards from the payload, so a batch costs the
+/// database nothing either way.
 /// </summary>
 public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub> hub, LiveNotifier notifier, ILogger<LiveRelay> logger)
     : BackgroundService
@@ -156,13 +158,16 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
         try
         {
             var reader = _pending.Reader;
+            var pacer = new RelayPacer(Window);
             while (await reader.WaitToReadAsync(stoppingToken))
             {
+                if (pacer.WaitBeforeSending(TimeProvider.System.GetTimestamp()) is { } wait && wait > TimeSpan.Zero)
+                    await Task.Delay(wait, stoppingToken);
                 var latest = new Dictionary<Guid, ImageStatusEvent>();
                 while (reader.TryRead(out var e))
                     latest[e.ImageId] = e;
+                pacer.Sent(TimeProvider.System.GetTimestamp());
                 await SendAsync([.. latest.Values], stoppingToken);
-                await Task.Delay(Window, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -215,4 +220,35 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
 
     /// <summary>Notifications may have been missed: an empty batch tells subscribers to reload.</summary>
     private void OnReconnected() => _ = notifier.PublishStatusAsync([]);
+}
+
+/// <summary>
+/// When the relay may send its next batch: at once while fewer than <see cref="Burst"/> batches went out
+/// in the last <see cref="Burst"/> windows, otherwise when the oldest of them leaves that span. Over a
+/// sustained burst that is one batch per window, as a fixed window gives; a lone change, or a photo's
+/// pending and processing a few milliseconds apart, goes out without waiting.
+/// </summary>
+public sealed class RelayPacer(TimeSpan window)
+{
+    public const int Burst = 3;
+
+    private readonly Queue<long> _sent = new();
+
+    /// <summary>How long to wait, at <paramref name="now"/> (a <see cref="TimeProvider"/> timestamp), before the next batch.</summary>
+    public TimeSpan WaitBeforeSending(long now)
+    {
+        var span = window * Burst;
+        while (_sent.Count > 0 && Elapsed(_sent.Peek(), now) >= span)
+            _sent.Dequeue();
+        return _sent.Count < Burst ? TimeSpan.Zero : span - Elapsed(_sent.Peek(), now);
+    }
+
+    public void Sent(long now)
+    {
+        _sent.Enqueue(now);
+        while (_sent.Count > Burst)
+            _sent.Dequeue();
+    }
+
+    private static TimeSpan Elapsed(long from, long to) => TimeProvider.System.GetElapsedTime(from, to);
 }

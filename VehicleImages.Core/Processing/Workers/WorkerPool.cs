@@ -20,6 +20,9 @@ namespace VehicleImages.Core.Processing;
 public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, WakeSignal wake,
     IOptions<ProcessingOptions> options, ILogger<WorkerPool> logger)
 {
+    /// <summary>How long a photo whose bytes the store could not give waits before it is claimed again.</summary>
+    internal static TimeSpan StoreOutageDelay { get; set; } = TimeSpan.FromSeconds(10);
+
     public const string UnexpectedError = "unexpected error while analyzing; the details are in the server log";
 
     private readonly ConcurrentDictionary<Task, byte> _writes = new();
@@ -105,6 +108,13 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
             await claim.ReleaseAsync(TimeSpan.Zero);
             Finished("released");
             logger.LogInformation("No analysis provider is available; job {Job} waits with its attempts", claim.JobId);
+        }
+        catch (Storage.StoreUnavailableException e)
+        {
+            // The photo store's outage is not the photo's fault: it waits with its attempts and is tried again shortly.
+            await claim.ReleaseAsync(StoreOutageDelay);
+            Finished("released");
+            logger.LogWarning("Job {Job} waits {Delay} with its attempts: {Reason}", claim.JobId, StoreOutageDelay, e.Message);
         }
         catch (AnalysisException e)
         {
