@@ -38,6 +38,9 @@ public static class Telemetry
     public static readonly Histogram<double> IngestDuration = Meter.CreateHistogram<double>("vehicleimages.ingest.duration", "s",
         "Ingest of one file: validation, decode, EXIF, variants, storage and the row");
 
+    public static readonly Histogram<double> LiveEventLatency = Meter.CreateHistogram<double>("vehicleimages.live.event.latency", "s",
+        "From the moment this instance hears a photo's status change from the database to the moment it hands it to open pages and hub clients");
+
     /// <summary>Queue depth by status, as last read by the QueueDepth chore (observable gauges cannot query).</summary>
     private static IReadOnlyList<KeyValuePair<string, long>> _depth = [];
 

@@ -44,6 +44,8 @@ public sealed class MetricsTests
         Assert.Equal(1, Value(after, "vehicleimages_jobs_finished_total", "outcome=\"failed\"") - Value(before, "vehicleimages_jobs_finished_total", "outcome=\"failed\""));
         Assert.True(Value(after, "vehicleimages_claim_latency_seconds_count", "") - Value(before, "vehicleimages_claim_latency_seconds_count", "") >= 4);
         Assert.Contains("vehicleimages_queue_depth", after);
+        // Each photo's changes reached the pages: at least its final status per photo, each with its relay time.
+        Assert.True(Value(after, "vehicleimages_live_event_latency_seconds_count", "") - Value(before, "vehicleimages_live_event_latency_seconds_count", "") >= 4);
         Assert.Equal(ids.Length, (int)(Value(after, "vehicleimages_jobs_finished_total", "") - Value(before, "vehicleimages_jobs_finished_total", "")));
     }
 

@@ -142,7 +142,9 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
 {
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(150);
 
-    private readonly Channel<ImageStatusEvent> _pending = Channel.CreateUnbounded<ImageStatusEvent>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>Each change with the moment it was heard, for the live-event latency metric.</summary>
+    private readonly Channel<(ImageStatusEvent Event, long HeardAt)> _pending =
+        Channel.CreateUnbounded<(ImageStatusEvent, long)>(new UnboundedChannelOptions { SingleReader = true });
 
     /// <summary>Subscribes before the host goes on, so no announcement made after start-up is missed.</summary>
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -164,10 +166,16 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
                 if (pacer.WaitBeforeSending(TimeProvider.System.GetTimestamp()) is { } wait && wait > TimeSpan.Zero)
                     await Task.Delay(wait, stoppingToken);
                 var latest = new Dictionary<Guid, ImageStatusEvent>();
+                var heard = new List<long>();
                 while (reader.TryRead(out var e))
-                    latest[e.ImageId] = e;
+                {
+                    latest[e.Event.ImageId] = e.Event;
+                    heard.Add(e.HeardAt);
+                }
                 pacer.Sent(TimeProvider.System.GetTimestamp());
                 await SendAsync([.. latest.Values], stoppingToken);
+                foreach (var at in heard)
+                    Core.Observability.Telemetry.LiveEventLatency.Record(TimeProvider.System.GetElapsedTime(at).TotalSeconds);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -181,7 +189,7 @@ public sealed class LiveRelay(ProcessingEvents events, IHubContext<ProcessingHub
         }
     }
 
-    private void Enqueue(ImageStatusEvent e) => _pending.Writer.TryWrite(e);
+    private void Enqueue(ImageStatusEvent e) => _pending.Writer.TryWrite((e, TimeProvider.System.GetTimestamp()));
 
     private async Task SendAsync(IReadOnlyList<ImageStatusEvent> batch, CancellationToken cancellationToken)
     {
