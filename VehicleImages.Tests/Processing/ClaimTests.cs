@@ -35,6 +35,39 @@ public sealed class ClaimTests
     }
 
     [Fact]
+    public async Task Fail_ByAnOutageOfAProviderAlreadyMarkedDown_SpendsNoAttemptEvenWhenItWasTheLast()
+    {
+        var (cs, app, id) = await StartAsync();
+        await using var _ = app;
+        var queue = app.QueueAs("w", TimeSpan.FromMinutes(1));
+
+        // An earlier outage failure before anyone marked the provider down: that attempt is spent for now.
+        var first = Assert.Single(await queue.ClaimAsync(1, Ct));
+        Assert.False((await first.FailAsync("connection refused", permanent: false, outageOf: "OpenAI"))!.Final);
+        await ImageRows.ScalarAsync<long>(cs, "WITH u AS (UPDATE image_processing_jobs SET run_at = now() RETURNING 1) SELECT count(*) FROM u");
+        Assert.Equal("pending 1 - pending", await JobAsync(cs, id));
+
+        // Another instance marks it down (its give-back has passed this job by); this photo's next
+        // outage failure, even one that would have been its last, gives back both attempts.
+        await ImageRows.ScalarAsync<long>(cs, """
+            WITH i AS (INSERT INTO analysis_providers (name, model, state, since, last_error, next_probe_at, updated_at)
+                       VALUES ('OpenAI', 'm', 'unavailable', now(), '500', now() + interval '30 seconds', now()) RETURNING 1)
+            SELECT count(*) FROM i
+            """);
+        var second = Assert.Single(await queue.ClaimAsync(1, Ct));
+        var outcome = await second.FailAsync("connection refused", permanent: true, outageOf: "OpenAI");
+
+        Assert.False(outcome!.Final);
+        Assert.Equal("pending 0 - pending", await JobAsync(cs, id));
+        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts WHERE outcome = 'retry'"));
+
+        // A failure that is not an outage still spends its attempt.
+        var third = Assert.Single(await queue.ClaimAsync(1, Ct));
+        Assert.False((await third.FailAsync("unreadable answer", permanent: false))!.Final);
+        Assert.Equal("pending 1 - pending", await JobAsync(cs, id));
+    }
+
+    [Fact]
     public async Task Abandon_TheBookkeepingFailed_LeavesTheLeaseForTheRescuer()
     {
         var (cs, app, id) = await StartAsync();

@@ -59,22 +59,37 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
     public async Task<FailOutcome?> FailAsync(ClaimKey claim, string error, bool final, TimeSpan delay, int tierReached, string? outageOf,
         CancellationToken cancellationToken)
     {
+        // An outage failure of a provider already marked unavailable (by any instance, seen by this very
+        // statement) spends nothing: the photo waits with this attempt and any earlier outage attempts
+        // given back. Checking the state first and failing after would leave a window in which the
+        // mark's own give-back has already passed this job by.
         await using var cmd = db.CreateCommand($"""
-            WITH job AS (
+            WITH down AS (
+                SELECT @outage IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM analysis_providers p WHERE p.name = @outage AND p.state = '{ProviderStates.Unavailable}') AS waits),
+            job AS (
                 UPDATE image_processing_jobs j
-                SET status = @status, run_at = now() + @delay, last_error = @error, updated_at = now(),
-                    locked_by = NULL, lease_until = NULL, finished_at = CASE WHEN @final THEN now() END, outage_provider = @outage,
-                    outage_attempts = CASE WHEN @outage IS NULL THEN 0 WHEN j.outage_provider = @outage THEN j.outage_attempts + 1 ELSE 1 END
+                SET status = CASE WHEN d.waits THEN '{Pending}' ELSE @status END,
+                    run_at = CASE WHEN d.waits THEN now() ELSE now() + @delay END, last_error = @error, updated_at = now(),
+                    locked_by = NULL, lease_until = NULL, finished_at = CASE WHEN @final AND NOT d.waits THEN now() END,
+                    attempt = CASE WHEN d.waits
+                        THEN greatest(j.attempt - 1 - CASE WHEN j.outage_provider = @outage THEN j.outage_attempts ELSE 0 END, 0)
+                        ELSE j.attempt END,
+                    outage_provider = CASE WHEN d.waits THEN NULL ELSE @outage END,
+                    outage_attempts = CASE WHEN d.waits OR @outage IS NULL THEN 0 WHEN j.outage_provider = @outage THEN j.outage_attempts + 1 ELSE 1 END
+                FROM down d
                 WHERE {Fence}
-                RETURNING j.id, j.image_id, j.attempt),
+                RETURNING j.id, j.image_id, d.waits),
             image AS (
-                UPDATE vehicle_images v SET processing_status = @status, processing_error = @error
+                UPDATE vehicle_images v
+                SET processing_status = CASE WHEN job.waits THEN '{Pending}' ELSE @status END,
+                    processing_error = CASE WHEN job.waits THEN NULL ELSE @error END
                 FROM job WHERE v.id = job.image_id
-                RETURNING v.file_name),
+                RETURNING v.file_name, job.waits),
             attempt AS (
                 INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, error)
-                SELECT job.id, job.image_id, job.attempt, @started, now(), @tier, @outcome, @error FROM job)
-            SELECT file_name FROM image
+                SELECT job.id, job.image_id, @attempt, @started, now(), @tier, CASE WHEN job.waits THEN '{AttemptOutcome.Retry}' ELSE @outcome END, @error FROM job)
+            SELECT file_name, waits FROM image
             """);
         AddFence(cmd, claim);
         cmd.Parameters.AddWithValue("status", final ? Failed : Pending);
@@ -85,7 +100,8 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue("tier", tierReached);
         cmd.Parameters.AddWithValue("outcome", final ? AttemptOutcome.Failed : AttemptOutcome.Retry);
         cmd.Parameters.AddWithValue("outage", NpgsqlDbType.Text, (object?)outageOf ?? DBNull.Value);
-        return await cmd.ExecuteScalarAsync(cancellationToken) is string fileName ? new FailOutcome(final, fileName) : null;
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new FailOutcome(final && !reader.GetBoolean(1), reader.GetString(0)) : null;
     }
 
     /// <summary>Back to the queue without spending the attempt, due after <paramref name="after"/>.</summary>
