@@ -157,7 +157,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     private void Place(ImageSummary image)
     {
         _items.RemoveAll(i => i.Id == image.Id);
-        var position = _items.FindIndex(other => Compare(image, other) < 0);
+        var position = _items.FindIndex(other => LivePhotos.Compare(image, other) < 0);
         if (position < 0)
             position = _items.Count;
         var beforeThisPage = position == 0 && Page > 1;
@@ -171,16 +171,6 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
 
     private bool MatchesCategory(ImageSummary image) =>
         (Filter.Category is null || Filter.Category == image.Category) && (Filter.Angle is null || Filter.Angle == image.Angle);
-
-    /// <summary>The list query's order: the primary first, then by when taken (or uploaded), then by id.</summary>
-    private static int Compare(ImageSummary a, ImageSummary b)
-    {
-        var primary = b.IsPrimary.CompareTo(a.IsPrimary);
-        if (primary != 0)
-            return primary;
-        var when = (a.TakenAt ?? a.CreatedAt).CompareTo(b.TakenAt ?? b.CreatedAt);
-        return when != 0 ? when : a.Id.CompareTo(b.Id);
-    }
 
     private async Task GatedAsync(Func<Task> change)
     {

@@ -93,7 +93,8 @@ public sealed class LivePhotos(ImageService images, Caller caller, Guid vehicleI
         return index < 0 ? _items.Count : index;
     }
 
-    private static int Compare(ImageSummary a, ImageSummary b)
+    /// <summary>The list query's order: the primary first, then by when taken (or uploaded), then by id.</summary>
+    internal static int Compare(ImageSummary a, ImageSummary b)
     {
         var primary = b.IsPrimary.CompareTo(a.IsPrimary);
         if (primary != 0)
