@@ -65,8 +65,8 @@ public sealed class S3OutageTests
     {
         await using var s3 = await S3Server.StartAsync();
         var database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
-        await using var app = await TestApp.StartAsync(database,
-            new Dictionary<string, string?>(s3.Settings(S3Server.NewBucket())) { ["Processing:Workers"] = "0" });
+        var settings = s3.Settings(S3Server.NewBucket());
+        await using var app = await TestApp.StartAsync(database, new Dictionary<string, string?>(settings) { ["Processing:Workers"] = "0" });
         using var client = await app.CreateUserClientAsync();
         var vehicleId = await UploadTests.CreateVehicleAsync(client);
         var photo = ("outage.jpg", File.ReadAllBytes(TestData.Image("exif-samples__no_exif.jpg")).Concat(Guid.NewGuid().ToByteArray()).ToArray());
@@ -94,6 +94,12 @@ public sealed class S3OutageTests
         var checks = (await health.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("checks");
         Assert.Equal("Unhealthy", checks.GetProperty("storage").GetProperty("status").GetString());
         Assert.Equal("Healthy", checks.GetProperty("database").GetProperty("status").GetString());
+        // Anyone may ask what is down; only an admin (the vehicle's owner is the first account, so one) reads where.
+        var bucket = settings["Storage:S3:Bucket"]!;
+        Assert.Equal("the photo store did not answer", checks.GetProperty("storage").GetProperty("description").GetString());
+        Assert.DoesNotContain(bucket, await health.Content.ReadAsStringAsync(Ct));
+        var detailed = await (await client.GetAsync("health", Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Contains(bucket, detailed.GetProperty("checks").GetProperty("storage").GetProperty("description").GetString());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync($"api/images/{first}/thumb", Ct)).StatusCode);
 
         await s3.StartAgainAsync();

@@ -2,7 +2,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using VehicleImages.Core.Data;
+using Microsoft.AspNetCore.Authorization;
 using VehicleImages.Core.Storage;
+using VehicleImages.Web.Auth;
 
 namespace VehicleImages.Web.Endpoints;
 
@@ -23,18 +25,22 @@ public static class HealthEndpoints
         return routes;
     }
 
-    private static Task WriteAsync(HttpContext http, HealthReport report)
+    private static async Task WriteAsync(HttpContext http, HealthReport report)
     {
+        // What is down and why can name hosts and buckets: an admin reads it, anyone else only that it is down
+        // (the full reason is in the log either way, written by the check).
+        var detailed = (await http.RequestServices.GetRequiredService<IAuthorizationService>()
+            .AuthorizeAsync(http.User, Policies.Admin)).Succeeded;
         http.Response.ContentType = "application/json";
-        return http.Response.WriteAsync(JsonSerializer.Serialize(new
+        await http.Response.WriteAsync(JsonSerializer.Serialize(new
         {
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(e => e.Key, e => new
             {
                 status = e.Value.Status.ToString(),
-                // The database's own error can carry connection details: anonymous callers read only that it is down.
                 description = e.Value.Status == HealthStatus.Healthy ? null
-                    : e.Key == "database" ? "the database did not answer" : e.Value.Description,
+                    : detailed ? e.Value.Description ?? e.Value.Exception?.Message
+                    : e.Key == "database" ? "the database did not answer" : "the photo store did not answer",
             }),
         }, JsonSerializerOptions.Web));
     }
