@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using VehicleImages.Core.Ingest;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Endpoints;
@@ -34,7 +31,7 @@ public sealed class DecodeMemoryTests
             var jpegBytes = await File.ReadAllBytesAsync(jpeg, Ct);
             Assert.True(pngBytes.Length < 1024 * 1024, $"the PNG is {pngBytes.Length} bytes");
 
-            await using var app = await AppProcess.StartAsync(Path.Combine(dir, "storage"));
+            await using var app = await AppProcess.StartAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync(), Path.Combine(dir, "storage"));
             using var client = await app.CreateUserClientAsync();
             var vehicleId = await UploadTests.CreateVehicleAsync(client);
             var startedRss = app.PeakRssBytes();
@@ -73,82 +70,5 @@ public sealed class DecodeMemoryTests
         using var response = await client.PostAsync($"api/vehicles/{vehicleId}/images", UploadTests.Files((name, bytes)), Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<UploadResponse>(Ct))!.Results.Single();
-    }
-
-    /// <summary>The published app (VehicleImages.Web.dll beside the tests) as a child process on a free loopback port.</summary>
-    private sealed class AppProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly Uri _base;
-
-        private AppProcess(Process process, Uri baseAddress)
-        {
-            _process = process;
-            _base = baseAddress;
-        }
-
-        public static async Task<AppProcess> StartAsync(string storage)
-        {
-            var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
-            int port;
-            using (var probe = new TcpListener(IPAddress.Loopback, 0))
-            {
-                probe.Start();
-                port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            }
-
-            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
-            start.Environment["ConnectionStrings__Default"] = cs;
-            start.Environment["Storage__Root"] = storage;
-            start.Environment["Processing__Workers"] = "0";
-            start.Environment["RateLimits__AuthPerMinute"] = "0";
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-            var process = Process.Start(start)!;
-            _ = process.StandardOutput.ReadToEndAsync(Ct);
-            _ = process.StandardError.ReadToEndAsync(Ct);
-            var app = new AppProcess(process, new Uri($"http://127.0.0.1:{port}/"));
-            using var client = new HttpClient { BaseAddress = app._base };
-            await ImageRows.WaitForAsync(async () =>
-            {
-                Assert.False(process.HasExited, $"the app exited with {(process.HasExited ? process.ExitCode : 0)}");
-                try
-                {
-                    return (await client.GetAsync("health", Ct)).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, "the app process to answer /health", TimeSpan.FromSeconds(60));
-            return app;
-        }
-
-        public async Task<HttpClient> CreateUserClientAsync()
-        {
-            var email = $"user-{Guid.NewGuid():N}@example.test";
-            using var anonymous = new HttpClient { BaseAddress = _base };
-            (await anonymous.PostAsJsonAsync("api/auth/register", new { email, password = "Passw0rd!" }, Ct)).EnsureSuccessStatusCode();
-            var tokens = await TestApp.LoginAsync(anonymous, email, "Passw0rd!");
-            var client = new HttpClient { BaseAddress = _base, Timeout = TimeSpan.FromMinutes(5) };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
-            return client;
-        }
-
-        /// <summary>VmHWM: the most resident memory the process has had since it started.</summary>
-        public long PeakRssBytes()
-        {
-            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            throw new InvalidOperationException("no VmHWM line");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync(CancellationToken.None);
-            _process.Dispose();
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
@@ -31,16 +30,12 @@ public sealed class CrashTests
             ids = [.. results];
         }
 
-        var child = StartAppProcess(cs, storage);
-        try
+        await using (var child = await AppProcess.StartAsync(cs, storage,
+            new Dictionary<string, string?> { ["Processing:Workers"] = "1", ["Processing:LeaseSeconds"] = "5" }))
         {
             await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "processing_status = 'complete'") >= 2,
                 "the child process to analyze its first photos");
-        }
-        finally
-        {
-            child.Kill(entireProcessTree: true); // SIGKILL: no shutdown hooks, claims left as they were
-            await child.WaitForExitAsync(Ct);
+            await child.KillAsync(); // SIGKILL: no shutdown hooks, claims left as they were
         }
 
         var completeAtKill = await ImageRows.CountAsync(cs, "processing_status = 'complete'");
@@ -59,22 +54,6 @@ public sealed class CrashTests
         Assert.Equal((long)ids.Length, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts WHERE outcome = 'complete'"));
         Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs WHERE attempt > 4"));
         Directory.Delete(storage, recursive: true);
-    }
-
-    private static Process StartAppProcess(string connectionString, string storage)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
-        start.Environment["ConnectionStrings__Default"] = connectionString;
-        start.Environment["Storage__Root"] = storage;
-        start.Environment["Processing__Workers"] = "1";
-        start.Environment["Processing__LeaseSeconds"] = "5";
-        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-        var process = Process.Start(start)!;
-        // Drain its output so it never blocks on a full pipe.
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        return process;
     }
 
     [Fact]

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using VehicleImages.Core.Ingest;
@@ -109,12 +107,11 @@ public sealed class TusDurabilityTests
         var storage = Directory.CreateTempSubdirectory("vi-tus-kill-").FullName;
         var file = PhotoBytes();
         var acknowledged = file.Length / 3;
-        var (child, address) = await StartAppProcessAsync(cs, storage);
         string url;
         AuthenticationHeaderValue auth;
-        try
+        await using (var child = await AppProcess.StartAsync(cs, storage))
         {
-            using var client = await ClientForAsync(address);
+            using var client = await child.CreateUserClientAsync();
             auth = client.DefaultRequestHeaders.Authorization!;
             var vehicleId = await UploadTests.CreateVehicleAsync(client);
             url = await Tus.StartAsync(client, vehicleId, "killed.jpg", file.Length);
@@ -130,14 +127,8 @@ public sealed class TusDurabilityTests
             var pending = client.SendAsync(request, Ct);
             await stalled.Stalled.WaitAsync(TimeSpan.FromSeconds(30), Ct);
             await Task.Delay(300, Ct);
-            child.Kill(entireProcessTree: true); // SIGKILL mid-chunk
-            await child.WaitForExitAsync(Ct);
+            await child.KillAsync(); // SIGKILL mid-chunk
             await Assert.ThrowsAnyAsync<Exception>(() => pending);
-        }
-        finally
-        {
-            if (!child.HasExited)
-                child.Kill(entireProcessTree: true);
         }
 
         await using var survivor = await TestApp.StartAsync(cs, NoWorkers, storageRoot: storage);
@@ -172,44 +163,6 @@ public sealed class TusDurabilityTests
         var third = await Tus.CreateAsync(client, vehicleId, "third.jpg", file.Length);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
         Assert.True(third.Headers.RetryAfter is not null);
-    }
-
-    private static async Task<HttpClient> ClientForAsync(Uri address)
-    {
-        using var anonymous = new HttpClient { BaseAddress = address };
-        var email = $"tus-{Guid.NewGuid():N}@example.test";
-        (await anonymous.PostAsJsonAsync("api/auth/register", new { email, password = "Passw0rd!" }, Ct)).EnsureSuccessStatusCode();
-        var tokens = await TestApp.LoginAsync(anonymous, email, "Passw0rd!");
-        var client = new HttpClient { BaseAddress = address };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.AccessToken);
-        return client;
-    }
-
-    private static async Task<(Process Child, Uri Address)> StartAppProcessAsync(string connectionString, string storage)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
-        start.Environment["ConnectionStrings__Default"] = connectionString;
-        start.Environment["Storage__Root"] = storage;
-        start.Environment["Processing__Workers"] = "0";
-        start.Environment["RateLimits__AuthPerMinute"] = "0";
-        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
-        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        var process = Process.Start(start)!;
-        _ = process.StandardError.ReadToEndAsync();
-        var listening = new Regex(@"Now listening on: (http://127\.0\.0\.1:\d+)");
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (listening.Match(line) is { Success: true } m)
-            {
-                _ = process.StandardOutput.ReadToEndAsync();
-                return (process, new Uri(m.Groups[1].Value + "/"));
-            }
-        }
-
-        throw new InvalidOperationException("The app process ended before it listened.");
     }
 
     /// <summary>Hands out the first bytes, then waits forever (until the process on the other end dies).</summary>
