@@ -174,7 +174,7 @@ public sealed class TusDurabilityTests
         Assert.True(third.Headers.RetryAfter is not null);
     }
 
-    private static async Task<HttpClient> ClientForAsync(Uri address)
+    internal static async Task<HttpClient> ClientForAsync(Uri address)
     {
         using var anonymous = new HttpClient { BaseAddress = address };
         var email = $"tus-{Guid.NewGuid():N}@example.test";
@@ -185,7 +185,8 @@ public sealed class TusDurabilityTests
         return client;
     }
 
-    private static async Task<(Process Child, Uri Address)> StartAppProcessAsync(string connectionString, string storage)
+    internal static async Task<(Process Child, Uri Address)> StartAppProcessAsync(string connectionString, string storage,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
@@ -195,6 +196,8 @@ public sealed class TusDurabilityTests
         start.Environment["RateLimits__AuthPerMinute"] = "0";
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[key] = value;
         var process = Process.Start(start)!;
         _ = process.StandardError.ReadToEndAsync();
         var listening = new Regex(@"Now listening on: (http://127\.0\.0\.1:\d+)");
@@ -213,7 +216,7 @@ public sealed class TusDurabilityTests
     }
 
     /// <summary>Hands out the first bytes, then waits forever (until the process on the other end dies).</summary>
-    private sealed class StallingStream(byte[] bytes, int sendBeforeStall) : Stream
+    internal sealed class StallingStream(byte[] bytes, int sendBeforeStall) : Stream
     {
         private int _sent;
         private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
