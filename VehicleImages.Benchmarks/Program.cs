@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus"];
+string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus", "tus-browser"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -46,6 +46,9 @@ try
         rows.AddRange(await Figures.DecodeAsync(admin, work));
     if (only is "all" or "tus")
         rows.AddRange(await Figures.TusAsync(admin, work));
+    // Not in "all": 500 files of 12 MB through Chromium take many minutes (BENCH_TUS_BROWSER_FILES makes it fewer).
+    if (only is "tus-browser")
+        rows.AddRange(await Figures.TusBrowserAsync(admin, work));
 }
 finally
 {

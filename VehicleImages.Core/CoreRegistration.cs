@@ -66,7 +66,11 @@ public static class CoreRegistration
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Storage.OrphanSweeper>();
-        services.AddSingleton<Uploads.IUploadBytes, Uploads.FileSystemUploadBytes>();
+        // Unfinished tus uploads beside the photos: on the local disk, or in the bucket (multipart) so any instance resumes them.
+        services.AddSingleton<Uploads.IUploadBytes>(sp =>
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.S3
+                ? ActivatorUtilities.CreateInstance<Uploads.S3UploadBytes>(sp)
+                : ActivatorUtilities.CreateInstance<Uploads.FileSystemUploadBytes>(sp));
         services.AddSingleton<Uploads.ResumableUploadService>();
 
         // The queue and its workers. One data source (pool) for the queue's short statements; the

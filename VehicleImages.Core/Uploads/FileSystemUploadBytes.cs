@@ -20,44 +20,59 @@ public sealed class FileSystemUploadBytes : IUploadBytes
 
     private string PathFor(Guid id) => Path.Combine(_folder, $"{id:N}.part");
 
-    public async Task<long?> WriteAsync(Guid id, long offset, Stream chunk, Func<Task<bool>> stillAtOffset, CancellationToken cancellationToken)
+    public async Task<ChunkWrite> WriteAsync(UploadWrite write, Stream chunk, CancellationToken cancellationToken)
     {
         // FileShare.None takes an exclusive lock (flock on Unix, so also against other processes on this
         // machine): a second request for the same upload fails at once and answers 409. Only the first
         // chunk may create the file; later ones find it (a finished upload's bytes are gone: 409 too).
-        await using var file = new FileStream(PathFor(id), offset == 0 ? FileMode.OpenOrCreate : FileMode.Open,
-            FileAccess.Write, FileShare.None, 1, useAsync: true);
-        if (!await stillAtOffset())
-            return null;
-        if (file.Length < offset)
-            throw new IOException($"Upload {id} has {file.Length} bytes stored, fewer than its offset {offset}.");
-        file.SetLength(offset);
-        file.Position = offset;
-        var buffer = new byte[128 * 1024];
-        long written = 0;
-        int read;
-        while ((read = await chunk.ReadAsync(buffer, cancellationToken)) > 0)
+        var offset = write.Offset;
+        FileStream file;
+        try
         {
-            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            written += read;
+            file = new FileStream(PathFor(write.Id), offset == 0 ? FileMode.OpenOrCreate : FileMode.Open,
+                FileAccess.Write, FileShare.None, 1, useAsync: true);
+        }
+        catch (IOException e)
+        {
+            throw new UploadBusyException("Another request is writing this upload; ask HEAD and resume.", e);
         }
 
-        // The offset a HEAD reports must survive a crash: on disk before the row says so.
-        file.Flush(flushToDisk: true);
-        return written;
+        await using (file)
+        {
+            if (!await write.StillAtOffsetAsync(CancellationToken.None))
+                return new ChunkWrite(ChunkWriteOutcome.Moved);
+            if (file.Length < offset)
+                throw new IOException($"Upload {write.Id} has {file.Length} bytes stored, fewer than its offset {offset}.");
+            file.SetLength(offset);
+            file.Position = offset;
+            var buffer = new byte[128 * 1024];
+            long written = 0;
+            int read;
+            while ((read = await chunk.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                written += read;
+            }
+
+            if (!write.Keep())
+            {
+                file.SetLength(offset);
+                file.Flush(flushToDisk: true);
+                return new ChunkWrite(ChunkWriteOutcome.Discarded);
+            }
+
+            // The offset a HEAD reports must survive a crash: on disk before the row says so, and
+            // committed while this request still holds the file.
+            file.Flush(flushToDisk: true);
+            return await write.CommitAsync(written, null, CancellationToken.None)
+                ? new ChunkWrite(ChunkWriteOutcome.Committed, written)
+                : new ChunkWrite(ChunkWriteOutcome.Moved);
+        }
     }
 
-    public Task TruncateAsync(Guid id, long length, CancellationToken cancellationToken)
+    public async Task<Stream?> OpenReadAsync(ResumableUpload upload, CancellationToken cancellationToken)
     {
-        using var file = new FileStream(PathFor(id), FileMode.OpenOrCreate, FileAccess.Write, FileShare.None);
-        if (file.Length > length)
-            file.SetLength(length);
-        file.Flush(flushToDisk: true);
-        return Task.CompletedTask;
-    }
-
-    public async Task<Stream?> OpenReadAsync(Guid id, CancellationToken cancellationToken)
-    {
+        var id = upload.Id;
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -76,10 +91,15 @@ public sealed class FileSystemUploadBytes : IUploadBytes
         }
     }
 
-    public void Delete(Guid id) => File.Delete(PathFor(id));
-
-    public IEnumerable<(Guid Id, DateTimeOffset Modified)> List()
+    public Task DeleteAsync(ResumableUpload upload, CancellationToken cancellationToken)
     {
+        File.Delete(PathFor(upload.Id));
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<(Guid Id, DateTimeOffset Modified)> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.CompletedTask;
         foreach (var file in new DirectoryInfo(_folder).EnumerateFiles("*.part"))
             if (Guid.TryParseExact(Path.GetFileNameWithoutExtension(file.Name), "N", out var id))
                 yield return (id, file.LastWriteTimeUtc);

@@ -1,29 +1,44 @@
 namespace VehicleImages.Core.Uploads;
 
 /// <summary>
-/// Where the bytes of unfinished uploads live, by upload id. A seam so that an object-store version
-/// can follow the file-system one; the offset in the database, not the length here, says how many
-/// bytes count (bytes beyond it are what a killed request left, and the next chunk overwrites them).
+/// Where the bytes of unfinished uploads live: the local disk (<see cref="FileSystemUploadBytes"/>) or
+/// an S3 multipart upload (<see cref="S3UploadBytes"/>). The offset in the database, not anything
+/// here, says how many bytes count; a store moves it only through <see cref="UploadWrite.CommitAsync"/>,
+/// after the bytes it counts are durable.
 /// </summary>
 public interface IUploadBytes
 {
     /// <summary>
-    /// Writes <paramref name="chunk"/> from <paramref name="offset"/> until it ends, replacing anything
-    /// at or after that offset; the bytes are durable when this returns. Holds the upload's bytes for
-    /// itself meanwhile (another writer gets an <see cref="IOException"/>), and asks
-    /// <paramref name="stillAtOffset"/> once it holds them: false (another request moved the upload on)
-    /// writes nothing and returns null. Otherwise returns how many bytes were written.
+    /// Stores <paramref name="chunk"/> at <see cref="UploadWrite.Offset"/> until it ends, replacing
+    /// anything at or after that offset. Asks <see cref="UploadWrite.Keep"/> once the body has ended
+    /// (false: nothing of it is kept) and commits the new offset through <paramref name="write"/>.
+    /// Throws <see cref="UploadBusyException"/> when another request is writing this upload.
     /// </summary>
-    Task<long?> WriteAsync(Guid id, long offset, Stream chunk, Func<Task<bool>> stillAtOffset, CancellationToken cancellationToken);
+    Task<ChunkWrite> WriteAsync(UploadWrite write, Stream chunk, CancellationToken cancellationToken);
 
-    /// <summary>Drops every byte at or after <paramref name="length"/> (a chunk that failed its checksum or its limit).</summary>
-    Task TruncateAsync(Guid id, long length, CancellationToken cancellationToken);
+    /// <summary>A complete upload's bytes from the start, or null when there are none.</summary>
+    Task<Stream?> OpenReadAsync(ResumableUpload upload, CancellationToken cancellationToken);
 
-    /// <summary>The upload's bytes from the start, or null when there are none.</summary>
-    Task<Stream?> OpenReadAsync(Guid id, CancellationToken cancellationToken);
-
-    void Delete(Guid id);
+    /// <summary>Removes every byte the upload has here (its row may be gone already; pass it as it was).</summary>
+    Task DeleteAsync(ResumableUpload upload, CancellationToken cancellationToken);
 
     /// <summary>Every upload that has bytes here, with when they were last written (for the sweep of bytes no row names).</summary>
-    IEnumerable<(Guid Id, DateTimeOffset Modified)> List();
+    IAsyncEnumerable<(Guid Id, DateTimeOffset Modified)> ListAsync(CancellationToken cancellationToken);
 }
+
+public enum ChunkWriteOutcome
+{
+    /// <summary>The bytes are durable and the row's offset moved past them.</summary>
+    Committed,
+
+    /// <summary>Another request moved the upload on first; nothing of this chunk counts.</summary>
+    Moved,
+
+    /// <summary><see cref="UploadWrite.Keep"/> said no (checksum, Upload-Length); nothing of this chunk was kept.</summary>
+    Discarded,
+}
+
+public sealed record ChunkWrite(ChunkWriteOutcome Outcome, long Written = 0);
+
+/// <summary>Another request holds this upload's bytes for writing; the client asks HEAD and resumes.</summary>
+public sealed class UploadBusyException(string message, Exception? inner = null) : IOException(message, inner);

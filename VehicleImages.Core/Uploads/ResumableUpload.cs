@@ -23,6 +23,12 @@ public sealed class ResumableUpload
     public DateTimeOffset? CompletedAt { get; set; }
     public Guid? ImageId { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>The object store's multipart upload that holds the bytes (S3), once its first part is written; null for the file store.</summary>
+    public string? StorageUploadId { get; set; }
+
+    /// <summary>The multipart upload's parts whose bytes the offset counts, as JSON (<see cref="UploadParts"/>); null for none.</summary>
+    public string? StorageParts { get; set; }
 }
 
 public static class UploadState

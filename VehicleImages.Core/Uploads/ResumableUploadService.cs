@@ -104,52 +104,47 @@ public sealed class ResumableUploadService(
         var room = upload.Length - offset;
         using var hash = checksum is null ? null : IncrementalHash.CreateHash(checksum.Algorithm);
         var guarded = new ChunkStream(body, room, hash);
-        long written;
+        var mismatch = false;
+        var write = new UploadWrite(upload, contexts, () =>
+        {
+            if (guarded.Overflowed)
+                return false;
+            mismatch = hash is not null && (guarded.Interrupted || !CryptographicOperations.FixedTimeEquals(hash.GetHashAndReset(), checksum!.Expected));
+            return !mismatch;
+        }, time.GetUtcNow() + Expiry);
+        ChunkWrite wrote;
         try
         {
-            var wrote = await bytes.WriteAsync(id, offset, guarded, async () =>
-            {
-                await using var check = await contexts.CreateDbContextAsync(CancellationToken.None);
-                return await check.ResumableUploads.AnyAsync(u => u.Id == id && u.Offset == offset && u.State == UploadState.Uploading, CancellationToken.None);
-            }, CancellationToken.None);
-            if (wrote is not { } w)
-                return new ChunkResult(ChunkStatus.OffsetMismatch, (await FindAsync(userId, id, CancellationToken.None))?.Offset ?? offset,
-                    "Another request moved this upload on; ask HEAD and resume from there.");
-            written = w;
+            wrote = await bytes.WriteAsync(write, guarded, CancellationToken.None);
         }
-        catch (IOException e) when (e is not EndOfStreamException && guarded.Position == 0)
+        catch (UploadBusyException e)
         {
-            // Another request holds this upload's bytes (FileShare.None): the client retries after a HEAD.
             logger.LogDebug(e, "Upload {Id} is being written by another request", id);
             return new ChunkResult(ChunkStatus.Busy, upload.Offset, "Another request is writing this upload; ask HEAD and resume.");
         }
 
-        if (guarded.Overflowed)
-        {
-            await bytes.TruncateAsync(id, offset, CancellationToken.None);
-            return new ChunkResult(ChunkStatus.BeyondLength, offset,
-                $"The chunk goes beyond Upload-Length ({upload.Length} bytes); nothing of it was kept.");
-        }
-
-        if (hash is not null && (guarded.Interrupted || !CryptographicOperations.FixedTimeEquals(hash.GetHashAndReset(), checksum!.Expected)))
-        {
-            await bytes.TruncateAsync(id, offset, CancellationToken.None);
-            return new ChunkResult(ChunkStatus.ChecksumMismatch, offset,
-                guarded.Interrupted ? "The chunk ended early; it was discarded." : "The chunk's checksum does not match its bytes; it was discarded.");
-        }
-
-        var newOffset = offset + written;
-        var now = time.GetUtcNow();
-        await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
-        var moved = await db.ResumableUploads
-            .Where(u => u.Id == id && u.Offset == offset && u.State == UploadState.Uploading)
-            .ExecuteUpdateAsync(s => s.SetProperty(u => u.Offset, newOffset).SetProperty(u => u.ExpiresAt, now + Expiry), CancellationToken.None);
-        if (moved == 0)
+        if (wrote.Outcome == ChunkWriteOutcome.Moved)
             return new ChunkResult(ChunkStatus.OffsetMismatch, (await FindAsync(userId, id, CancellationToken.None))?.Offset ?? offset,
                 "Another request moved this upload on; ask HEAD and resume from there.");
+        if (wrote.Outcome == ChunkWriteOutcome.Discarded)
+            return guarded.Overflowed
+                ? new ChunkResult(ChunkStatus.BeyondLength, offset, $"The chunk goes beyond Upload-Length ({upload.Length} bytes); nothing of it was kept.")
+                : new ChunkResult(ChunkStatus.ChecksumMismatch, offset,
+                    guarded.Interrupted ? "The chunk ended early; it was discarded." : "The chunk's checksum does not match its bytes; it was discarded.");
 
+        var newOffset = offset + wrote.Written;
         if (newOffset == upload.Length)
-            await CompleteAsync(id, CancellationToken.None);
+        {
+            try
+            {
+                await CompleteAsync(id, CancellationToken.None);
+            }
+            catch (StoreUnavailableException)
+            {
+                // Every byte is kept and counted (CompleteAsync logged why it could not finish): the
+                // chunk is accepted, and a GET of the upload (AwaitsCompletion) finishes it later.
+            }
+        }
         return new ChunkResult(ChunkStatus.Accepted, newOffset);
     }
 
@@ -202,7 +197,8 @@ public sealed class ResumableUploadService(
             upload = await db.ResumableUploads.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id, CancellationToken.None);
         }
 
-        bytes.Delete(id);
+        if (upload is not null)
+            await bytes.DeleteAsync(upload, CancellationToken.None);
         return upload;
     }
 
@@ -214,7 +210,7 @@ public sealed class ResumableUploadService(
         {
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long length = 0;
-            await using (var source = await bytes.OpenReadAsync(upload.Id, cancellationToken))
+            await using (var source = await bytes.OpenReadAsync(upload, cancellationToken))
             {
                 if (source is null)
                     return IngestResult.Rejected(upload.FileName, "the upload's bytes are gone; send the file again.");
@@ -254,11 +250,16 @@ public sealed class ResumableUploadService(
     public async Task<bool> TerminateAsync(Guid userId, Guid id, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        // What the bytes' store needs to remove them (its multipart upload and parts) is read before the row goes.
+        var upload = await db.ResumableUploads.AsNoTracking().FirstOrDefaultAsync(u => u.Id == id && u.UserId == userId, cancellationToken);
+        if (upload is null)
+            return false;
         // A finishing upload is the ingest's until it ends; its row goes, and the ingest's last UPDATE then finds nothing.
         var deleted = await db.ResumableUploads.Where(u => u.Id == id && u.UserId == userId).ExecuteDeleteAsync(cancellationToken);
         if (deleted == 0)
             return false;
-        bytes.Delete(id);
+        // The row's last state: a chunk committed between the read and the delete may have added a part.
+        await bytes.DeleteAsync(upload, CancellationToken.None);
         return true;
     }
 
@@ -272,9 +273,10 @@ public sealed class ResumableUploadService(
         while (true)
         {
             // A running ingest keeps its row until it is stale; everything else past its time goes.
-            var ids = await db.ResumableUploads
+            var expired = await db.ResumableUploads.AsNoTracking()
                 .Where(u => u.ExpiresAt <= now && (u.State != UploadState.Finishing || u.FinishingSince < stale))
-                .OrderBy(u => u.ExpiresAt).Select(u => u.Id).Take(500).ToListAsync(cancellationToken);
+                .OrderBy(u => u.ExpiresAt).Take(500).ToDictionaryAsync(u => u.Id, cancellationToken);
+            var ids = expired.Keys.ToList();
             if (ids.Count == 0)
                 return swept + await SweepUnnamedBytesAsync(db, now, cancellationToken);
             // Re-checked in the DELETE itself: a chunk that arrived meanwhile moved the expiry on, and its bytes stay.
@@ -284,7 +286,7 @@ public sealed class ResumableUploadService(
                 RETURNING id AS "Value"
                 """).ToListAsync(cancellationToken);
             foreach (var id in deleted)
-                bytes.Delete(id);
+                await bytes.DeleteAsync(expired[id], cancellationToken);
             swept += deleted.Count;
             if (ids.Count < 500)
                 return swept + await SweepUnnamedBytesAsync(db, now, cancellationToken);
@@ -294,14 +296,17 @@ public sealed class ResumableUploadService(
     /// <summary>Bytes whose row is gone (its vehicle or account was deleted), untouched for longer than an upload may wait.</summary>
     private async Task<int> SweepUnnamedBytesAsync(VehicleImagesDbContext db, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var old = bytes.List().Where(b => b.Modified <= now - Expiry).Select(b => b.Id).ToList();
+        var old = new List<Guid>();
+        await foreach (var (id, modified) in bytes.ListAsync(cancellationToken))
+            if (modified <= now - Expiry)
+                old.Add(id);
         var removed = 0;
         foreach (var batch in old.Chunk(500))
         {
             var named = await db.ResumableUploads.Where(u => batch.Contains(u.Id)).Select(u => u.Id).ToListAsync(cancellationToken);
             foreach (var id in batch.Except(named))
             {
-                bytes.Delete(id);
+                await bytes.DeleteAsync(new ResumableUpload { Id = id, FileName = "", State = "" }, cancellationToken);
                 removed++;
             }
         }

@@ -30,6 +30,17 @@ public sealed partial class S3Server : IAsyncDisposable
 
     public Uri ServiceUrl => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>
+    /// The multipart uploads in progress in <paramref name="bucket"/>. s3rver 3.7.1 answers
+    /// ListMultipartUploads (and ListParts) with NotImplemented; it keeps each upload in progress as a
+    /// folder named by its upload id, so the folders are the list.
+    /// </summary>
+    public IReadOnlyList<string> MultipartUploadsInProgress(string bucket)
+    {
+        var folder = Path.Combine(_dataDir, bucket, "._S3rver_uploads");
+        return Directory.Exists(folder) ? Directory.GetDirectories(folder).Select(d => Path.GetFileName(d)).ToList() : [];
+    }
+
     /// <summary>The run's shared server.</summary>
     public static Task<S3Server> GetAsync() => Shared.Value;
 

@@ -165,7 +165,7 @@ public sealed class TusDurabilityTests
     }
 
     /// <summary>Hands out the first bytes, then waits forever (until the process on the other end dies).</summary>
-    private sealed class StallingStream(byte[] bytes, int sendBeforeStall) : Stream
+    internal sealed class StallingStream(byte[] bytes, int sendBeforeStall) : Stream
     {
         private int _sent;
         private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);

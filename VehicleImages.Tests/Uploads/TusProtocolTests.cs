@@ -2,13 +2,24 @@ using System.Net;
 using System.Net.Http.Json;
 using VehicleImages.Core.Ingest;
 using VehicleImages.Tests.Integration;
+using VehicleImages.Tests.Storage;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Uploads.Tus;
 
 namespace VehicleImages.Tests.Uploads;
 
-/// <summary>tus 1.0.0 at /api/uploads against the real app: the protocol's own rules, then the ingest it ends in.</summary>
-public sealed class TusProtocolTests(AppFixture fixture) : IClassFixture<AppFixture>
+/// <summary>tus 1.0.0 at /api/uploads with the upload's bytes on the local disk (Storage:Provider=FileSystem).</summary>
+public sealed class TusProtocolTests(AppFixture fixture) : TusProtocolContract(fixture), IClassFixture<AppFixture>;
+
+/// <summary>The same protocol with the upload's bytes in an S3 multipart upload on the run's S3 server (Storage:Provider=S3).</summary>
+public sealed class TusProtocolS3Tests(S3StoreAppFixture fixture) : TusProtocolContract(fixture), IClassFixture<S3StoreAppFixture>
+{
+    protected override async Task<long?> StoredBytesAsync(string url) =>
+        await TusS3.StoredBytesAsync(fixture.App, Guid.Parse(url.Split('/')[^1]));
+}
+
+/// <summary>tus 1.0.0 at /api/uploads against the real app: the protocol's own rules, then the ingest it ends in; run against each upload store.</summary>
+public abstract class TusProtocolContract(AppFixture fixture)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private const string Photo = "exif-samples__DSCN0010.jpg";
@@ -26,7 +37,12 @@ public sealed class TusProtocolTests(AppFixture fixture) : IClassFixture<AppFixt
     private Task<long> ImagesOfAsync(Guid vehicleId) =>
         ImageRows.ScalarAsync<long>(fixture.App.ConnectionString, $"SELECT count(*) FROM vehicle_images WHERE vehicle_id = '{vehicleId}'");
 
-    private string PartFile(string url) => Path.Combine(fixture.App.StorageRoot, "uploads", $"{Guid.Parse(url.Split('/')[^1]):N}.part");
+    /// <summary>How many bytes of the upload its store holds, or null when it holds none.</summary>
+    protected virtual Task<long?> StoredBytesAsync(string url)
+    {
+        var file = new FileInfo(Path.Combine(fixture.App.StorageRoot, "uploads", $"{Guid.Parse(url.Split('/')[^1]):N}.part"));
+        return Task.FromResult(file.Exists ? file.Length : (long?)null);
+    }
 
     internal static async Task<UploadStatusResponse> StatusAsync(HttpClient client, string url) =>
         (await client.GetFromJsonAsync<UploadStatusResponse>(url, Ct))!;
@@ -75,7 +91,7 @@ public sealed class TusProtocolTests(AppFixture fixture) : IClassFixture<AppFixt
         Assert.Equal(1, await ImagesOfAsync(vehicleId));
         var image = await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"api/images/{status.ImageId}", Ct);
         Assert.Equal("IMG_1.jpg", image.GetProperty("fileName").GetString());
-        Assert.False(File.Exists(PartFile(url)), "the upload's bytes stay behind after the ingest");
+        Assert.True(await StoredBytesAsync(url) is null, "the upload's bytes stay behind after the ingest");
         // The final PATCH retried after the server finished: the same offset again, still one image.
         var retried = await Tus.PatchAsync(client, url, file.Length, []);
         Assert.Equal(HttpStatusCode.NoContent, retried.StatusCode);
@@ -132,7 +148,7 @@ public sealed class TusProtocolTests(AppFixture fixture) : IClassFixture<AppFixt
         Assert.Equal(460, (int)wrong.StatusCode);
         Assert.Contains("checksum", await wrong.Content.ReadAsStringAsync(Ct));
         Assert.Equal(4096, Tus.Offset(await Tus.HeadAsync(client, url)));
-        Assert.Equal(4096, new FileInfo(PartFile(url)).Length);
+        Assert.Equal(4096L, await StoredBytesAsync(url));
 
         var unknown = await Tus.PatchAsync(client, url, 4096, chunk, "crc32 AAAA");
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
@@ -161,7 +177,7 @@ public sealed class TusProtocolTests(AppFixture fixture) : IClassFixture<AppFixt
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunked.StatusCode);
         Assert.Equal(1000, Tus.Offset(await Tus.HeadAsync(client, url)));
-        Assert.Equal(1000, new FileInfo(PartFile(url)).Length);
+        Assert.Equal(1000L, await StoredBytesAsync(url));
         Assert.Equal(0, await ImagesOfAsync(vehicleId));
     }
 
@@ -220,13 +236,13 @@ public sealed class TusProtocolTests(AppFixture fixture) : IClassFixture<AppFixt
         var file = PhotoBytes();
         var url = await Tus.StartAsync(client, vehicleId, "x.jpg", file.Length);
         await Tus.SendAllAsync(client, url, file[..5000], 5000);
-        Assert.True(File.Exists(PartFile(url)));
+        Assert.NotNull(await StoredBytesAsync(url));
 
         using var delete = Tus.Request(HttpMethod.Delete, url);
         var deleted = await client.SendAsync(delete, Ct);
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-        Assert.False(File.Exists(PartFile(url)));
+        Assert.Null(await StoredBytesAsync(url));
         Assert.Equal(HttpStatusCode.NotFound, (await Tus.HeadAsync(client, url)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await Tus.PatchAsync(client, url, 5000, file[5000..6000])).StatusCode);
     }

@@ -18,6 +18,8 @@ internal sealed class ResumableUploadConfiguration : IEntityTypeConfiguration<Re
         b.Property(u => u.FileName).HasMaxLength(255);
         b.Property(u => u.FileType).HasMaxLength(255);
         b.Property(u => u.State).HasMaxLength(16);
+        b.Property(u => u.StorageUploadId).HasMaxLength(1024);
+        b.Property(u => u.StorageParts).HasColumnType("jsonb");
         // The sweep finds expired uploads by time.
         b.HasIndex(u => u.ExpiresAt);
         b.HasIndex(u => u.UserId);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Storage;
 using VehicleImages.Core.Uploads;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
@@ -110,10 +111,18 @@ public static class TusEndpoints
         var offset = 0L;
         if (request.ContentType == OffsetContentType && (request.ContentLength is > 0 || request.ContentLength is null))
         {
-            var chunk = await uploads.AppendAsync(userId, upload.Id, 0, LimitedBody(http), null, cancellationToken);
-            offset = chunk.Status == ChunkStatus.Accepted ? chunk.Offset : 0;
-            if (chunk.Status == ChunkStatus.BeyondLength)
-                return Problem(StatusCodes.Status413PayloadTooLarge, chunk.Reason!);
+            try
+            {
+                var chunk = await uploads.AppendAsync(userId, upload.Id, 0, LimitedBody(http), null, cancellationToken);
+                offset = chunk.Status == ChunkStatus.Accepted ? chunk.Offset : 0;
+                if (chunk.Status == ChunkStatus.BeyondLength)
+                    return Problem(StatusCodes.Status413PayloadTooLarge, chunk.Reason!);
+            }
+            catch (StoreUnavailableException e)
+            {
+                // The upload exists; its first chunk was not kept (offset 0), and the client's PATCHes retry it.
+                http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints)).LogWarning("Upload {Id}: first chunk not kept: {Reason}", upload.Id, e.Message);
+            }
         }
         else if (length == 0)
         {
@@ -161,7 +170,17 @@ public static class TusEndpoints
         if (request.ContentLength is { } declared && offset + declared > upload.Length)
             return Problem(StatusCodes.Status413PayloadTooLarge, $"The chunk goes beyond Upload-Length ({upload.Length} bytes); nothing of it was kept.");
 
-        var result = await uploads.AppendAsync(userId, id, offset, LimitedBody(http), checksum, cancellationToken);
+        ChunkResult result;
+        try
+        {
+            result = await uploads.AppendAsync(userId, id, offset, LimitedBody(http), checksum, cancellationToken);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // Nothing of the chunk counts (the offset did not move); the client retries after a HEAD.
+            http.Response.Headers.RetryAfter = "5";
+            return Problem(StatusCodes.Status503ServiceUnavailable, $"The chunk was not kept: {e.Message}. Try again shortly.");
+        }
         http.Response.Headers["Upload-Offset"] = result.Offset.ToString(CultureInfo.InvariantCulture);
         return result.Status switch
         {

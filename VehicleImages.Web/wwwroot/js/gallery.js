@@ -153,15 +153,17 @@ export function init(rootId, vehicleId, dotnet) {
     if (job.state === 'uploading') job.upload.start();
   }
 
-  // A file kept from before a reload whose upload the server had already finished: its outcome, not a duplicate.
+  // A file whose upload the server had already finished while the answer was lost (going offline, a
+  // reload just after the last byte): its outcome, not "already in this vehicle" from the pre-check.
   async function finishedBefore(job) {
-    if (!job.restored) return false;
-    const previous = await tus.defaultOptions.urlStorage.findUploadsByFingerprint(fingerprintOf(job.file)).catch(() => []);
+    const previous = job.upload?.url ? [{ uploadUrl: job.upload.url }] : [];
+    if (job.restored)
+      previous.push(...await tus.defaultOptions.urlStorage.findUploadsByFingerprint(fingerprintOf(job.file)).catch(() => []));
     for (const p of previous) {
       const r = await fetch(p.uploadUrl, { cache: 'no-store' }).catch(() => null);
       const body = r?.ok ? await r.json() : null;
       if (body && body.outcome !== 'uploading') {
-        tus.defaultOptions.urlStorage.removeUpload(p.urlStorageKey).catch(() => {});
+        if (p.urlStorageKey) tus.defaultOptions.urlStorage.removeUpload(p.urlStorageKey).catch(() => {});
         finish(job, body);
         return true;
       }
