@@ -55,6 +55,7 @@ public static class CoreRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DatabaseMigrator>();
         services.AddSingleton<Vehicles.VehicleService>();
+        services.AddSingleton<Storage.S3Connection>();
         services.AddSingleton<Storage.IImageStore>(sp =>
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.S3
                 ? ActivatorUtilities.CreateInstance<Storage.S3ImageStore>(sp)

@@ -18,7 +18,7 @@ namespace VehicleImages.Core.Storage;
 /// content-addressed, so two instances writing one key write the same bytes. Temporary files stay
 /// on the local disk (<see cref="TemporaryFiles"/>).
 /// </summary>
-public sealed class S3ImageStore : IImageStore, IDisposable
+public sealed class S3ImageStore : IImageStore
 {
     private readonly AmazonS3Client _s3;
     private readonly string _bucket;
@@ -26,36 +26,14 @@ public sealed class S3ImageStore : IImageStore, IDisposable
     private readonly ILogger<S3ImageStore> _logger;
     private readonly bool _unsignedPayload;
 
-    public S3ImageStore(IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<S3ImageStore> logger)
+    public S3ImageStore(S3Connection bucket, IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<S3ImageStore> logger)
     {
-        var o = options.Value.S3;
-        _bucket = o.Bucket!;
-        // Over TLS the body's integrity is TLS's job: no SHA-256 of every photo on the CPU for the signature.
-        // Over plain HTTP the signature must cover the body (services refuse UNSIGNED-PAYLOAD there).
-        _unsignedPayload = o.ServiceUrl is null || o.ServiceUrl.Scheme == Uri.UriSchemeHttps;
+        _s3 = bucket.Client;
+        _bucket = bucket.Name;
+        _unsignedPayload = bucket.UnsignedPayload;
         _logger = logger;
         _tmp = new TemporaryFiles(Path.GetFullPath(Path.Combine(environment.ContentRootPath, options.Value.Root)));
-        var config = new AmazonS3Config
-        {
-            ForcePathStyle = o.ForcePathStyle,
-            AuthenticationRegion = o.Region,
-            // S3-compatible servers over plain HTTP may store aws-chunked bodies with trailing
-            // checksums verbatim (s3rver did: 200,000 bytes stored as 200,476); checksums only when
-            // an operation requires them, and plain bodies on every put (UseChunkEncoding = false).
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-            Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-            // An outage should be answered (503, a waiting photo) in seconds, not after long back-offs.
-            MaxErrorRetry = 2,
-        };
-        if (o.ServiceUrl is { } url)
-            config.ServiceURL = url.ToString();
-        else
-            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(o.Region);
-        _s3 = string.IsNullOrWhiteSpace(o.AccessKey)
-            ? new AmazonS3Client(config)
-            : new AmazonS3Client(new BasicAWSCredentials(o.AccessKey, o.SecretKey), config);
-        Description = $"S3 bucket '{_bucket}'" + (o.ServiceUrl is { } u ? $" at {u.GetLeftPart(UriPartial.Authority)}" : $" in {o.Region}");
+        Description = bucket.Description;
     }
 
     public string Description { get; }
@@ -153,7 +131,6 @@ public sealed class S3ImageStore : IImageStore, IDisposable
     public Task CheckAsync(CancellationToken cancellationToken = default) =>
         GuardAsync(() => _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, MaxKeys = 1 }, cancellationToken), cancellationToken);
 
-    public void Dispose() => _s3.Dispose();
 
     /// <summary>Every failure of the service becomes a <see cref="StoreUnavailableException"/> naming the store; the caller's own cancellation stays one.</summary>
     private async Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)

@@ -5,8 +5,6 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Storage;
 
 namespace VehicleImages.Core.Uploads;
@@ -22,7 +20,7 @@ namespace VehicleImages.Core.Uploads;
 /// are stored. A chunk is received into a local temporary file first (checksum and Upload-Length
 /// are checked before a byte reaches the bucket), then written under a hold on the upload.
 /// </summary>
-public sealed class S3UploadBytes : IUploadBytes, IDisposable
+public sealed class S3UploadBytes : IUploadBytes
 {
     /// <summary>S3's smallest part but the last.</summary>
     public const long MinPartSize = 5L * 1024 * 1024;
@@ -37,32 +35,14 @@ public sealed class S3UploadBytes : IUploadBytes, IDisposable
     private readonly IImageStore _store;
     private readonly ILogger<S3UploadBytes> _logger;
 
-    public S3UploadBytes(IOptions<StorageOptions> options, IImageStore store, ILogger<S3UploadBytes> logger)
+    public S3UploadBytes(S3Connection bucket, IImageStore store, ILogger<S3UploadBytes> logger)
     {
-        // The same service settings as S3ImageStore (see there for why each is set); a client of its
-        // own, since the image store keeps its client to itself.
-        var o = options.Value.S3;
-        _bucket = o.Bucket!;
+        _s3 = bucket.Client;
+        _bucket = bucket.Name;
+        _unsignedPayload = bucket.UnsignedPayload;
+        _description = bucket.Description;
         _store = store;
         _logger = logger;
-        _unsignedPayload = o.ServiceUrl is null || o.ServiceUrl.Scheme == Uri.UriSchemeHttps;
-        var config = new AmazonS3Config
-        {
-            ForcePathStyle = o.ForcePathStyle,
-            AuthenticationRegion = o.Region,
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-            Timeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
-            MaxErrorRetry = 2,
-        };
-        if (o.ServiceUrl is { } url)
-            config.ServiceURL = url.ToString();
-        else
-            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(o.Region);
-        _s3 = string.IsNullOrWhiteSpace(o.AccessKey)
-            ? new AmazonS3Client(config)
-            : new AmazonS3Client(new BasicAWSCredentials(o.AccessKey, o.SecretKey), config);
-        _description = $"S3 bucket '{_bucket}'" + (o.ServiceUrl is { } u ? $" at {u.GetLeftPart(UriPartial.Authority)}" : $" in {o.Region}");
     }
 
     public static string Prefix(Guid id) => $"uploads/{id:N}/";
@@ -311,7 +291,6 @@ public sealed class S3UploadBytes : IUploadBytes, IDisposable
             yield return (id, modified);
     }
 
-    public void Dispose() => _s3.Dispose();
 
     private async Task DeleteQuietlyAsync(string key)
     {
