@@ -918,6 +918,8 @@ namespace VehicleImages.Migrations.Migrations
 
                     b.ToTable("image_processing_jobs", null, t =>
                         {
+                            t.HasCheckConstraint("ck_image_processing_jobs_locked", "(status = 'processing') = (locked_by IS NOT NULL)");
+
                             t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
                         });
                 });

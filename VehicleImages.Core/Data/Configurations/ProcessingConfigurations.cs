@@ -9,8 +9,13 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
 {
     public void Configure(EntityTypeBuilder<ImageProcessingJob> b)
     {
-        b.ToTable("image_processing_jobs", t => t.HasCheckConstraint(
-            "ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')"));
+        b.ToTable("image_processing_jobs", t =>
+        {
+            t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
+            // A job has an owner exactly while it is processing: the claim's fence (owner and attempt)
+            // then implies the status without naming it (ClaimStatements.Fence).
+            t.HasCheckConstraint("ck_image_processing_jobs_locked", "(status = 'processing') = (locked_by IS NOT NULL)");
+        });
         b.Property(j => j.Status).HasDefaultValue(ProcessingStatus.Pending);
         b.Property(j => j.Attempt).HasDefaultValue(0);
         b.Property(j => j.RunAt).HasDefaultValueSql("now()");

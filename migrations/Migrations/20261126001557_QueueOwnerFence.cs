@@ -1,0 +1,34 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace VehicleImages.Migrations.Migrations
+{
+    /// <inheritdoc />
+    public partial class QueueOwnerFence : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddCheckConstraint(
+                name: "ck_image_processing_jobs_locked",
+                table: "image_processing_jobs",
+                sql: "(status = 'processing') = (locked_by IS NOT NULL)");
+
+            // Hand-written: the status trigger's old/new join ran as a nested loop over the two
+            // transition tables (the planner counts each as one row), n² comparisons per statement
+            // (3,300 for a batch of 58); without nested loops it hashes them.
+            migrationBuilder.Sql("ALTER FUNCTION vi_notify_image_statuses() SET enable_nestloop = off;");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.Sql("ALTER FUNCTION vi_notify_image_statuses() RESET enable_nestloop;");
+
+            migrationBuilder.DropCheckConstraint(
+                name: "ck_image_processing_jobs_locked",
+                table: "image_processing_jobs");
+        }
+    }
+}
