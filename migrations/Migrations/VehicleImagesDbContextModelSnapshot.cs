@@ -896,10 +896,6 @@ namespace VehicleImages.Migrations.Migrations
                     b.HasKey("Id")
                         .HasName("pk_image_processing_jobs");
 
-                    b.HasIndex("FinishedAt")
-                        .HasDatabaseName("ix_image_processing_jobs_finished")
-                        .HasFilter("status = 'complete'");
-
                     b.HasIndex("ImageId")
                         .IsUnique()
                         .HasDatabaseName("ux_image_processing_jobs_live")

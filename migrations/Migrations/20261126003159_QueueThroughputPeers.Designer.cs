@@ -12,8 +12,8 @@ using VehicleImages.Core.Data;
 namespace VehicleImages.Migrations.Migrations
 {
     [DbContext(typeof(VehicleImagesDbContext))]
-    [Migration("20261126001557_QueueOwnerFence")]
-    partial class QueueOwnerFence
+    [Migration("20261126003159_QueueThroughputPeers")]
+    partial class QueueThroughputPeers
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -898,10 +898,6 @@ namespace VehicleImages.Migrations.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_image_processing_jobs");
-
-                    b.HasIndex("FinishedAt")
-                        .HasDatabaseName("ix_image_processing_jobs_finished")
-                        .HasFilter("status = 'complete'");
 
                     b.HasIndex("ImageId")
                         .IsUnique()
