@@ -896,10 +896,6 @@ namespace VehicleImages.Migrations.Migrations
                     b.HasKey("Id")
                         .HasName("pk_image_processing_jobs");
 
-                    b.HasIndex("FinishedAt")
-                        .HasDatabaseName("ix_image_processing_jobs_finished")
-                        .HasFilter("status = 'complete'");
-
                     b.HasIndex("ImageId")
                         .IsUnique()
                         .HasDatabaseName("ux_image_processing_jobs_live")
@@ -918,6 +914,8 @@ namespace VehicleImages.Migrations.Migrations
 
                     b.ToTable("image_processing_jobs", null, t =>
                         {
+                            t.HasCheckConstraint("ck_image_processing_jobs_locked", "(status = 'processing') = (locked_by IS NOT NULL)");
+
                             t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
                         });
                 });

@@ -9,8 +9,13 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
 {
     public void Configure(EntityTypeBuilder<ImageProcessingJob> b)
     {
-        b.ToTable("image_processing_jobs", t => t.HasCheckConstraint(
-            "ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')"));
+        b.ToTable("image_processing_jobs", t =>
+        {
+            t.HasCheckConstraint("ck_image_processing_jobs_status", "status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
+            // A job has an owner exactly while it is processing: the claim's fence (owner and attempt)
+            // then implies the status without naming it (ClaimStatements.Fence).
+            t.HasCheckConstraint("ck_image_processing_jobs_locked", "(status = 'processing') = (locked_by IS NOT NULL)");
+        });
         b.Property(j => j.Status).HasDefaultValue(ProcessingStatus.Pending);
         b.Property(j => j.Attempt).HasDefaultValue(0);
         b.Property(j => j.RunAt).HasDefaultValueSql("now()");
@@ -30,10 +35,10 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
         // The rescuer: claims whose lease ran out.
         b.HasIndex(j => j.LeaseUntil).HasDatabaseName("ix_image_processing_jobs_lease")
             .HasFilter("status = 'processing'");
-        // History and pruning.
+        // A photo's jobs (the status trigger's attempt count, history, the cascade when a photo goes).
+        // Pruning has no index of its own: one more entry per completed job for a chore every ten
+        // minutes was not worth it; it reads the table in heap order, oldest first (ADR 013).
         b.HasIndex(j => new { j.ImageId, j.Id });
-        b.HasIndex(j => j.FinishedAt).HasDatabaseName("ix_image_processing_jobs_finished")
-            .HasFilter("status = 'complete'");
     }
 }
 

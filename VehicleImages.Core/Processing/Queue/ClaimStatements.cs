@@ -13,7 +13,14 @@ namespace VehicleImages.Core.Processing;
 /// </summary>
 internal sealed class ClaimStatements(NpgsqlDataSource db)
 {
-    private const string Fence = $"j.id = @job AND j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner AND j.attempt = @attempt";
+    /// <summary>
+    /// The fence: the job, its owner and its attempt. Only a job in processing has an owner (the check
+    /// constraint ck_image_processing_jobs_locked), so this says "still ours, still this attempt"
+    /// without naming the status: a status test would match the predicates of the partial indexes on
+    /// status, and the planner, thinking processing jobs rare, scanned one of those whole (with its dead
+    /// entries) instead of looking the ids up (ADR 013).
+    /// </summary>
+    internal const string Fence = "j.id = @job AND j.locked_by = @owner AND j.attempt = @attempt";
 
     public async Task<bool> RenewAsync(ClaimKey claim, TimeSpan lease, CancellationToken cancellationToken)
     {

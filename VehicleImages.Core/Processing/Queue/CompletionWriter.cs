@@ -147,7 +147,7 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
                 UPDATE image_processing_jobs j
                 SET status = '{Complete}', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
                 FROM input i
-                WHERE j.id = i.job AND j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner AND j.attempt = i.attempt
+                WHERE j.id = i.job AND j.locked_by = @owner AND j.attempt = i.attempt -- the fence (see ClaimStatements.Fence)
                 RETURNING j.id, j.image_id, j.attempt, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
                           i.provider, i.model, i.prompt_tokens, i.completion_tokens),
             image AS (

@@ -67,7 +67,7 @@ internal sealed class LeaseKeeper(NpgsqlDataSource db, QueueOwner owner, ILogger
         await using var cmd = db.CreateCommand($"""
             UPDATE image_processing_jobs j SET lease_until = now() + @lease
             FROM unnest(@jobs, @attempts) AS c(job, attempt)
-            WHERE j.id = c.job AND j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner AND j.attempt = c.attempt
+            WHERE j.id = c.job AND j.locked_by = @owner AND j.attempt = c.attempt -- the fence (see ClaimStatements.Fence)
             RETURNING j.id
             """);
         cmd.Parameters.AddWithValue("lease", owner.Lease);
