@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark program: every figure beside a reference measured in the same run.
 # Installs what it needs (libvips-tools for the vipsthumbnail reference, PostgreSQL server binaries).
-# ./bench.sh [all|ingest|storage|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus]
+# ./bench.sh [all|ingest|storage|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus|live|circuits]
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 cd "$root"
