@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark program: every figure beside a reference measured in the same run.
 # Installs what it needs (libvips-tools for the vipsthumbnail reference, PostgreSQL server binaries).
-# ./bench.sh [all|ingest|storage|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus|tus-browser]
+# ./bench.sh [all|ingest|storage|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus|tus-browser|live|circuits]
 # tus-browser (not in all) drives /usr/bin/chromium; BENCH_TUS_BROWSER_FILES=N picks N files instead of 500.
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +21,15 @@ fi
 [ -n "${ConnectionStrings__Default:-}" ] || scripts/postgres.sh install
 # The storage figure runs s3rver (npm) as its S3-compatible server.
 case "${1:-all}" in all|storage) (cd scripts/s3 && npm ci --no-audit --no-fund --loglevel=error) ;; esac
+# The live, circuits and tus-browser figures drive Debian's Chromium through Playwright.
+case "${1:-all}" in all|live|circuits|tus-browser)
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "installing Debian's chromium package (the live figures open galleries in it)…"
+    as_root apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null \
+      || { echo "bench.sh: cannot install chromium; the live, circuits and tus-browser figures need /usr/bin/chromium" >&2; exit 1; }
+  fi ;;
+esac
 
 dotnet build VehicleImages.Benchmarks/VehicleImages.Benchmarks.csproj -c Release -nologo -v quiet -clp:NoSummary
 exec dotnet VehicleImages.Benchmarks/bin/Release/net10.0/VehicleImages.Benchmarks.dll "${1:-all}"

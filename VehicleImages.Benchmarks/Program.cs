@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus", "tus-browser"];
+string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus", "tus-browser", "live", "circuits"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -13,8 +13,8 @@ if (!figures.Contains(only))
 var work = Directory.CreateTempSubdirectory("vi-bench-").FullName;
 // Directly under /tmp: the server may run as the postgres user, which cannot enter a private temp folder.
 var clusterDir = Path.Combine(Path.GetTempPath(), $"vi-bench-pg-{Guid.NewGuid():N}"[..32]);
-// pg_stat_statements loaded in the benchmark's own cluster, for `queue-profile` (statements per job).
-if (only == "queue-profile")
+// pg_stat_statements loaded in the benchmark's own cluster, for `queue-profile` (statements per job) and `live` (which statements read the rows).
+if (only is "queue-profile" or "live")
     Environment.SetEnvironmentVariable("PG_PRELOAD", "pg_stat_statements");
 var admin = Environment.GetEnvironmentVariable("ConnectionStrings__Default") is { Length: > 0 } given
     ? given
@@ -46,6 +46,10 @@ try
         rows.AddRange(await Figures.DecodeAsync(admin, work));
     if (only is "all" or "tus")
         rows.AddRange(await Figures.TusAsync(admin, work));
+    if (only is "all" or "live")
+        rows.AddRange(await Figures.LivePagesAsync(admin, work));
+    if (only is "all" or "circuits")
+        rows.AddRange(await Figures.CircuitMemoryAsync(admin, work));
     // Not in "all": 500 files of 12 MB through Chromium take many minutes (BENCH_TUS_BROWSER_FILES makes it fewer).
     if (only is "tus-browser")
         rows.AddRange(await Figures.TusBrowserAsync(admin, work));

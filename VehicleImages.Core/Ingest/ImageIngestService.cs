@@ -128,16 +128,81 @@ public sealed class ImageIngestService(
 
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
-        // One writer per file content (shared blobs) and per vehicle (the primary photo).
+        // One writer per file content (shared blobs): held from here to the commit, so a failed upload of
+        // the same bytes cannot delete objects this one is about to refer to.
         await AdvisoryLocks.LockContentAsync(db, file.Sha256, cancellationToken);
-        await AdvisoryLocks.LockVehicleAsync(db, vehicleId, cancellationToken);
-
         if (await FindDuplicateAsync(db, vehicleId, file.Sha256, cancellationToken) is { } duplicate)
             return duplicate with { FileName = file.FileName };
-        // Counts the photo for today and decides the quotas for good; a refusal rolls the count back with the rest.
-        if (await quotas.ReserveAsync(db, userId, file.Length, cancellationToken) is { } overQuota)
-            return IngestResult.Rejected(file.FileName, overQuota);
 
+        var mayHaveWrittenFiles = false;
+        try
+        {
+            // The objects first, holding only the content's lock: the vehicle's lock and the owner's
+            // row of today's count (below) are held until the commit, and an object store's round trips
+            // under them made every other upload of the same owner wait (2 at a time ran 1.5× slower on
+            // S3 than on disk). Nothing refers to the objects until the row commits; a crash before
+            // that leaves objects without a row, for the orphan sweep, as before.
+            mayHaveWrittenFiles = true;
+            // The four writes go out together: against an object store each is a round trip.
+            await Task.WhenAll(processed.Variants
+                .Select(v => store.PutBytesAsync(StorageKeys.Variant(file.Sha256, v.Name), v.Bytes, cancellationToken))
+                .Prepend(store.PutFileAsync(variants.Original.Key, file.TempPath, cancellationToken)));
+
+            // One writer per vehicle (the primary photo).
+            await AdvisoryLocks.LockVehicleAsync(db, vehicleId, cancellationToken);
+            // Counts the photo for today and decides the quotas for good; a refusal rolls the count back with the rest.
+            if (await quotas.ReserveAsync(db, userId, file.Length, cancellationToken) is { } overQuota)
+            {
+                await tx.RollbackAsync(CancellationToken.None);
+                await DeleteWrittenAsync(file, variants);
+                return IngestResult.Rejected(file.FileName, overQuota);
+            }
+
+            var image = await InsertAsync(db, userId, vehicleId, file, processed, variants, cancellationToken);
+            if (AfterFilesWritten is { } hook)
+                await hook();
+            await tx.CommitAsync(cancellationToken);
+            return new IngestResult(file.FileName, IngestOutcome.Created, image.Id, image.ProcessingStatus, null);
+        }
+        catch (Exception e)
+        {
+            await tx.RollbackAsync(CancellationToken.None);
+            if (mayHaveWrittenFiles)
+                await DeleteWrittenAsync(file, variants);
+
+            if (e is StoreUnavailableException)
+            {
+                logger.LogWarning("Storing {FileName} failed, nothing was kept: {Reason}", file.FileName, e.Message);
+                throw;
+            }
+
+            // The database is the judge between simultaneous uploads of the same file.
+            if (e is DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } }
+                && await FindDuplicateAsync(vehicleId, file.Sha256, CancellationToken.None) is { } dup)
+                return dup with { FileName = file.FileName };
+            logger.LogError(e, "Storing {FileName} failed; nothing was kept", file.FileName);
+            throw;
+        }
+    }
+
+    /// <summary>Removes the objects of an upload that did not commit, unless another row uses the same content.</summary>
+    private async Task DeleteWrittenAsync(UploadedFile file, VariantSet variants)
+    {
+        try
+        {
+            await cleaner.DeleteIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
+        }
+        catch (StoreUnavailableException cleanup)
+        {
+            // No row refers to them, so no one sees them; the orphan sweep removes them once the store is back.
+            logger.LogWarning("Objects of {FileName} written before the failure stay for the orphan sweep: {Reason}", file.FileName, cleanup.Message);
+        }
+    }
+
+    /// <summary>The row (its job made by the insert's trigger), inside the ingest transaction, under the vehicle's lock.</summary>
+    private async Task<VehicleImage> InsertAsync(VehicleImagesDbContext db, Guid userId, Guid vehicleId, UploadedFile file, ProcessedImage processed,
+        VariantSet variants, CancellationToken cancellationToken)
+    {
         var exif = processed.Exif;
         var image = new VehicleImage
         {
@@ -168,55 +233,12 @@ public sealed class ImageIngestService(
             FocalLength = exif.FocalLengthMm,
         };
         db.VehicleImages.Add(image);
-
-        var mayHaveWrittenFiles = false;
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            // The job (made by the insert's trigger) carries the upload's trace, so its analysis joins it.
-            if (System.Diagnostics.Activity.Current is { Recorded: true } trace)
-                await db.Database.ExecuteSqlAsync(
-                    $"UPDATE image_processing_jobs SET trace_parent = {trace.Id} WHERE image_id = {image.Id} AND status = 'pending'", cancellationToken);
-            mayHaveWrittenFiles = true;
-            // The four writes go out together: against an object store each is a round trip.
-            await Task.WhenAll(processed.Variants
-                .Select(v => store.PutBytesAsync(StorageKeys.Variant(file.Sha256, v.Name), v.Bytes, cancellationToken))
-                .Prepend(store.PutFileAsync(variants.Original.Key, file.TempPath, cancellationToken)));
-            if (AfterFilesWritten is { } hook)
-                await hook();
-            await tx.CommitAsync(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            await tx.RollbackAsync(CancellationToken.None);
-            if (mayHaveWrittenFiles)
-            {
-                try
-                {
-                    await cleaner.DeleteIfUnusedAsync(file.Sha256, variants, CancellationToken.None);
-                }
-                catch (StoreUnavailableException cleanup)
-                {
-                    // No row refers to them, so no one sees them; the orphan sweep removes them once the store is back.
-                    logger.LogWarning("Objects of {FileName} written before the failure stay for the orphan sweep: {Reason}", file.FileName, cleanup.Message);
-                }
-            }
-
-            if (e is StoreUnavailableException)
-            {
-                logger.LogWarning("Storing {FileName} failed, nothing was kept: {Reason}", file.FileName, e.Message);
-                throw;
-            }
-
-            // The database is the judge between simultaneous uploads of the same file.
-            if (e is DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } }
-                && await FindDuplicateAsync(vehicleId, file.Sha256, CancellationToken.None) is { } dup)
-                return dup with { FileName = file.FileName };
-            logger.LogError(e, "Storing {FileName} failed; nothing was kept", file.FileName);
-            throw;
-        }
-
-        return new IngestResult(file.FileName, IngestOutcome.Created, image.Id, image.ProcessingStatus, null);
+        await db.SaveChangesAsync(cancellationToken);
+        // The job (made by the insert's trigger) carries the upload's trace, so its analysis joins it.
+        if (System.Diagnostics.Activity.Current is { Recorded: true } trace)
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE image_processing_jobs SET trace_parent = {trace.Id} WHERE image_id = {image.Id} AND status = 'pending'", cancellationToken);
+        return image;
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using VehicleImages.Core.Images;
 using VehicleImages.Core.Ingest;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Components.Pages.Vehicles;
+using VehicleImages.Web.Components.Shared;
 
 namespace VehicleImages.Tests.Components;
 
@@ -47,6 +48,21 @@ public sealed class LiveGalleryTests : LivePageContext
         page.WaitForAssertion(() => Assert.Equal(ProcessingStatus.Failed, BadgeOf(page, Photos[1])), Patience);
         Assert.Equal(ProcessingStatus.Complete, BadgeOf(page, Photos[0]));
         Assert.Empty(Queries.Commands);
+    }
+
+    [Fact]
+    public async Task Gallery_EventForOnePhoto_RendersOnlyThatCardAgain()
+    {
+        var page = RenderGallery();
+        var cards = page.FindComponents<PhotoCard>().ToDictionary(c => c.Instance.Image.Id);
+        var renders = cards.ToDictionary(c => c.Key, c => c.Value.RenderCount);
+
+        await Notifier.PublishStatusAsync([Event(Photos[0], ProcessingStatus.Complete)]);
+
+        page.WaitForAssertion(() => Assert.Equal(ProcessingStatus.Complete, BadgeOf(page, Photos[0])), Patience);
+        // bUnit counts a card's own renders and its children's (MudBlazor's chips render again by themselves).
+        Assert.True(cards[Photos[0]].RenderCount > renders[Photos[0]]);
+        Assert.Equal(renders[Photos[1]], cards[Photos[1]].RenderCount);
     }
 
     [Fact]

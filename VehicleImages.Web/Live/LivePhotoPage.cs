@@ -17,6 +17,8 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     private readonly SemaphoreSlim _gate = new(1, 1);
     private List<ImageSummary> _items = [];
     private Dictionary<Guid, string> _statuses = [];
+    // Photos per status, kept with _statuses, so a render's counts do not walk every photo of the vehicle.
+    private readonly Dictionary<string, int> _counts = [];
 
     public Guid VehicleId => vehicleId;
 
@@ -36,7 +38,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     public ImageFilter Filter { get; private set; } = new();
 
     /// <summary>Photos under the filter's category and angle (whatever the status filter) with a status <paramref name="matches"/> accepts.</summary>
-    public int Count(Func<string, bool> matches) => _statuses.Values.Count(matches);
+    public int Count(Func<string, bool> matches) => _counts.Where(c => matches(c.Key)).Sum(c => c.Value);
 
     /// <summary>The counts and the page, with a new filter (back to page 1) or the ones in use.</summary>
     public Task LoadAsync(ImageFilter? filter = null) => GatedAsync(async () =>
@@ -44,6 +46,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         if (filter is not null && filter != Filter)
             (Filter, Page) = (filter, 1);
         _statuses = await images.StatusesAsync(caller, vehicleId, Filter);
+        Recount();
         await LoadPageAsync();
     });
 
@@ -58,6 +61,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         if (batch.Count == 0)
         {
             _statuses = await images.StatusesAsync(caller, vehicleId, Filter);
+            Recount();
             await LoadPageAsync();
             return;
         }
@@ -70,7 +74,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
                 continue;
             }
 
-            _statuses[e.ImageId] = string.Intern(e.Status);
+            SetStatus(e.ImageId, e.Status);
             var index = _items.FindIndex(i => i.Id == e.ImageId);
             if (Filter.Status is { } status && (before == status) != (e.Status == status))
             {
@@ -125,7 +129,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         // An id from the browser may name another vehicle's photo.
         if (found is null || found.VehicleId != vehicleId || !MatchesCategory(found))
             return;
-        _statuses[found.Id] = string.Intern(found.ProcessingStatus);
+        SetStatus(found.Id, found.ProcessingStatus);
         if (Filter.Status is { } status && status != found.ProcessingStatus)
             return;
         Total++;
@@ -149,7 +153,8 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
 
         // Analysis put it in another category than the filter's.
         _items.RemoveAt(index);
-        _statuses.Remove(imageId);
+        if (_statuses.Remove(imageId, out var was))
+            _counts[was]--;
         Total--;
     }
 
@@ -167,6 +172,21 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         _items.Insert(position, image);
         if (_items.Count > pageSize)
             _items.RemoveAt(_items.Count - 1);
+    }
+
+    private void SetStatus(Guid imageId, string status)
+    {
+        if (_statuses.TryGetValue(imageId, out var was))
+            _counts[was]--;
+        _statuses[imageId] = status = string.Intern(status);
+        _counts[status] = _counts.GetValueOrDefault(status) + 1;
+    }
+
+    private void Recount()
+    {
+        _counts.Clear();
+        foreach (var status in _statuses.Values)
+            _counts[status] = _counts.GetValueOrDefault(status) + 1;
     }
 
     private bool MatchesCategory(ImageSummary image) =>
