@@ -117,14 +117,14 @@ public sealed class TusDurabilityTests
             await Tus.SendAllAsync(client, url, file[..acknowledged], 4096);
 
             // The next chunk: some bytes go out, then the sender stalls and the process dies under it.
-            var stalled = new StallingStream(file[acknowledged..], sendBeforeStall: 2000);
+            var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var request = Tus.Request(HttpMethod.Patch, url);
             request.Headers.Add("Upload-Offset", acknowledged.ToString());
-            request.Content = new StreamContent(stalled);
+            request.Content = new StreamContent(PartialBodyStream.Stalling(file[acknowledged..], 2000, stalled));
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
             request.Content.Headers.ContentLength = file.Length - acknowledged;
             var pending = client.SendAsync(request, Ct);
-            await stalled.Stalled.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            await stalled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
             await Task.Delay(300, Ct);
             await child.KillAsync(); // SIGKILL mid-chunk
             await Assert.ThrowsAnyAsync<Exception>(() => pending);
@@ -162,39 +162,5 @@ public sealed class TusDurabilityTests
         var third = await Tus.CreateAsync(client, vehicleId, "third.jpg", file.Length);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
         Assert.True(third.Headers.RetryAfter is not null);
-    }
-
-    /// <summary>Hands out the first bytes, then waits forever (until the process on the other end dies).</summary>
-    internal sealed class StallingStream(byte[] bytes, int sendBeforeStall) : Stream
-    {
-        private int _sent;
-        private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Stalled => _stalled.Task;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_sent >= sendBeforeStall)
-            {
-                _stalled.TrySetResult();
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-
-            var n = Math.Min(buffer.Length, sendBeforeStall - _sent);
-            bytes.AsMemory(_sent, n).CopyTo(buffer);
-            _sent += n;
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => bytes.Length;
-        public override long Position { get => _sent; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

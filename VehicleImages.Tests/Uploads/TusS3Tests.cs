@@ -215,7 +215,7 @@ public sealed class TusS3Tests
         using (var request = Tus.Request(HttpMethod.Patch, url))
         {
             request.Headers.Add("Upload-Offset", (6 * MiB).ToString());
-            request.Content = new StreamContent(new BreakingStream(file[(6 * MiB)..(15 * MiB)], 7 * MiB));
+            request.Content = new StreamContent(PartialBodyStream.Breaking(file[(6 * MiB)..(15 * MiB)], 7 * MiB));
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
             request.Content.Headers.ContentLength = 9 * MiB;
             await Assert.ThrowsAnyAsync<Exception>(() => client.SendAsync(request, Ct));
@@ -250,14 +250,14 @@ public sealed class TusS3Tests
             Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(client, url, file, 0, 6 * MiB)).StatusCode);
             Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(client, url, file, 6 * MiB, acknowledged - 6 * MiB)).StatusCode);
 
-            var stalled = new TusDurabilityTests.StallingStream(file[acknowledged..], sendBeforeStall: 3 * MiB);
+            var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var request = Tus.Request(HttpMethod.Patch, url);
             request.Headers.Add("Upload-Offset", acknowledged.ToString());
-            request.Content = new StreamContent(stalled);
+            request.Content = new StreamContent(PartialBodyStream.Stalling(file[acknowledged..], 3 * MiB, stalled));
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
             request.Content.Headers.ContentLength = file.Length - acknowledged;
             var pending = client.SendAsync(request, Ct);
-            await stalled.Stalled.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            await stalled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
             await Task.Delay(300, Ct);
             await child.KillAsync(); // SIGKILL mid-chunk
             await Assert.ThrowsAnyAsync<Exception>(() => pending);
@@ -303,36 +303,5 @@ public sealed class TusS3Tests
         }
 
         throw new InvalidOperationException("The upload did not finish.");
-    }
-
-    /// <summary>Hands out the first bytes, then fails the read (the connection breaks).</summary>
-    private sealed class BreakingStream(byte[] bytes, int breakAfter) : Stream
-    {
-        private int _sent;
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_sent >= breakAfter)
-            {
-                await Task.Delay(200, cancellationToken);
-                throw new IOException("the connection broke");
-            }
-
-            var n = Math.Min(buffer.Length, breakAfter - _sent);
-            bytes.AsMemory(_sent, n).CopyTo(buffer);
-            _sent += n;
-            return n;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => bytes.Length;
-        public override long Position { get => _sent; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
