@@ -2,19 +2,23 @@ namespace VehicleImages.Tests.TestHost;
 
 /// <summary>
 /// A request body that hands out its first <paramref name="sendFirst"/> bytes and then does what
-/// <paramref name="then"/> says: stall until the other end dies (<see cref="Stalling"/>) or break the
-/// connection (<see cref="Breaking"/>). For chunks cut mid-way.
+/// <paramref name="then"/> says: stall until released (<see cref="Stalling"/>) or break the connection
+/// (<see cref="Breaking"/>). For chunks cut mid-way.
 /// </summary>
 public sealed class PartialBodyStream(byte[] bytes, int sendFirst, Func<CancellationToken, Task> then) : Stream
 {
     private int _sent;
 
-    /// <summary>Sends <paramref name="sendFirst"/> bytes, then waits forever; <paramref name="stalled"/> completes when it starts waiting.</summary>
-    public static PartialBodyStream Stalling(byte[] bytes, int sendFirst, TaskCompletionSource stalled) =>
+    /// <summary>
+    /// Sends <paramref name="sendFirst"/> bytes, then waits until <paramref name="release"/> completes and ends the body
+    /// short of its declared length; <paramref name="stalled"/> completes when it starts waiting. The sender notices a
+    /// dead server only once it writes again, so a test that kills the server releases the body after it.
+    /// </summary>
+    public static PartialBodyStream Stalling(byte[] bytes, int sendFirst, TaskCompletionSource stalled, Task release) =>
         new(bytes, sendFirst, ct =>
         {
             stalled.TrySetResult();
-            return Task.Delay(Timeout.Infinite, ct);
+            return release.WaitAsync(ct);
         });
 
     /// <summary>Sends <paramref name="sendFirst"/> bytes, then fails the body as a dropped connection does.</summary>
