@@ -277,6 +277,8 @@ public static partial class Figures
 
         var (playwright, browser) = await ChromiumAsync();
         var perCircuit = new Dictionary<Guid, List<double>> { [big] = [], [small] = [] };
+        var perCircuitHeap = new Dictionary<Guid, List<double>> { [big] = [], [small] = [] };
+        var round = 0;
         try
         {
             foreach (var vehicle in new[] { big, small, big, small })
@@ -287,13 +289,17 @@ public static partial class Figures
                 // (JIT and its tier-1 recompiles, pools, caches) is not counted against the next 10.
                 for (var i = 0; i < circuits; i++)
                     await OpenGalleryAsync(context, vehicle);
-                var before = await SettledRssAsync(app);
+                var (before, heapBefore) = await SettledRssAsync(app);
+                GcDump(app, $"{round}-before");
                 for (var i = 0; i < circuits; i++)
                     await OpenGalleryAsync(context, vehicle);
-                var after = await SettledRssAsync(app);
+                var (after, heapAfter) = await SettledRssAsync(app);
+                GcDump(app, $"{round++}-after");
                 perCircuit[vehicle].Add((double)(after - before) / circuits);
+                perCircuitHeap[vehicle].Add((double)(heapAfter - heapBefore) / circuits);
                 Console.Error.WriteLine($"circuits ({(vehicle == big ? "5,000" : "50")} photos): RSS {Mib(before)} → {Mib(after)}, " +
-                    $"{(after - before) / circuits / 1024.0:0} KiB per circuit; load {Load()}");
+                    $"{(after - before) / circuits / 1024.0:0} KiB per circuit (managed heap {Mib(heapBefore)} → {Mib(heapAfter)}, " +
+                    $"{(heapAfter - heapBefore) / circuits / 1024.0:0} KiB per circuit); load {Load()}");
             }
         }
         finally
@@ -303,36 +309,65 @@ public static partial class Figures
         }
 
         var (b, s) = (perCircuit[big].Average(), perCircuit[small].Average());
+        var (hb, hs) = (perCircuitHeap[big].Average(), perCircuitHeap[small].Average());
         return
         [
             new($"memory per open gallery circuit, 5,000-photo vehicle (RSS delta over {circuits} circuits / {circuits}, mean of 2 rounds)",
                 $"{b / 1024 / 1024:0.00} MiB", $"50-photo vehicle: {s / 1024 / 1024:0.00} MiB", $"{b / 1024 / 1024:0.00} MiB", "≤ 2 MB", b <= 2_000_000),
+            new("  of which managed heap after a full GC, per circuit (5,000 / 50 photos)",
+                $"{hb / 1024 / 1024:0.00} MiB", $"50-photo vehicle: {hs / 1024 / 1024:0.00} MiB", $"{hb / 1024 / 1024:0.00} MiB", "information", true),
         ];
     }
 
-    /// <summary>VmRSS of the app after an induced full GC and 3 s of quiet.</summary>
-    private static async Task<long> SettledRssAsync(Rig.AppProcess app)
+    /// <summary>VmRSS of the app after an induced full GC and 3 s of quiet, and its GC heap after that GC.</summary>
+    private static async Task<(long Rss, long Heap)> SettledRssAsync(Rig.AppProcess app)
     {
+        long heap = 0;
         for (var i = 0; i < 2; i++)
         {
             await Task.Delay(TimeSpan.FromSeconds(1));
-            InduceGc(app.Pid);
+            heap = InduceGc(app.Pid);
         }
 
         await Task.Delay(TimeSpan.FromSeconds(3));
-        return app.RssBytes();
+        return (app.RssBytes(), heap);
     }
 
-    /// <summary>Enabling the runtime provider's GCHeapCollect keyword makes the target run a full blocking GC (what dotnet-gcdump does).</summary>
-    private static void InduceGc(int pid)
+    /// <summary>
+    /// Enabling the runtime provider's GCHeapCollect keyword makes the target run a full blocking GC (what
+    /// dotnet-gcdump does); the GCHeapStats event that GC raises gives the managed heap it left (all generations,
+    /// large and pinned object heaps).
+    /// </summary>
+    private static long InduceGc(int pid)
     {
         const long gcHeapCollect = 0x800000, gc = 0x1;
         var client = new DiagnosticsClient(pid);
         using var session = client.StartEventPipeSession(
             [new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, gcHeapCollect | gc)], requestRundown: false);
-        var drain = Task.Run(() => session.EventStream.CopyTo(Stream.Null));
+        long heap = 0;
+        var drain = Task.Run(() =>
+        {
+            using var source = new Microsoft.Diagnostics.Tracing.EventPipeEventSource(session.EventStream);
+            source.Clr.GCHeapStats += e => heap = e.TotalHeapSize;
+            source.Process();
+        });
         Thread.Sleep(1500);
         session.Stop();
         drain.Wait(TimeSpan.FromSeconds(10));
+        return heap;
+    }
+
+    /// <summary>
+    /// Diagnosis only: with BENCH_GCDUMP_DIR set, a heap snapshot of the app (dotnet-gcdump on the PATH, taken after
+    /// the RSS reading) at each reading, to compare with <c>dotnet-gcdump report</c>.
+    /// </summary>
+    private static void GcDump(Rig.AppProcess app, string name)
+    {
+        if (Environment.GetEnvironmentVariable("BENCH_GCDUMP_DIR") is not { Length: > 0 } dir)
+            return;
+        using var dump = Process.Start(new ProcessStartInfo("dotnet-gcdump", ["collect", "-p", app.Pid.ToString(), "-o", Path.Combine(dir, name + ".gcdump")])
+            { RedirectStandardOutput = true })!;
+        dump.StandardOutput.ReadToEnd();
+        dump.WaitForExit();
     }
 }
