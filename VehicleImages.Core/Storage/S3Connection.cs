@@ -1,3 +1,4 @@
+using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Microsoft.Extensions.Options;
@@ -51,6 +52,46 @@ public sealed class S3Connection : IDisposable
 
     /// <summary>"S3 bucket 'name' at host:port", for logs and the admin's health detail.</summary>
     public string Description { get; }
+
+    /// <summary>
+    /// Every failure of the service becomes a <see cref="StoreUnavailableException"/> naming the store (503 to a client,
+    /// a waiting photo to the queue); the caller's own cancellation stays one.
+    /// </summary>
+    public async Task<T> GuardAsync<T>(Func<Task<T>> call, string store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException
+                                      or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            throw new StoreUnavailableException($"the {store} ({Description}) is unavailable: {Reason(e)}", e);
+        }
+    }
+
+    private static string Reason(Exception e) => e switch
+    {
+        AmazonS3Exception { ErrorCode: "NoSuchBucket" } => "the bucket does not exist",
+        AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } s3 => $"access denied ({s3.ErrorCode})",
+        AmazonServiceException { StatusCode: >= HttpStatusCode.InternalServerError } s => $"it answered {(int)s.StatusCode} {s.ErrorCode}",
+        AmazonServiceException s => $"{s.ErrorCode ?? ((int)s.StatusCode).ToString()}: {s.Message}",
+        OperationCanceledException or TimeoutException => "it did not answer in time",
+        _ when Innermost(e) is System.Net.Sockets.SocketException socket => socket.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused
+            ? "connection refused" : socket.Message,
+        _ => Innermost(e).Message,
+    };
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is { } inner)
+            e = inner;
+        return e;
+    }
 
     public void Dispose() => Client.Dispose();
 }

@@ -20,6 +20,7 @@ namespace VehicleImages.Core.Storage;
 /// </summary>
 public sealed class S3ImageStore : IImageStore
 {
+    private readonly S3Connection _connection;
     private readonly AmazonS3Client _s3;
     private readonly string _bucket;
     private readonly TemporaryFiles _tmp;
@@ -28,6 +29,7 @@ public sealed class S3ImageStore : IImageStore
 
     public S3ImageStore(S3Connection bucket, IOptions<StorageOptions> options, IHostEnvironment environment, ILogger<S3ImageStore> logger)
     {
+        _connection = bucket;
         _s3 = bucket.Client;
         _bucket = bucket.Name;
         _unsignedPayload = bucket.UnsignedPayload;
@@ -132,42 +134,8 @@ public sealed class S3ImageStore : IImageStore
         GuardAsync(() => _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, MaxKeys = 1 }, cancellationToken), cancellationToken);
 
 
-    /// <summary>Every failure of the service becomes a <see cref="StoreUnavailableException"/> naming the store; the caller's own cancellation stays one.</summary>
-    private async Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException
-                                      or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            throw new StoreUnavailableException($"the photo store ({Description}) is unavailable: {Reason(e)}", e);
-        }
-    }
-
-    private static string Reason(Exception e) => e switch
-    {
-        AmazonS3Exception { ErrorCode: "NoSuchBucket" } => "the bucket does not exist",
-        AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden } s3 => $"access denied ({s3.ErrorCode})",
-        AmazonServiceException { StatusCode: >= HttpStatusCode.InternalServerError } s => $"it answered {(int)s.StatusCode} {s.ErrorCode}",
-        AmazonServiceException s => $"{s.ErrorCode ?? ((int)s.StatusCode).ToString()}: {s.Message}",
-        OperationCanceledException or TimeoutException => "it did not answer in time",
-        _ when Innermost(e) is System.Net.Sockets.SocketException socket => socket.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionRefused
-            ? "connection refused" : socket.Message,
-        _ => Innermost(e).Message,
-    };
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is { } inner)
-            e = inner;
-        return e;
-    }
+    private Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) =>
+        _connection.GuardAsync(call, "photo store", cancellationToken);
 
     /// <summary>
     /// An object's bytes as a seekable stream: the first GET is the whole object; a seek (ASP.NET

@@ -28,6 +28,7 @@ public sealed class S3UploadBytes : IUploadBytes
     /// <summary>A chunk is cut into parts of at most this (and, being at least twice <see cref="MinPartSize"/>, never leaves one under it).</summary>
     public const long MaxPartSize = 16L * 1024 * 1024;
 
+    private readonly S3Connection _connection;
     private readonly AmazonS3Client _s3;
     private readonly string _bucket;
     private readonly bool _unsignedPayload;
@@ -37,6 +38,7 @@ public sealed class S3UploadBytes : IUploadBytes
 
     public S3UploadBytes(S3Connection bucket, IImageStore store, ILogger<S3UploadBytes> logger)
     {
+        _connection = bucket;
         _s3 = bucket.Client;
         _bucket = bucket.Name;
         _unsignedPayload = bucket.UnsignedPayload;
@@ -305,24 +307,8 @@ public sealed class S3UploadBytes : IUploadBytes
         }
     }
 
-    /// <summary>The service failing becomes a <see cref="StoreUnavailableException"/> (503 to the client); the caller's own cancellation stays one.</summary>
-    private async Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException
-                                      or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
-        {
-            var reason = e is AmazonServiceException s ? $"{s.ErrorCode ?? ((int)s.StatusCode).ToString()}: {s.Message}" : e.Message;
-            throw new StoreUnavailableException($"the upload store ({_description}) is unavailable: {reason}", e);
-        }
-    }
+    private Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) =>
+        _connection.GuardAsync(call, "upload store", cancellationToken);
 
     private sealed class ResponseStream(GetObjectResponse response) : Stream
     {
