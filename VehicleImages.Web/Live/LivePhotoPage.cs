@@ -14,7 +14,7 @@ namespace VehicleImages.Web.Live;
 /// </summary>
 public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehicleId, int pageSize)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ChangeGate _gate = new();
     private List<ImageSummary> _items = [];
     // A status per photo as an index into _names (one byte, not a string reference: at 5,000 photos the
     // dictionary is 160 KB rather than 270 KB), sized to the vehicle when it is loaded.
@@ -44,7 +44,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     public int Count(Func<string, bool> matches) => _counts.Where(c => matches(c.Key)).Sum(c => c.Value);
 
     /// <summary>The counts and the page, with a new filter (back to page 1) or the ones in use.</summary>
-    public Task LoadAsync(ImageFilter? filter = null) => GatedAsync(async () =>
+    public Task LoadAsync(ImageFilter? filter = null) => _gate.RunAsync(async () =>
     {
         if (filter is not null && filter != Filter)
             (Filter, Page) = (filter, 1);
@@ -52,13 +52,13 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         await LoadPageAsync();
     });
 
-    public Task GoToAsync(int page) => GatedAsync(async () =>
+    public Task GoToAsync(int page) => _gate.RunAsync(async () =>
     {
         Page = Math.Max(1, page);
         await LoadPageAsync();
     });
 
-    public Task ApplyAsync(IReadOnlyList<ImageStatusEvent> batch) => GatedAsync(async () =>
+    public Task ApplyAsync(IReadOnlyList<ImageStatusEvent> batch) => _gate.RunAsync(async () =>
     {
         if (batch.Count == 0)
         {
@@ -103,7 +103,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     });
 
     /// <summary>Photos just uploaded: fetched by id, unless their first event already brought them.</summary>
-    public Task AddAsync(IEnumerable<Guid> imageIds) => GatedAsync(async () =>
+    public Task AddAsync(IEnumerable<Guid> imageIds) => _gate.RunAsync(async () =>
     {
         foreach (var id in imageIds.Distinct().ToList())
             if (!_statuses.ContainsKey(id))
@@ -212,17 +212,4 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
 
     private bool MatchesCategory(ImageSummary image) =>
         (Filter.Category is null || Filter.Category == image.Category) && (Filter.Angle is null || Filter.Angle == image.Angle);
-
-    private async Task GatedAsync(Func<Task> change)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            await change();
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
 }

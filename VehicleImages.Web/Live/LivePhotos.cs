@@ -16,7 +16,7 @@ namespace VehicleImages.Web.Live;
 /// </remarks>
 public sealed class LivePhotos(ImageService images, Caller caller, Guid vehicleId, bool showsCategories = false)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ChangeGate _gate = new();
     private List<ImageSummary> _items = [];
 
     public Guid VehicleId => vehicleId;
@@ -27,9 +27,9 @@ public sealed class LivePhotos(ImageService images, Caller caller, Guid vehicleI
     public ImageFilter Filter { get; private set; } = new();
 
     /// <summary>The list query, with a new filter or the one in use.</summary>
-    public Task LoadAsync(ImageFilter? filter = null) => GatedAsync(() => ReloadAsync(filter ?? Filter));
+    public Task LoadAsync(ImageFilter? filter = null) => _gate.RunAsync(() => ReloadAsync(filter ?? Filter));
 
-    public Task ApplyAsync(IReadOnlyList<ImageStatusEvent> batch) => GatedAsync(async () =>
+    public Task ApplyAsync(IReadOnlyList<ImageStatusEvent> batch) => _gate.RunAsync(async () =>
     {
         if (batch.Count == 0)
         {
@@ -57,7 +57,7 @@ public sealed class LivePhotos(ImageService images, Caller caller, Guid vehicleI
     });
 
     /// <summary>Photos just uploaded: fetched by id, unless their first event already brought them.</summary>
-    public Task AddAsync(IEnumerable<Guid> imageIds) => GatedAsync(async () =>
+    public Task AddAsync(IEnumerable<Guid> imageIds) => _gate.RunAsync(async () =>
     {
         foreach (var id in imageIds.Distinct().ToList())
             if (!_items.Exists(i => i.Id == id))
@@ -102,18 +102,5 @@ public sealed class LivePhotos(ImageService images, Caller caller, Guid vehicleI
         var when = (a.TakenAt ?? a.CreatedAt).CompareTo(b.TakenAt ?? b.CreatedAt);
         // Guid orders as PostgreSQL's uuid does: by its text, first field first.
         return when != 0 ? when : a.Id.CompareTo(b.Id);
-    }
-
-    private async Task GatedAsync(Func<Task> change)
-    {
-        await _gate.WaitAsync();
-        try
-        {
-            await change();
-        }
-        finally
-        {
-            _gate.Release();
-        }
     }
 }
