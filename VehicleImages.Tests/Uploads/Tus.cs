@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using VehicleImages.Tests.TestHost;
 
 namespace VehicleImages.Tests.Uploads;
 
@@ -17,6 +18,28 @@ internal static class Tus
         var request = new HttpRequestMessage(method, url);
         request.Headers.Add("Tus-Resumable", "1.0.0");
         return request;
+    }
+
+    /// <summary>
+    /// Sends the rest of <paramref name="file"/> from <paramref name="offset"/> as one PATCH, lets
+    /// <paramref name="sendFirst"/> bytes of it out, then kills the app process under it (SIGKILL mid-chunk)
+    /// and sees the request fail.
+    /// </summary>
+    public static async Task KillMidChunkAsync(AppProcess app, HttpClient client, string url, byte[] file, int offset, int sendFirst)
+    {
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var request = Request(HttpMethod.Patch, url);
+        request.Headers.Add("Upload-Offset", offset.ToString());
+        request.Content = new StreamContent(PartialBodyStream.Stalling(file[offset..], sendFirst, stalled, release.Task));
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
+        request.Content.Headers.ContentLength = file.Length - offset;
+        var pending = client.SendAsync(request, Ct);
+        await stalled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await Task.Delay(300, Ct);
+        await app.KillAsync();
+        release.SetResult();
+        await Assert.ThrowsAnyAsync<Exception>(() => pending);
     }
 
     public static async Task<HttpResponseMessage> CreateAsync(HttpClient client, Guid vehicleId, string fileName, long length, byte[]? firstChunk = null)

@@ -117,19 +117,7 @@ public sealed class TusDurabilityTests
             await Tus.SendAllAsync(client, url, file[..acknowledged], 4096);
 
             // The next chunk: some bytes go out, then the sender stalls and the process dies under it.
-            var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var request = Tus.Request(HttpMethod.Patch, url);
-            request.Headers.Add("Upload-Offset", acknowledged.ToString());
-            request.Content = new StreamContent(PartialBodyStream.Stalling(file[acknowledged..], 2000, stalled, release.Task));
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
-            request.Content.Headers.ContentLength = file.Length - acknowledged;
-            var pending = client.SendAsync(request, Ct);
-            await stalled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
-            await Task.Delay(300, Ct);
-            await child.KillAsync(); // SIGKILL mid-chunk
-            release.SetResult();
-            await Assert.ThrowsAnyAsync<Exception>(() => pending);
+            await Tus.KillMidChunkAsync(child, client, url, file, acknowledged, 2000);
         }
 
         await using var survivor = await TestApp.StartAsync(cs, NoWorkers, storageRoot: storage);

@@ -250,19 +250,7 @@ public sealed class TusS3Tests
             Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(client, url, file, 0, 6 * MiB)).StatusCode);
             Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(client, url, file, 6 * MiB, acknowledged - 6 * MiB)).StatusCode);
 
-            var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using var request = Tus.Request(HttpMethod.Patch, url);
-            request.Headers.Add("Upload-Offset", acknowledged.ToString());
-            request.Content = new StreamContent(PartialBodyStream.Stalling(file[acknowledged..], 3 * MiB, stalled, release.Task));
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/offset+octet-stream");
-            request.Content.Headers.ContentLength = file.Length - acknowledged;
-            var pending = client.SendAsync(request, Ct);
-            await stalled.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
-            await Task.Delay(300, Ct);
-            await child.KillAsync(); // SIGKILL mid-chunk
-            release.SetResult();
-            await Assert.ThrowsAnyAsync<Exception>(() => pending);
+            await Tus.KillMidChunkAsync(child, client, url, file, acknowledged, 3 * MiB);
         }
 
         // Another instance, another disk: the chunk in flight was still on the dead one's disk, so exactly it is lost.
