@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
 
@@ -65,6 +67,72 @@ public sealed class ClaimTests
         var third = Assert.Single(await queue.ClaimAsync(1, Ct));
         Assert.False((await third.FailAsync("unreadable answer", permanent: false))!.Final);
         Assert.Equal("pending 1 - pending", await JobAsync(cs, id));
+    }
+
+    private static Task InsertProviderAsync(string cs, string state) => ImageRows.ScalarAsync<int>(cs, """
+        INSERT INTO analysis_providers (name, model, state, since, last_error, next_probe_at, updated_at)
+        VALUES ('OpenAI', 'm', @state, now(), NULL, now(), now()) RETURNING 1
+        """, ("state", state));
+
+    /// <summary>Waits until another session of this database waits for a row lock.</summary>
+    private static Task SomeoneWaitsForALockAsync(string cs) => ImageRows.WaitForAsync(async () => await ImageRows.ScalarAsync<long>(cs,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0, "a statement to wait for the row lock");
+
+    [Fact]
+    public async Task Fail_ByAnOutageWhileAnotherInstanceMarksItDown_WaitsForTheMarkAndSpendsNothing()
+    {
+        var (cs, app, id) = await StartAsync();
+        await using var _ = app;
+        await InsertProviderAsync(cs, "available");
+        var queue = app.QueueAs("w", TimeSpan.FromMinutes(1));
+        var first = Assert.Single(await queue.ClaimAsync(1, Ct));
+        await first.FailAsync("500", permanent: false, outageOf: "OpenAI");
+        await ImageRows.ScalarAsync<long>(cs, "WITH u AS (UPDATE image_processing_jobs SET run_at = now() RETURNING 1) SELECT count(*) FROM u");
+        var second = Assert.Single(await queue.ClaimAsync(1, Ct));
+
+        // Another instance is between flipping the provider and committing (its give-back has run, or
+        // will run, without this job, which is still in processing).
+        await using var mark = new NpgsqlConnection(cs);
+        await mark.OpenAsync(Ct);
+        await using var transaction = await mark.BeginTransactionAsync(Ct);
+        await using (var flip = new NpgsqlCommand("UPDATE analysis_providers SET state = 'unavailable' WHERE name = 'OpenAI'", mark, transaction))
+            await flip.ExecuteNonQueryAsync(Ct);
+        var failing = second.FailAsync("500", permanent: false, outageOf: "OpenAI");
+        await SomeoneWaitsForALockAsync(cs);
+        await transaction.CommitAsync(Ct);
+
+        Assert.False((await failing)!.Final);
+        Assert.Equal("pending 0 - pending", await JobAsync(cs, id));
+    }
+
+    [Fact]
+    public async Task MarkingAProviderDown_WhileAnOutageFailureCommits_GivesThatFailuresAttemptBack()
+    {
+        var (cs, app, id) = await StartAsync();
+        await using var _ = app;
+        await InsertProviderAsync(cs, "available");
+        Assert.Single(await app.QueueAs("w", TimeSpan.FromMinutes(1)).ClaimAsync(1, Ct));
+
+        // A claim's outage failure has read the provider (available) and is about to commit its job as
+        // spent, the way ClaimStatements.FailAsync leaves it.
+        await using var failure = new NpgsqlConnection(cs);
+        await failure.OpenAsync(Ct);
+        await using var transaction = await failure.BeginTransactionAsync(Ct);
+        await using (var fail = new NpgsqlCommand("""
+            SELECT 1 FROM analysis_providers WHERE name = 'OpenAI' FOR SHARE;
+            UPDATE image_processing_jobs SET status = 'pending', locked_by = NULL, lease_until = NULL,
+                outage_provider = 'OpenAI', outage_attempts = 1, updated_at = now();
+            UPDATE vehicle_images SET processing_status = 'pending';
+            """, failure, transaction))
+            await fail.ExecuteNonQueryAsync(Ct);
+        var provider = new ProviderSettings("OpenAI", new Uri("http://127.0.0.1:9/v1/"), "m", null, 60, 5);
+        var marking = app.Services.GetRequiredService<ProviderHealth>().ReportOutageAsync(provider, "500", TimeSpan.FromSeconds(30), Ct);
+        await SomeoneWaitsForALockAsync(cs);
+        await transaction.CommitAsync(Ct);
+        await marking;
+
+        Assert.Equal("pending 0 - pending", await JobAsync(cs, id));
+        Assert.Equal("unavailable", await ImageRows.ScalarAsync<string>(cs, "SELECT state FROM analysis_providers"));
     }
 
     [Fact]

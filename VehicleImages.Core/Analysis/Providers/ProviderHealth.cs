@@ -109,45 +109,69 @@ public sealed class ProviderHealth(NpgsqlDataSource db, AlertService alerts, Wak
     /// <summary>
     /// This instance's breaker opened. The first to report it marks the provider unavailable, gives
     /// back the attempts its outage cost photos, and alerts; later reports only keep the latest error.
+    /// The flip and the give-back are two statements of one transaction: the give-back's snapshot,
+    /// taken after the flip holds the provider's row, includes every outage failure that read the row
+    /// before (ClaimStatements.FailAsync reads it FOR SHARE), and every later one waits for this commit
+    /// and then spends nothing itself. In one statement both could miss each other.
     /// </summary>
     public async Task ReportOutageAsync(ProviderSettings provider, string error, TimeSpan breakDuration, CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand($"""
-            WITH flipped AS (
-                UPDATE analysis_providers
-                SET state = '{Unavailable}', since = now(), last_error = @error, next_probe_at = now() + @break, updated_at = now()
-                WHERE name = @name AND state = '{Available}'
-                RETURNING name),
-            refunded AS (
-                UPDATE image_processing_jobs j
-                SET attempt = greatest(j.attempt - j.outage_attempts, 0), outage_provider = NULL, outage_attempts = 0,
-                    status = '{Pending}', run_at = now(),
-                    finished_at = NULL, updated_at = now()
-                WHERE j.outage_provider = @name AND j.updated_at > now() - @window AND EXISTS (SELECT 1 FROM flipped)
-                  AND (j.status = '{Pending}' OR (j.status = '{Failed}' AND NOT EXISTS (
-                        SELECT 1 FROM image_processing_jobs l WHERE l.image_id = j.image_id AND l.status IN ('{Pending}', '{Images.ProcessingStatus.Processing}'))))
-                RETURNING j.image_id),
-            images AS (
-                UPDATE vehicle_images v SET processing_status = '{Pending}', processing_error = NULL
-                FROM refunded WHERE v.id = refunded.image_id AND v.processing_status IN ('{Pending}', '{Failed}')),
-            noted AS (
-                UPDATE analysis_providers SET last_error = @error, updated_at = now()
-                WHERE name = @name AND NOT EXISTS (SELECT 1 FROM flipped))
-            SELECT (SELECT count(*) FROM flipped), (SELECT count(*) FROM refunded), pg_notify('{ProcessingChannels.ProviderState}', @name)
-            """);
-        cmd.Parameters.AddWithValue("name", provider.Name);
-        cmd.Parameters.AddWithValue("error", Cut(error));
-        cmd.Parameters.AddWithValue("break", breakDuration);
-        cmd.Parameters.AddWithValue("window", RefundWindow);
-        long flipped, refunded;
-        await using (var reader = await cmd.ExecuteReaderAsync(cancellationToken))
+        long refunded = 0;
+        bool flipped;
+        await using (var connection = await db.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await reader.ReadAsync(cancellationToken);
-            (flipped, refunded) = (reader.GetInt64(0), reader.GetInt64(1));
+            await using (var flip = new NpgsqlCommand($"""
+                WITH flipped AS (
+                    UPDATE analysis_providers
+                    SET state = '{Unavailable}', since = now(), last_error = @error, next_probe_at = now() + @break, updated_at = now()
+                    WHERE name = @name AND state = '{Available}'
+                    RETURNING name),
+                noted AS (
+                    UPDATE analysis_providers SET last_error = @error, updated_at = now()
+                    WHERE name = @name AND NOT EXISTS (SELECT 1 FROM flipped))
+                SELECT count(*) FROM flipped
+                """, connection, transaction))
+            {
+                flip.Parameters.AddWithValue("name", provider.Name);
+                flip.Parameters.AddWithValue("error", Cut(error));
+                flip.Parameters.AddWithValue("break", breakDuration);
+                flipped = (long)(await flip.ExecuteScalarAsync(cancellationToken))! == 1;
+            }
+
+            if (flipped)
+            {
+                await using var refund = new NpgsqlCommand($"""
+                    WITH refunded AS (
+                        UPDATE image_processing_jobs j
+                        SET attempt = greatest(j.attempt - j.outage_attempts, 0), outage_provider = NULL, outage_attempts = 0,
+                            status = '{Pending}', run_at = now(),
+                            finished_at = NULL, updated_at = now()
+                        WHERE j.outage_provider = @name AND j.updated_at > now() - @window
+                          AND (j.status = '{Pending}' OR (j.status = '{Failed}' AND NOT EXISTS (
+                                SELECT 1 FROM image_processing_jobs l WHERE l.image_id = j.image_id AND l.status IN ('{Pending}', '{Images.ProcessingStatus.Processing}'))))
+                        RETURNING j.image_id),
+                    images AS (
+                        UPDATE vehicle_images v SET processing_status = '{Pending}', processing_error = NULL
+                        FROM refunded WHERE v.id = refunded.image_id AND v.processing_status IN ('{Pending}', '{Failed}'))
+                    SELECT count(*) FROM refunded
+                    """, connection, transaction);
+                refund.Parameters.AddWithValue("name", provider.Name);
+                refund.Parameters.AddWithValue("window", RefundWindow);
+                refunded = (long)(await refund.ExecuteScalarAsync(cancellationToken))!;
+            }
+
+            await using (var notify = new NpgsqlCommand($"SELECT pg_notify('{ProcessingChannels.ProviderState}', @name)", connection, transaction))
+            {
+                notify.Parameters.AddWithValue("name", provider.Name);
+                await notify.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
         }
 
         await RefreshAsync(cancellationToken);
-        if (flipped == 0)
+        if (!flipped)
             return;
         logger.LogWarning("Analysis provider {Provider} is unavailable ({Error}); {Refunded} photos got their attempt back and wait", provider.Name, error, refunded);
         await alerts.RaiseAsync(AlertKind.ProviderUnavailable,

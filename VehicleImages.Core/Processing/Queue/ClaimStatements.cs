@@ -66,14 +66,17 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
     public async Task<FailOutcome?> FailAsync(ClaimKey claim, string error, bool final, TimeSpan delay, int tierReached, string? outageOf,
         CancellationToken cancellationToken)
     {
-        // An outage failure of a provider already marked unavailable (by any instance, seen by this very
-        // statement) spends nothing: the photo waits with this attempt and any earlier outage attempts
-        // given back. Checking the state first and failing after would leave a window in which the
-        // mark's own give-back has already passed this job by.
+        // An outage failure of a provider already marked unavailable (by any instance) spends nothing:
+        // the photo waits with this attempt and any earlier outage attempts given back. The provider's
+        // row is read FOR SHARE, by name only: a mark in progress holds that row, so this statement waits
+        // for it and reads the state it committed. A plain read (or a lock only on unavailable rows,
+        // which the snapshot still shows available) sees the old state while the mark's give-back, run
+        // before this commits, passes the job by in processing: the photo waited with a spent attempt.
+        // The mark gives back in a later statement than its flip, so a failure that locked the row first
+        // is committed and seen by then (ProviderHealth.ReportOutageAsync).
         await using var cmd = db.CreateCommand($"""
             WITH down AS (
-                SELECT @outage IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM analysis_providers p WHERE p.name = @outage AND p.state = '{ProviderStates.Unavailable}') AS waits),
+                SELECT coalesce((SELECT p.state = '{ProviderStates.Unavailable}' FROM analysis_providers p WHERE p.name = @outage FOR SHARE), false) AS waits),
             job AS (
                 UPDATE image_processing_jobs j
                 SET status = CASE WHEN d.waits THEN '{Pending}' ELSE @status END,
