@@ -131,6 +131,51 @@ public static partial class Figures
     }
 
     /// <summary>
+    /// Tuning aid (not in `all`): our queue under several in-flight settings, alternated round by round
+    /// in one process, with the batched bare table in every round. QUEUE_SETTINGS lists them as
+    /// "claims,writers,per-worker[,1]" separated by ';' (default "1,1,16;2,2,32"; a fourth value 1 puts back the
+    /// attempt history's foreign key to vehicle_images that QueueThirdPass dropped); QUEUE_ROUNDS the rounds.
+    /// </summary>
+    private const string WithAttemptKey = """
+        ALTER TABLE image_processing_attempts ADD CONSTRAINT fk_image_processing_attempts_vehicle_images_image_id
+            FOREIGN KEY (image_id) REFERENCES vehicle_images (id) ON DELETE CASCADE
+        """;
+
+    public static async Task QueueSettingsAsync(string admin)
+    {
+        const int jobs = 10_000;
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("QUEUE_ROUNDS"), out var r) ? r : 3;
+        var settings = (Environment.GetEnvironmentVariable("QUEUE_SETTINGS") is { Length: > 0 } given ? given : "1,1,16;2,2,32")
+            .Split(';').Select(x => x.Split(',').Select(int.Parse).ToArray()).ToList();
+        void Use(int[] s) => (VehicleImages.Core.Processing.Claimer.ClaimsInFlight, VehicleImages.Core.Processing.CompletionWriter.MaxWriters,
+            VehicleImages.Core.Processing.ClaimReserve.MaxPerWorker) = (s[0], s[1], s[2]);
+        var rates = settings.Select(_ => new List<double>()).ToList();
+        var batched = new List<double>();
+        foreach (var s in settings)
+        {
+            Use(s);
+            await OurQueueAsync(admin, 2_000, setupSql: s.Length > 3 && s[3] == 1 ? WithAttemptKey : null);
+        }
+
+        await BareQueueAsync(admin, 2_000, batch: BareBatch);
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var i = 0; i < settings.Count; i++)
+            {
+                Use(settings[i]);
+                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: settings[i].Length > 3 && settings[i][3] == 1 ? WithAttemptKey : null));
+            }
+
+            batched.Add(await BareQueueAsync(admin, jobs, batch: BareBatch));
+            Console.Error.WriteLine($"round {round + 1}: " + string.Join(", ", settings.Select((s, i) => $"[{string.Join(',', s)}] {rates[i][^1]:0}"))
+                + $", bare batched {batched[^1]:0} jobs/s");
+        }
+
+        foreach (var (s, i) in settings.Select((s, i) => (s, i)))
+            Console.WriteLine($"claims,writers,per-worker [{string.Join(',', s)}]: median {Median(rates[i]):0} jobs/s = {Median(rates[i]) / Median(batched):0.00}x of bare batched {Median(batched):0}");
+    }
+
+    /// <summary>
     /// Where the time goes per job, ours against the batching bare table (and the one-at-a-time one):
     /// one drain of each with <see cref="QueueProfile"/> counting. Prints tables; no ratio.
     /// </summary>
@@ -192,7 +237,8 @@ public static partial class Figures
             $"both off: {b:0} jobs/s", $"{a / b:0.00}×", "within 10 % (≥ 0.90×)", a / b >= 0.9);
     }
 
-    private static async Task<double> OurQueueAsync(string admin, int jobs, Dictionary<string, string?>? extra = null, QueueProfile? profile = null)
+    private static async Task<double> OurQueueAsync(string admin, int jobs, Dictionary<string, string?>? extra = null, QueueProfile? profile = null,
+        string? setupSql = null)
     {
         var cs = await Rig.DatabaseAsync(admin);
         // Migrate and hold processing, then insert the images (the trigger makes their jobs).
@@ -212,6 +258,8 @@ public static partial class Figures
         await using (var c = new NpgsqlConnection(cs))
         {
             await c.OpenAsync();
+            if (setupSql is not null)
+                await new NpgsqlCommand(setupSql, c).ExecuteNonQueryAsync();
             var insert = new NpgsqlCommand("""
                 INSERT INTO asp_net_users (id, user_name, email, email_confirmed, phone_number_confirmed, two_factor_enabled, lockout_enabled, access_failed_count)
                 VALUES ('00000000-0000-0000-0000-000000000001', 'q', 'q', false, false, false, false, 0);

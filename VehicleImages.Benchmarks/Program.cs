@@ -2,7 +2,7 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus", "tus-browser", "live", "circuits"];
+string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "queue-settings", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus", "tus-browser", "live", "circuits"];
 var only = args.Length > 0 ? args[0] : "all";
 if (!figures.Contains(only))
 {
@@ -32,6 +32,8 @@ try
         rows.AddRange(await Figures.QueueAsync(admin));
     if (only is "queue-profile")
         await Figures.QueueProfileAsync(admin);
+    if (only is "queue-settings")
+        await Figures.QueueSettingsAsync(admin);
     if (only is "all" or "telemetry")
         rows.Add(await Figures.TelemetryAsync(admin));
     if (only is "all" or "latency")

@@ -47,6 +47,26 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task History_PhotoOrVehicleDeleted_ItsAttemptsGoWithIt()
+    {
+        // The history has no foreign key to the photo (ADR 015); a trigger takes its rows along, for a
+        // photo deleted by itself and for one deleted with its vehicle, and leaves the others'.
+        var cs = await DatabaseAsync();
+        var analyzer = new ScriptedAnalyzer();
+        await using var app = await StartAsync(cs, analyzer);
+        var ids = await ImageRows.InsertAsync(cs, 3);
+        await WaitAllAsync(cs, ids);
+        Assert.Equal(3L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts"));
+
+        await ImageRows.ScalarAsync<long>(cs, "WITH d AS (DELETE FROM vehicle_images WHERE id = @id RETURNING 1) SELECT count(*) FROM d", ("id", ids[0]));
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts WHERE image_id = @id", ("id", ids[0])));
+        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts"));
+
+        await ImageRows.ScalarAsync<long>(cs, "WITH d AS (DELETE FROM vehicles RETURNING 1) SELECT count(*) FROM d");
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts"));
+    }
+
+    [Fact]
     public async Task Lease_ClaimWaitingBehindASlowJob_IsRenewedAndNeverRescued()
     {
         // One worker holds a second claim in reserve; the job ahead takes longer than a lease.

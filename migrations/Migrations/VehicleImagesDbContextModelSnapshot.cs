@@ -1240,16 +1240,6 @@ namespace VehicleImages.Migrations.Migrations
                         .HasConstraintName("fk_vehicle_image_angles_vehicle_images_image_id");
                 });
 
-            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingAttempt", b =>
-                {
-                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
-                        .WithMany()
-                        .HasForeignKey("ImageId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_image_processing_attempts_vehicle_images_image_id");
-                });
-
             modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingJob", b =>
                 {
                     b.HasOne("VehicleImages.Core.Images.VehicleImage", null)

@@ -50,7 +50,8 @@ internal sealed class ImageProcessingAttemptConfiguration : IEntityTypeConfigura
         b.Property(a => a.Outcome).HasMaxLength(20);
         b.Property(a => a.Provider).HasMaxLength(200);
         b.Property(a => a.Model).HasMaxLength(200);
-        b.HasOne<VehicleImage>().WithMany().HasForeignKey(a => a.ImageId).OnDelete(DeleteBehavior.Cascade);
+        // No foreign key to vehicle_images: its check (a key-share lookup per history row) was a measurable
+        // part of every completion; a photo's deletion removes its history by trigger instead (ADR 015).
         b.HasIndex(a => new { a.ImageId, a.Id });
     }
 }

@@ -22,9 +22,18 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
     /// <summary>Bounds a batch's size so one transaction never holds many rows locked for long.</summary>
     public const int MaxBatch = 64;
 
+    /// <summary>
+    /// How many batches may be on their way at once (their rows are disjoint: each claim completes
+    /// once). Settable for the benchmark's queue-settings figure.
+    /// </summary>
+    public static int MaxWriters { get; set; } = 2;
+
+    /// <summary>A second batch starts only when at least this many results wait, so batches stay large.</summary>
+    public static int MinConcurrentBatch { get; set; } = 8;
+
     private readonly Lock _gate = new();
     private List<Pending> _waiting = [];
-    private bool _writing;
+    private int _writers;
 
     /// <summary>True when written; false when the claim had been lost and nothing was written.</summary>
     public Task<bool> CompleteAsync(Completion completion)
@@ -34,8 +43,9 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
         lock (_gate)
         {
             _waiting.Add(pending);
-            lead = !_writing;
-            _writing = true;
+            lead = _writers == 0 || (_writers < MaxWriters && _waiting.Count >= MinConcurrentBatch);
+            if (lead)
+                _writers++;
         }
 
         if (lead)
@@ -52,7 +62,7 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
             {
                 if (_waiting.Count == 0)
                 {
-                    _writing = false;
+                    _writers--;
                     return;
                 }
 

@@ -71,10 +71,11 @@ public sealed class JobQueue(
                 RETURNING j.id, j.image_id, j.attempt, j.run_at, j.trace_parent),
             images AS (
                 UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
-                FROM claimed WHERE v.id = claimed.image_id)
+                FROM claimed WHERE v.id = claimed.image_id
+                RETURNING v.id, v.file_name, v.width, v.height, v.variants, v.ai_scan_metadata)
             SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
                    extract(epoch FROM now() - c.run_at)::float8, c.trace_parent
-            FROM claimed c JOIN vehicle_images v ON v.id = c.image_id
+            FROM claimed c JOIN images v ON v.id = c.image_id
             """);
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner.Name);

@@ -12,54 +12,96 @@ namespace VehicleImages.Core.Processing;
 /// job, a finished worker, a resume or a provider's recovery wakes it, or the fallback poll. It asks
 /// the <see cref="IAnalysisGate"/> first: while the provider asked us to wait (429) or no provider is
 /// available (an outage) it claims nothing, since claims would only sit idle or be handed back —
-/// except one photo when a provider is due to be probed.
+/// except one photo when a provider is due to be probed. Up to <see cref="ClaimsInFlight"/> loops claim
+/// at once, each into slots it reserved from the pool first, so a fast drain keeps more than one
+/// backend busy (ADR 015).
 /// </summary>
 public sealed class Claimer(JobQueue queue, IAnalysisGate gate, WakeSignal wake, ILogger<Claimer> logger)
 {
     public static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    public async Task RunAsync(ChannelWriter<JobClaim> workers, WorkerPool pool, CancellationToken stoppingToken)
+    /// <summary>
+    /// How many claim statements may be in flight at once, each into slots it reserved first. One
+    /// claim and one completion in flight kept a single backend busy on each side while the batching
+    /// bare table kept four; two of each, with a larger reserve, drained 2–2.4× faster (docs/performance.md,
+    /// "Third pass"). Settable for the benchmark's queue-settings figure.
+    /// </summary>
+    public static int ClaimsInFlight { get; set; } = 2;
+
+    /// <summary>A second claim in flight goes only for at least this many free slots, so batches stay large.</summary>
+    public static int MinConcurrentClaim { get; set; } = 8;
+
+    private int _inFlight;
+
+    public Task RunAsync(ChannelWriter<JobClaim> workers, WorkerPool pool, CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, ClaimsInFlight)).Select(_ => LoopAsync(workers, pool, stoppingToken)));
+
+    private async Task LoopAsync(ChannelWriter<JobClaim> workers, WorkerPool pool, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             var free = pool.FreeSlots;
             var wait = PollInterval;
+            IReadOnlyList<JobClaim> claims = [];
             if (free > 0)
             {
-                ClaimPermit permit;
+                // A claim while another is on its way only for a batch's worth (and never for a
+                // provider's probe, a permit of one photo): the second loop adds a statement in flight,
+                // not many small ones.
+                var alone = Interlocked.Increment(ref _inFlight) == 1;
                 try
                 {
-                    permit = await gate.PermitAsync(free, PollInterval, stoppingToken);
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException)
-                {
-                    logger.LogWarning("Reading the providers' state failed ({Message}); trying again shortly", e.Message);
-                    permit = new ClaimPermit(0, PollInterval);
-                }
+                    if (alone || free >= MinConcurrentClaim)
+                    {
+                        ClaimPermit permit;
+                        try
+                        {
+                            permit = await gate.PermitAsync(free, PollInterval, stoppingToken);
+                        }
+                        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                        {
+                            logger.LogWarning("Reading the providers' state failed ({Message}); trying again shortly", e.Message);
+                            permit = new ClaimPermit(0, PollInterval);
+                        }
 
-                (free, wait) = (permit.Count, permit.Wait);
+                        wait = permit.Wait;
+                        free = alone || permit.Count >= MinConcurrentClaim ? pool.TakeSlots(permit.Count) : 0;
+                    }
+                    else
+                    {
+                        free = 0;
+                    }
+
+                    if (free > 0)
+                    {
+                        try
+                        {
+                            var started = Stopwatch.GetTimestamp();
+                            claims = await queue.ClaimAsync(free, stoppingToken);
+                            pool.Reserve.RoundTripTook(Stopwatch.GetElapsedTime(started));
+                        }
+                        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                        {
+                            logger.LogWarning("Claiming jobs failed ({Message}); trying again shortly", e.Message);
+                        }
+                        finally
+                        {
+                            pool.ReturnSlots(free - claims.Count);
+                        }
+                    }
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
             }
 
             if (free > 0)
             {
-                IReadOnlyList<JobClaim> claims;
-                try
-                {
-                    var started = Stopwatch.GetTimestamp();
-                    claims = await queue.ClaimAsync(free, stoppingToken);
-                    pool.Reserve.RoundTripTook(Stopwatch.GetElapsedTime(started));
-                }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException)
-                {
-                    logger.LogWarning("Claiming jobs failed ({Message}); trying again shortly", e.Message);
-                    claims = [];
-                }
-
                 foreach (var claim in claims)
                 {
                     // Renewed from the moment it is claimed, waiting or working, so none expires in the Channel.
                     claim.KeepAlive(stoppingToken);
-                    pool.Taken();
                     await workers.WriteAsync(claim, stoppingToken);
                 }
 

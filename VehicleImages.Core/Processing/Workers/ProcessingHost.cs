@@ -16,7 +16,7 @@ public sealed class ProcessingHost(JobQueue queue, Claimer claimer, WorkerPool p
     {
         if (pool.Workers == 0)
             return;
-        var channel = Channel.CreateBounded<JobClaim>(new BoundedChannelOptions(pool.Reserve.Capacity) { SingleWriter = true });
+        var channel = Channel.CreateBounded<JobClaim>(new BoundedChannelOptions(pool.Reserve.Capacity) { SingleWriter = Claimer.ClaimsInFlight <= 1 });
         logger.LogInformation("Processing with {Workers} workers as {Owner}", pool.Workers, queue.Owner.Name);
         try
         {

@@ -35,7 +35,25 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
     /// <summary>How many more claims the claimer may take now: the reserve's target less those held (waiting, working or being written).</summary>
     public int FreeSlots => Reserve.Target - Volatile.Read(ref _held);
 
-    internal void Taken() => Interlocked.Increment(ref _held);
+    /// <summary>
+    /// Reserves up to <paramref name="wanted"/> of the free slots for a claim on its way (several claim
+    /// statements can be in flight at once, so the slots are taken before the claim, not after it).
+    /// </summary>
+    internal int TakeSlots(int wanted)
+    {
+        while (true)
+        {
+            var held = Volatile.Read(ref _held);
+            var take = Math.Min(wanted, Reserve.Target - held);
+            if (take <= 0)
+                return 0;
+            if (Interlocked.CompareExchange(ref _held, held + take, held) == held)
+                return take;
+        }
+    }
+
+    /// <summary>Gives back reserved slots the claim did not fill.</summary>
+    internal void ReturnSlots(int slots) => Interlocked.Add(ref _held, -slots);
 
     public Task RunAsync(ChannelReader<JobClaim> claims, CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => WorkAsync(claims, stoppingToken)));
