@@ -133,19 +133,29 @@ public static partial class Figures
     /// <summary>
     /// Tuning aid (not in `all`): our queue under several in-flight settings, alternated round by round
     /// in one process, with the batched bare table in every round. QUEUE_SETTINGS lists them as
-    /// "claims,writers,per-worker[,1]" separated by ';' (default "1,1,16;2,2,32"; a fourth value 1 puts back the
-    /// attempt history's foreign key to vehicle_images that QueueThirdPass dropped); QUEUE_ROUNDS the rounds.
+    /// "claims,writers,per-worker[,variant]" separated by ';' (default "1,1,16;2,2,64"); QUEUE_ROUNDS the rounds.
+    /// Variants, for A/B of schema choices: 1 puts back the attempt history's foreign key to vehicle_images
+    /// (QueueThirdPass dropped it), 2 disables the status trigger (no NOTIFY: what the events cost),
+    /// 3 gives vehicle_images fillfactor 50 (more room for HOT status updates).
     /// </summary>
     private const string WithAttemptKey = """
         ALTER TABLE image_processing_attempts ADD CONSTRAINT fk_image_processing_attempts_vehicle_images_image_id
             FOREIGN KEY (image_id) REFERENCES vehicle_images (id) ON DELETE CASCADE
         """;
 
+    private static string? Variant(int[] setting) => (setting.Length > 3 ? setting[3] : 0) switch
+    {
+        1 => WithAttemptKey,
+        2 => "ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
+        3 => "ALTER TABLE vehicle_images SET (fillfactor = 50)",
+        _ => null,
+    };
+
     public static async Task QueueSettingsAsync(string admin)
     {
         const int jobs = 10_000;
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("QUEUE_ROUNDS"), out var r) ? r : 3;
-        var settings = (Environment.GetEnvironmentVariable("QUEUE_SETTINGS") is { Length: > 0 } given ? given : "1,1,16;2,2,32")
+        var settings = (Environment.GetEnvironmentVariable("QUEUE_SETTINGS") is { Length: > 0 } given ? given : "1,1,16;2,2,64")
             .Split(';').Select(x => x.Split(',').Select(int.Parse).ToArray()).ToList();
         void Use(int[] s) => (VehicleImages.Core.Processing.Claimer.ClaimsInFlight, VehicleImages.Core.Processing.CompletionWriter.MaxWriters,
             VehicleImages.Core.Processing.ClaimReserve.MaxPerWorker) = (s[0], s[1], s[2]);
@@ -154,7 +164,7 @@ public static partial class Figures
         foreach (var s in settings)
         {
             Use(s);
-            await OurQueueAsync(admin, 2_000, setupSql: s.Length > 3 && s[3] == 1 ? WithAttemptKey : null);
+            await OurQueueAsync(admin, 2_000, setupSql: Variant(s));
         }
 
         await BareQueueAsync(admin, 2_000, batch: BareBatch);
@@ -163,7 +173,7 @@ public static partial class Figures
             for (var i = 0; i < settings.Count; i++)
             {
                 Use(settings[i]);
-                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: settings[i].Length > 3 && settings[i][3] == 1 ? WithAttemptKey : null));
+                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: Variant(settings[i])));
             }
 
             batched.Add(await BareQueueAsync(admin, jobs, batch: BareBatch));
