@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmark program: every figure beside a reference measured in the same run.
 # Installs what it needs (libvips-tools for the vipsthumbnail reference, PostgreSQL server binaries).
-# ./bench.sh [all|ingest|storage|queue|queue-profile|telemetry|latency|rate|outage|gallery|decode|tus|tus-browser|live|circuits]
+# ./bench.sh [all|ingest|storage|queue|queue-profile|queue-settings|telemetry|latency|rate|outage|gallery|decode|tus|tus-browser|live|circuits]
 # tus-browser (not in all) drives /usr/bin/chromium; BENCH_TUS_BROWSER_FILES=N picks N files instead of 500.
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
