@@ -290,16 +290,22 @@ public static partial class Figures
                 for (var i = 0; i < circuits; i++)
                     await OpenGalleryAsync(context, vehicle);
                 var (before, heapBefore) = await SettledRssAsync(app);
+                var statusBefore = ProcStatus(app.Pid);
                 GcDump(app, $"{round}-before");
                 for (var i = 0; i < circuits; i++)
                     await OpenGalleryAsync(context, vehicle);
                 var (after, heapAfter) = await SettledRssAsync(app);
+                var statusAfter = ProcStatus(app.Pid);
                 GcDump(app, $"{round++}-after");
                 perCircuit[vehicle].Add((double)(after - before) / circuits);
                 perCircuitHeap[vehicle].Add((double)(heapAfter - heapBefore) / circuits);
                 Console.Error.WriteLine($"circuits ({(vehicle == big ? "5,000" : "50")} photos): RSS {Mib(before)} → {Mib(after)}, " +
                     $"{(after - before) / circuits / 1024.0:0} KiB per circuit (managed heap {Mib(heapBefore)} → {Mib(heapAfter)}, " +
                     $"{(heapAfter - heapBefore) / circuits / 1024.0:0} KiB per circuit); load {Load()}");
+                // Where the RSS went: anonymous memory (GC heap, native allocations, stacks) or mapped files (code
+                // pages touched), and the threads (each a stack) the runtime added meanwhile.
+                Console.Error.WriteLine($"  of the RSS delta: RssAnon {(statusAfter["RssAnon"] - statusBefore["RssAnon"]) / circuits:0} KiB per circuit, " +
+                    $"RssFile {(statusAfter["RssFile"] - statusBefore["RssFile"]) / circuits:0} KiB per circuit; threads {statusBefore["Threads"]} → {statusAfter["Threads"]}");
             }
         }
         finally
@@ -331,6 +337,20 @@ public static partial class Figures
 
         await Task.Delay(TimeSpan.FromSeconds(3));
         return (app.RssBytes(), heap);
+    }
+
+    /// <summary>RssAnon and RssFile (KiB) and Threads of a process, from /proc/{pid}/status.</summary>
+    private static Dictionary<string, long> ProcStatus(int pid)
+    {
+        var values = new Dictionary<string, long>();
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            var parts = line.Split([':', ' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (parts is [var key and ("RssAnon" or "RssFile" or "Threads"), var value, ..])
+                values[key] = long.Parse(value);
+        }
+
+        return values;
     }
 
     /// <summary>

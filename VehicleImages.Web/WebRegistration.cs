@@ -47,8 +47,22 @@ public static class WebRegistration
         app.UseApiAntiforgery();
 
         app.MapStaticAssets();
-        // Blazor's own header would be "frame-ancestors 'self'" alone; SecurityHeaders sends the whole policy, that included.
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o =>
+        {
+            // Blazor's own header would be "frame-ancestors 'self'" alone; SecurityHeaders sends the whole policy, that included.
+            o.ContentSecurityFrameAncestorsPolicy = null;
+            // Render batches stay compressed (permessage-deflate, as Blazor's default), but without server context
+            // takeover: each message is compressed on its own, so a circuit does not keep a zlib compressor (its
+            // window and hash tables, a few hundred KB of native memory) alive between messages for as long as the
+            // page is open. A render batch is compressed a little less well; a circuit costs that much less memory,
+            // and no earlier message serves as a dictionary for the next (less for a compression oracle to use).
+            o.ConfigureWebSocketAcceptContext = (_, accept) =>
+            {
+                accept.DangerousEnableCompression = true;
+                accept.DisableServerContextTakeover = true;
+                return Task.CompletedTask;
+            };
+        });
         app.MapAccountEndpoints();
         app.MapAuthEndpoints();
         app.MapAntiforgeryToken();

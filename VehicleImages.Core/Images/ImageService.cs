@@ -46,15 +46,20 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return new ImagePage(rows.Select(ToSummary).ToList(), total);
     }
 
-    /// <summary>Every photo's id and status under the filter (status aside): a few bytes per photo, for counts a page keeps current from events.</summary>
-    public async Task<Dictionary<Guid, string>> StatusesAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Every photo's id and status under the filter (status aside), streamed (nothing when the vehicle is not
+    /// the caller's): a few bytes per photo, for counts a page keeps current from events; the caller keeps
+    /// them as compactly as it likes, with no list or dictionary of them made here.
+    /// </summary>
+    public async IAsyncEnumerable<(Guid Id, string Status)> StatusesAsync(Caller caller, Guid vehicleId, ImageFilter filter,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
-            return [];
-        return await Filtered(db, vehicleId, filter with { Status = null })
-            .Select(i => new { i.Id, i.ProcessingStatus })
-            .ToDictionaryAsync(i => i.Id, i => string.Intern(i.ProcessingStatus), cancellationToken);
+            yield break;
+        await foreach (var row in Filtered(db, vehicleId, filter with { Status = null })
+                           .Select(i => new { i.Id, i.ProcessingStatus }).AsAsyncEnumerable().WithCancellation(cancellationToken))
+            yield return (row.Id, string.Intern(row.ProcessingStatus));
     }
 
     /// <summary>The list's rows in the list's order: the primary first, then by when taken (or uploaded), then by id.</summary>

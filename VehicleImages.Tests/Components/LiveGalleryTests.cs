@@ -38,6 +38,42 @@ public sealed class LiveGalleryTests : LivePageContext
         Assert.Equal("0 analyzed · 1 processing · 1 failed", string.Join(' ', page.Find("#summary").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
     }
 
+    private static List<Guid> Cards(IRenderedComponent<VehicleGallery> page) =>
+        page.FindAll(".photo-card").Select(c => Guid.Parse(c.GetAttribute("data-image-id")!)).ToList();
+
+    [Fact]
+    public async Task Gallery_StatusFilter_ShowsThatStatusOnly_AndAnyShowsEveryPhotoAgain()
+    {
+        var failed = await InsertPhotoAsync("IMG_F.jpg", ProcessingStatus.Failed);
+        var page = Render<VehicleGallery>(p => p.Add(g => g.VehicleId, Vehicle));
+        page.WaitForAssertion(() => Assert.Equal(3, page.FindAll(".photo-card").Count), Patience);
+
+        page.Find("#status-filter").Change(ProcessingStatus.Failed);
+        page.WaitForAssertion(() => Assert.Equal([failed], Cards(page)), Patience);
+        // The counts stay those of every status.
+        Assert.Equal("0 analyzed · 2 processing · 1 failed", string.Join(' ', page.Find("#summary").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
+
+        page.Find("#status-filter").Change("");
+        page.WaitForAssertion(() => Assert.Equal(3, Cards(page).Count), Patience);
+    }
+
+    [Fact]
+    public void Gallery_CategoryFilter_OffersThatCategorysAngles_AndUnknownShowsUnanalyzedPhotos()
+    {
+        var page = RenderGallery();
+        Assert.Empty(page.FindAll("#angle-filter"));
+
+        var category = Taxonomy.CategoryNames.First();
+        page.Find("#category-filter").Change(category);
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll(".photo-card")), Patience);
+        var angles = page.FindAll("#angle-filter option").Select(o => o.GetAttribute("value")).Where(v => v is { Length: > 0 });
+        Assert.Equal(Taxonomy.AnglesOf(category), angles);
+
+        page.Find("#category-filter").Change(Taxonomy.Unknown);
+        page.WaitForAssertion(() => Assert.Equal(Photos.Order(), Cards(page).Order()), Patience);
+        Assert.Empty(page.FindAll("#angle-filter"));
+    }
+
     [Fact]
     public async Task Gallery_EventsForPhotosInTheList_RunNoQuery()
     {

@@ -59,10 +59,24 @@ public sealed class PagedGalleryTests : LivePageContext
     {
         var page = await RenderLargeGalleryAsync();
 
-        await page.InvokeAsync(() => page.FindComponent<MudBlazor.MudPagination>().Instance.NavigateToAsync(MudBlazor.Page.Next));
+        Assert.Equal(["1", "2"], page.FindAll(".gallery-pager button:not([id])").Select(b => b.TextContent));
+        page.Find("#next-page").Click();
 
         page.WaitForAssertion(() => Assert.Equal(12, page.FindAll(".photo-card").Count), Patience);
         Assert.Equal("MORE_58.jpg", page.FindAll(".photo-card .photo-name")[^1].TextContent);
         Assert.True(Queries.Commands.Count <= 3, string.Join("\n", Queries.Commands)); // the vehicle check, the count, the page
+        Assert.Equal("page", page.Find(".mud-pagination-item-selected button").GetAttribute("aria-current"));
+        Assert.Equal("2", page.Find(".mud-pagination-item-selected button").TextContent);
+        Assert.True(page.Find("#next-page").HasAttribute("disabled"));
     }
+
+    [Theory]
+    [InlineData(1, 2, "1 2")]
+    [InlineData(1, 105, "1 2 … 104 105")]
+    [InlineData(50, 105, "1 2 … 49 50 51 … 104 105")]
+    [InlineData(4, 105, "1 2 3 4 5 … 104 105")]
+    [InlineData(105, 105, "1 2 … 104 105")]
+    [InlineData(3, 6, "1 2 3 4 5 6")]
+    public void Pager_ShowsTheEndsAndTheCurrentPageWithItsNeighbours(int current, int count, string shown) =>
+        Assert.Equal(shown, string.Join(' ', VehicleImages.Web.Components.Shared.LivePhotoGrid.PageNumbers(current, count).Select(n => n?.ToString() ?? "…")));
 }

@@ -16,9 +16,9 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
 {
     private readonly ChangeGate _gate = new();
     private List<ImageSummary> _items = [];
-    // A status per photo as an index into _names (one byte, not a string reference: at 5,000 photos the
-    // dictionary is 160 KB rather than 270 KB), sized to the vehicle when it is loaded.
-    private Dictionary<Guid, byte> _statuses = [];
+    // A status per photo as an index into _names, in sorted arrays (17 bytes a photo: at 5,000 photos 85 KB,
+    // where a Dictionary<Guid, byte> took 160 KB and a Dictionary<Guid, string> 270 KB).
+    private PhotoStatuses _statuses = PhotoStatuses.Empty;
     private readonly List<string> _names = [ProcessingStatus.Pending, ProcessingStatus.Processing, ProcessingStatus.Complete, ProcessingStatus.Failed];
     // Photos per status, kept with _statuses, so a render's counts do not walk every photo of the vehicle.
     private readonly Dictionary<string, int> _counts = [];
@@ -48,7 +48,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     {
         if (filter is not null && filter != Filter)
             (Filter, Page) = (filter, 1);
-        Track(await images.StatusesAsync(caller, vehicleId, Filter));
+        await TrackAsync();
         await LoadPageAsync();
     });
 
@@ -62,7 +62,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     {
         if (batch.Count == 0)
         {
-            Track(await images.StatusesAsync(caller, vehicleId, Filter));
+            await TrackAsync();
             await LoadPageAsync();
             return;
         }
@@ -106,7 +106,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     public Task AddAsync(IEnumerable<Guid> imageIds) => _gate.RunAsync(async () =>
     {
         foreach (var id in imageIds.Distinct().ToList())
-            if (!_statuses.ContainsKey(id))
+            if (!_statuses.TryGetValue(id, out _))
                 await ArrivedAsync(id);
     });
 
@@ -181,21 +181,21 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         if (_statuses.TryGetValue(imageId, out var was))
             _counts[_names[was]]--;
         var code = Code(status);
-        _statuses[imageId] = code;
+        _statuses.Set(imageId, code);
         _counts[_names[code]] = _counts.GetValueOrDefault(_names[code]) + 1;
     }
 
     /// <summary>The vehicle's statuses as loaded, kept compact, and counted.</summary>
-    private void Track(Dictionary<Guid, string> statuses)
+    private async Task TrackAsync()
     {
-        _statuses = new Dictionary<Guid, byte>(statuses.Count);
+        _statuses = PhotoStatuses.Empty;
         _counts.Clear();
-        foreach (var (id, status) in statuses)
+        _statuses = await PhotoStatuses.ReadAsync(images.StatusesAsync(caller, vehicleId, Filter), status =>
         {
             var code = Code(status);
-            _statuses[id] = code;
             _counts[_names[code]] = _counts.GetValueOrDefault(_names[code]) + 1;
-        }
+            return code;
+        });
     }
 
     private byte Code(string status)
