@@ -51,17 +51,12 @@ public static class WebRegistration
         {
             // Blazor's own header would be "frame-ancestors 'self'" alone; SecurityHeaders sends the whole policy, that included.
             o.ContentSecurityFrameAncestorsPolicy = null;
-            // Render batches stay compressed (permessage-deflate, as Blazor's default), but without server context
-            // takeover: each message is compressed on its own, so a circuit does not keep a zlib compressor (its
-            // window and hash tables, a few hundred KB of native memory) alive between messages for as long as the
-            // page is open. A render batch is compressed a little less well; a circuit costs that much less memory,
-            // and no earlier message serves as a dictionary for the next (less for a compression oracle to use).
-            o.ConfigureWebSocketAcceptContext = (_, accept) =>
-            {
-                accept.DangerousEnableCompression = true;
-                accept.DisableServerContextTakeover = true;
-                return Task.CompletedTask;
-            };
+            // Render batches go uncompressed, as before .NET 8. With permessage-deflate (Blazor's default) a
+            // circuit keeps a zlib compressor alive for as long as the page is open; without server context
+            // takeover it makes and frees one per message instead, and glibc keeps what it freed. Either way a
+            // few hundred KB of native memory per open page that no heap shows (ADR 016), and no compression
+            // oracle to worry about.
+            o.DisableWebSocketCompression = true;
         });
         app.MapAccountEndpoints();
         app.MapAuthEndpoints();
