@@ -20,6 +20,10 @@ public sealed class BrowserFixture : IAsyncLifetime
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException(
                 $"Browser tests need Debian's Chromium at {ChromiumPath}; ./test.sh installs it (apt-get install chromium).");
+        // Expect(...) waits as long as an action does (Playwright's default for assertions is 5 s): on a
+        // loaded 2-core machine an upload's answer, which the gallery waits for before it shows the
+        // cards, has taken longer than that.
+        Assertions.SetDefaultExpectTimeout(15_000);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
