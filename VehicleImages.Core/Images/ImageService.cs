@@ -59,7 +59,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             yield break;
         await foreach (var row in Filtered(db, vehicleId, filter with { Status = null })
                            .Select(i => new { i.Id, i.ProcessingStatus }).AsAsyncEnumerable().WithCancellation(cancellationToken))
-            yield return (row.Id, string.Intern(row.ProcessingStatus));
+            yield return (row.Id, row.ProcessingStatus);
     }
 
     /// <summary>The list's rows in the list's order: the primary first, then by when taken (or uploaded), then by id.</summary>

@@ -40,76 +40,75 @@ public sealed class Claimer(JobQueue queue, IAnalysisGate gate, WakeSignal wake,
     {
         while (!stoppingToken.IsCancellationRequested)
         {
-            var free = pool.FreeSlots;
-            var wait = PollInterval;
-            IReadOnlyList<JobClaim> claims = [];
-            if (free > 0)
+            var (claims, reserved, wait) = await ClaimOnceAsync(pool, stoppingToken);
+            foreach (var claim in claims)
             {
-                // A claim while another is on its way only for a batch's worth (and never for a
-                // provider's probe, a permit of one photo): the second loop adds a statement in flight,
-                // not many small ones.
-                var alone = Interlocked.Increment(ref _inFlight) == 1;
-                try
-                {
-                    if (alone || free >= MinConcurrentClaim)
-                    {
-                        ClaimPermit permit;
-                        try
-                        {
-                            permit = await gate.PermitAsync(free, PollInterval, stoppingToken);
-                        }
-                        catch (Exception e) when (e is NpgsqlException or TimeoutException)
-                        {
-                            logger.LogWarning("Reading the providers' state failed ({Message}); trying again shortly", e.Message);
-                            permit = new ClaimPermit(0, PollInterval);
-                        }
-
-                        wait = permit.Wait;
-                        free = alone || permit.Count >= MinConcurrentClaim ? pool.TakeSlots(permit.Count) : 0;
-                    }
-                    else
-                    {
-                        free = 0;
-                    }
-
-                    if (free > 0)
-                    {
-                        try
-                        {
-                            var started = Stopwatch.GetTimestamp();
-                            claims = await queue.ClaimAsync(free, stoppingToken);
-                            pool.Reserve.RoundTripTook(Stopwatch.GetElapsedTime(started));
-                        }
-                        catch (Exception e) when (e is NpgsqlException or TimeoutException)
-                        {
-                            logger.LogWarning("Claiming jobs failed ({Message}); trying again shortly", e.Message);
-                        }
-                        finally
-                        {
-                            pool.ReturnSlots(free - claims.Count);
-                        }
-                    }
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _inFlight);
-                }
+                // Renewed from the moment it is claimed, waiting or working, so none expires in the Channel.
+                claim.KeepAlive(stoppingToken);
+                await workers.WriteAsync(claim, stoppingToken);
             }
 
-            if (free > 0)
-            {
-                foreach (var claim in claims)
-                {
-                    // Renewed from the moment it is claimed, waiting or working, so none expires in the Channel.
-                    claim.KeepAlive(stoppingToken);
-                    await workers.WriteAsync(claim, stoppingToken);
-                }
-
-                if (claims.Count == free)
-                    continue; // there may be more due right now
-            }
+            if (reserved > 0 && claims.Count == reserved)
+                continue; // there may be more due right now
 
             await wake.WaitAsync(wait, stoppingToken);
+        }
+    }
+
+    /// <summary>
+    /// One claim statement, when this loop may make one now: the jobs it claimed, the slots it had
+    /// reserved for them (those it did not fill are given back), and how long to wait when it got fewer.
+    /// </summary>
+    private async Task<(IReadOnlyList<JobClaim> Claims, int Reserved, TimeSpan Wait)> ClaimOnceAsync(WorkerPool pool, CancellationToken stoppingToken)
+    {
+        var free = pool.FreeSlots;
+        if (free <= 0)
+            return ([], 0, PollInterval);
+
+        // A claim while another is on its way only for a batch's worth (and never for a provider's
+        // probe, a permit of one photo): the second loop adds a statement in flight, not many small ones.
+        var alone = Interlocked.Increment(ref _inFlight) == 1;
+        try
+        {
+            if (!alone && free < MinConcurrentClaim)
+                return ([], 0, PollInterval);
+
+            ClaimPermit permit;
+            try
+            {
+                permit = await gate.PermitAsync(free, PollInterval, stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Reading the providers' state failed ({Message}); trying again shortly", e.Message);
+                permit = new ClaimPermit(0, PollInterval);
+            }
+
+            var reserved = alone || permit.Count >= MinConcurrentClaim ? pool.TakeSlots(permit.Count) : 0;
+            if (reserved == 0)
+                return ([], 0, permit.Wait);
+
+            IReadOnlyList<JobClaim> claims = [];
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                claims = await queue.ClaimAsync(reserved, stoppingToken);
+                pool.Reserve.RoundTripTook(Stopwatch.GetElapsedTime(started));
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Claiming jobs failed ({Message}); trying again shortly", e.Message);
+            }
+            finally
+            {
+                pool.ReturnSlots(reserved - claims.Count);
+            }
+
+            return (claims, reserved, permit.Wait);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
         }
     }
 }
