@@ -590,8 +590,9 @@ public static partial class Figures
         long everFailed, spentAttempts;
         await using (var cmd = new NpgsqlCommand("SELECT count(DISTINCT image_id) FROM image_processing_attempts WHERE outcome = 'failed'", db))
             everFailed = (long)(await cmd.ExecuteScalarAsync())!;
-        // Attempts the outage cost that were not given back: a photo completed by its first attempt has attempt 1.
-        await using (var cmd = new NpgsqlCommand("SELECT coalesce(sum(attempt - 1), 0) FROM image_processing_jobs WHERE status = 'complete'", db))
+        // Attempts the outage cost that were not given back: a photo completed by its first attempt has attempt 1
+        // (a completed job's record is its completing attempt, ADR 017).
+        await using (var cmd = new NpgsqlCommand("SELECT coalesce(sum(attempt - 1), 0) FROM image_processing_attempts WHERE outcome = 'complete'", db))
             spentAttempts = (long)(await cmd.ExecuteScalarAsync())!;
         Console.Error.WriteLine($"outage: recovery: first successful probe +{probeAfter?.TotalSeconds:0.0} s, last photo done +{lastDone?.TotalSeconds:0.0} s; " +
             $"photos {final.Complete} complete / {final.Failed} failed / {final.Other} not done; {everFailed} ever failed; " +
