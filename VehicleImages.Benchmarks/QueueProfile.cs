@@ -144,7 +144,7 @@ public sealed class QueueProfile(string admin, string name)
         _ when query.Contains("FOR UPDATE SKIP LOCKED") && query.Contains("bare_jobs") => "bare: claim",
         _ when query.Contains("bare_jobs") && query.Contains("'complete'") => "bare: complete",
         _ when query.Contains("lease_until = now() +") && !query.Contains("SKIP LOCKED") => "renew lease",
-        _ when query.Contains("FOR UPDATE SKIP LOCKED") && query.Contains("image_processing_jobs j") && !query.Contains("lease_until < now()") => "claim",
+        _ when query.Contains("vi_due_jobs(") => "claim",
         _ when query.Contains("FOR UPDATE SKIP LOCKED") && query.Contains("image_processing_jobs") && query.Contains("lease_until < now()") => "rescue expired",
         _ when query.Contains("unnest") && query.Contains("image_processing_attempts") => "complete (set-based)",
         _ when query.Contains("EXISTS (SELECT 1 FROM image_processing_jobs") => "benchmark's watcher",
