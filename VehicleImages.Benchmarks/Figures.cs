@@ -139,7 +139,8 @@ public static partial class Figures
     /// 3 gives vehicle_images fillfactor 50 (more room for HOT status updates), 4 runs the app's connections
     /// with bitmap scans off (the claim on a job table without statistics scans and sorts every pending job,
     /// ADR 017), 5 analyzes the job and photo tables after the enqueue (a long-lived table has statistics;
-    /// each round's database is new).
+    /// each round's database is new), 6 lets the claim's vi_due_jobs plan with bitmap scans and sorts again
+    /// (the planner's own choice, as before ADR 017).
     /// </summary>
     private const string WithAttemptKey = """
         ALTER TABLE image_processing_attempts ADD CONSTRAINT fk_image_processing_attempts_vehicle_images_image_id
@@ -163,6 +164,7 @@ public static partial class Figures
         1 => WithAttemptKey,
         2 => "ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
         3 => "ALTER TABLE vehicle_images SET (fillfactor = 50)",
+        6 => "ALTER FUNCTION vi_due_jobs(int, int) RESET ALL",
         _ => null,
     };
 
