@@ -136,18 +136,35 @@ public static partial class Figures
     /// "claims,writers,per-worker[,variant]" separated by ';' (default "1,1,16;2,2,64"); QUEUE_ROUNDS the rounds.
     /// Variants, for A/B of schema choices: 1 puts back the attempt history's foreign key to vehicle_images
     /// (QueueThirdPass dropped it), 2 disables the status trigger (no NOTIFY: what the events cost),
-    /// 3 gives vehicle_images fillfactor 50 (more room for HOT status updates).
+    /// 3 gives vehicle_images fillfactor 50 (more room for HOT status updates), 4 runs the app's connections
+    /// with bitmap scans off (the claim on a job table without statistics scans and sorts every pending job,
+    /// ADR 017), 5 analyzes the job and photo tables after the enqueue (a long-lived table has statistics;
+    /// each round's database is new), 6 lets the claim's vi_due_jobs plan with bitmap scans and sorts again
+    /// (the planner's own choice, as before ADR 017).
     /// </summary>
     private const string WithAttemptKey = """
         ALTER TABLE image_processing_attempts ADD CONSTRAINT fk_image_processing_attempts_vehicle_images_image_id
             FOREIGN KEY (image_id) REFERENCES vehicle_images (id) ON DELETE CASCADE
         """;
 
+    private static Dictionary<string, string?>? VariantSettings(string admin, int[] setting, string cs) => (setting.Length > 3 ? setting[3] : 0) switch
+    {
+        4 => new() { ["ConnectionStrings:Default"] = new NpgsqlConnectionStringBuilder(cs) { Options = "-c enable_bitmapscan=off" }.ConnectionString },
+        _ => null,
+    };
+
+    private static string? VariantAfterEnqueue(int[] setting) => (setting.Length > 3 ? setting[3] : 0) switch
+    {
+        5 => "ANALYZE image_processing_jobs; ANALYZE vehicle_images",
+        _ => null,
+    };
+
     private static string? Variant(int[] setting) => (setting.Length > 3 ? setting[3] : 0) switch
     {
         1 => WithAttemptKey,
         2 => "ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
         3 => "ALTER TABLE vehicle_images SET (fillfactor = 50)",
+        6 => "ALTER FUNCTION vi_due_jobs(int, int) RESET ALL",
         _ => null,
     };
 
@@ -164,7 +181,7 @@ public static partial class Figures
         foreach (var s in settings)
         {
             Use(s);
-            await OurQueueAsync(admin, 2_000, setupSql: Variant(s));
+            await OurQueueAsync(admin, 2_000, setupSql: Variant(s), extraFor: cs => VariantSettings(admin, s, cs), afterEnqueueSql: VariantAfterEnqueue(s));
         }
 
         await BareQueueAsync(admin, 2_000, batch: BareBatch);
@@ -173,7 +190,8 @@ public static partial class Figures
             for (var i = 0; i < settings.Count; i++)
             {
                 Use(settings[i]);
-                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: Variant(settings[i])));
+                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: Variant(settings[i]), extraFor: cs => VariantSettings(admin, settings[i], cs),
+                    afterEnqueueSql: VariantAfterEnqueue(settings[i])));
             }
 
             batched.Add(await BareQueueAsync(admin, jobs, batch: BareBatch));
@@ -248,9 +266,10 @@ public static partial class Figures
     }
 
     private static async Task<double> OurQueueAsync(string admin, int jobs, Dictionary<string, string?>? extra = null, QueueProfile? profile = null,
-        string? setupSql = null)
+        string? setupSql = null, Func<string, Dictionary<string, string?>?>? extraFor = null, string? afterEnqueueSql = null)
     {
         var cs = await Rig.DatabaseAsync(admin);
+        extra ??= extraFor?.Invoke(cs);
         // Migrate and hold processing, then insert the images (the trigger makes their jobs).
         var app = VehicleImages.Web.VehicleImagesApp.Build(["--urls", "http://127.0.0.1:0"], b =>
         {
@@ -279,6 +298,8 @@ public static partial class Figures
                 """, c);
             insert.Parameters.AddWithValue("n", jobs);
             await insert.ExecuteNonQueryAsync();
+            if (afterEnqueueSql is not null)
+                await new NpgsqlCommand(afterEnqueueSql, c).ExecuteNonQueryAsync();
         }
 
         if (profile is not null)
@@ -590,8 +611,9 @@ public static partial class Figures
         long everFailed, spentAttempts;
         await using (var cmd = new NpgsqlCommand("SELECT count(DISTINCT image_id) FROM image_processing_attempts WHERE outcome = 'failed'", db))
             everFailed = (long)(await cmd.ExecuteScalarAsync())!;
-        // Attempts the outage cost that were not given back: a photo completed by its first attempt has attempt 1.
-        await using (var cmd = new NpgsqlCommand("SELECT coalesce(sum(attempt - 1), 0) FROM image_processing_jobs WHERE status = 'complete'", db))
+        // Attempts the outage cost that were not given back: a photo completed by its first attempt has attempt 1
+        // (a completed job's record is its completing attempt, ADR 017).
+        await using (var cmd = new NpgsqlCommand("SELECT coalesce(sum(attempt - 1), 0) FROM image_processing_attempts WHERE outcome = 'complete'", db))
             spentAttempts = (long)(await cmd.ExecuteScalarAsync())!;
         Console.Error.WriteLine($"outage: recovery: first successful probe +{probeAfter?.TotalSeconds:0.0} s, last photo done +{lastDone?.TotalSeconds:0.0} s; " +
             $"photos {final.Complete} complete / {final.Failed} failed / {final.Other} not done; {everFailed} ever failed; " +

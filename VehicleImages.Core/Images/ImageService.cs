@@ -195,7 +195,11 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     private static IQueryable<Row> Project(VehicleImagesDbContext db, IQueryable<VehicleImage> images) =>
         images.Select(i => new Row(i,
             db.VehicleImageAngles.Where(a => a.ImageId == i.Id).OrderBy(a => a.Source == AngleSource.User ? 0 : 1).FirstOrDefault(),
-            db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault()));
+            // A complete photo's job left the job table with its completion; its count is on the completing
+            // attempt, the photo's latest history row (ADR 017). Any other status reads its job row.
+            i.ProcessingStatus == ProcessingStatus.Complete
+                ? db.ImageProcessingAttempts.Where(a => a.ImageId == i.Id).OrderByDescending(a => a.Id).Select(a => a.Attempt).FirstOrDefault()
+                : db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault()));
 
     private static ImageSummary ToSummary(Row r)
     {

@@ -145,7 +145,9 @@ public sealed class ProviderOutageTests
         Assert.Equal(fallback.Calls.Count, fallbackRow.GetProperty("calls").GetInt64());
         Assert.Equal(0L, (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers")[0].GetProperty("calls").GetInt64());
         // The job explorer's timeline says who answered the completing attempt and what it cost.
-        var job = await ImageRows.ScalarAsync<long>(cs, "SELECT id FROM image_processing_jobs WHERE image_id = @id ORDER BY id DESC LIMIT 1", ("id", ids[0]));
+        // (A completed job's id lives on in its completing attempt, ADR 017.)
+        var job = await ImageRows.ScalarAsync<long>(cs,
+            "SELECT job_id FROM image_processing_attempts WHERE image_id = @id AND outcome = 'complete' ORDER BY id DESC LIMIT 1", ("id", ids[0]));
         var last = (await client.GetFromJsonAsync<JsonElement>($"api/admin/jobs/{job}", Ct)).GetProperty("attempts").EnumerateArray().Last();
         Assert.Equal(("complete", "fallback-1", "fallback-model"),
             (last.GetProperty("outcome").GetString(), last.GetProperty("provider").GetString(), last.GetProperty("model").GetString()));
@@ -184,7 +186,9 @@ public sealed class ProviderOutageTests
         Assert.Equal(2, meta.GetProperty("usage").GetProperty("tier_1_analysis").GetProperty("calls").GetInt32());
         Assert.Equal("exterior", meta.GetProperty("previous_analysis").GetProperty("tier_1_analysis").GetProperty("category").GetString());
         Assert.Equal(8, meta.GetProperty("tier_1_analysis").GetProperty("quality_score").GetInt32());
-        Assert.Equal(JobPriority.Reanalysis, await ImageRows.ScalarAsync<short>(cs, "SELECT priority FROM image_processing_jobs WHERE image_id = @id ORDER BY id DESC LIMIT 1", ("id", id)));
+        // The re-analysis job completed, so its priority is read where it now lives: its completing attempt (ADR 017).
+        Assert.Equal(JobPriority.Reanalysis, await ImageRows.ScalarAsync<short>(cs,
+            "SELECT priority FROM image_processing_attempts WHERE image_id = @id AND outcome = 'complete' ORDER BY id DESC LIMIT 1", ("id", id)));
 
         using var stranger = await app.CreateUserClientAsync();
         Assert.Equal(HttpStatusCode.NotFound, (await stranger.PostAsync($"api/vehicles/{vehicle}/reanalyze", null, Ct)).StatusCode);

@@ -119,6 +119,9 @@ public sealed class AdminAndAlertTests
         Assert.Equal("pending", await ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", id)));
     }
 
+    // Before ADR 017 this test completed three photos, aged one job row and saw the chore delete it. A
+    // completion now deletes its own job row, so the old-shape rows here are inserted by SQL, as an
+    // instance of the previous version would leave them during a rolling upgrade.
     [Fact]
     public async Task Prune_CompletedJobsOlderThanADay_AreDeletedAndHistoryKept()
     {
@@ -127,12 +130,20 @@ public sealed class AdminAndAlertTests
         await using var app = await TestApp.StartAsync(cs, null, s => s.AddSingleton<IImageAnalyzer>(analyzer));
         var ids = await ImageRows.InsertAsync(cs, 3);
         await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "processing_status = 'complete'") == 3, "three completions");
-        await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET finished_at = now() - interval '2 days' WHERE image_id = @id RETURNING 1", ("id", ids[0]));
+        // Completed jobs left the job table with their completions; their history stays.
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs"));
+        await ImageRows.ScalarAsync<long>(cs, """
+            WITH old AS (
+                INSERT INTO image_processing_jobs (image_id, status, attempt, finished_at, updated_at)
+                VALUES (@old, 'complete', 1, now() - interval '2 days', now() - interval '2 days'), (@fresh, 'complete', 1, now(), now())
+                RETURNING 1)
+            SELECT count(*) FROM old
+            """, ("old", ids[0]), ("fresh", ids[1]));
 
         var pruned = await app.Services.GetRequiredService<PruneFinishedJobs>().RunAsync(Ct);
 
         Assert.Equal(1, pruned);
-        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs"));
+        Assert.Equal(1L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs"));
         Assert.Equal(3L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_attempts"));
     }
 }

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
 
@@ -61,6 +63,72 @@ public sealed class JobExplorerTests
             (attempt.GetProperty("attempt").GetInt32(), attempt.GetProperty("outcome").GetString(), attempt.GetProperty("error").GetString()));
         Assert.True(attempt.GetProperty("durationMs").GetInt64() >= 0);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("api/admin/jobs/999999", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Complete_TheJobLeavesTheJobTable_AndTheExplorerTheReportsAndTheEventStillShowIt()
+    {
+        var (cs, app, admin) = await StartAsync();
+        await using var _ = app;
+        using var __ = admin;
+        var ids = await ImageRows.InsertAsync(cs, 2);
+        await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET priority = @p WHERE image_id = @id RETURNING 1",
+            ("p", JobPriority.Backfill), ("id", ids[0]));
+        var queue = app.QueueAs("w", TimeSpan.FromMinutes(1));
+        var first = Assert.Single(await queue.ClaimAsync(1, Ct));
+        Assert.Equal(ids[1], first.ImageId); // uploads before backfill
+        var backfill = Assert.Single(await queue.ClaimAsync(1, Ct));
+        Assert.False((await backfill.FailAsync("timeout", permanent: false))!.Final);
+        await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_jobs SET run_at = now() WHERE image_id = @id RETURNING 1", ("id", ids[0]));
+        var claim = Assert.Single(await queue.ClaimAsync(1, Ct));
+        Assert.Equal((ids[0], 2), (claim.ImageId, claim.Attempt));
+        await using var listener = new NpgsqlConnection(cs);
+        await listener.OpenAsync(Ct);
+        var events = new List<string>();
+        listener.Notification += (_, e) => events.Add(e.Payload);
+        await using (var listen = new NpgsqlCommand("LISTEN image_status", listener))
+            await listen.ExecuteNonQueryAsync(Ct);
+
+        Assert.True(await claim.CompleteAsync(new AnalysisResult(new() { ["provider"] = "x" }, new AiCategorization("interior", "dashboard", 0.5), [], 1)));
+
+        // The job row is gone; its record is the history: a retry and the completing attempt with the job's priority.
+        Assert.Equal(0L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs WHERE id = @id", ("id", claim.JobId)));
+        Assert.Equal((short)JobPriority.Backfill, await ImageRows.ScalarAsync<short>(cs,
+            "SELECT priority FROM image_processing_attempts WHERE job_id = @id AND outcome = 'complete'", ("id", claim.JobId)));
+        // The status event still counts the attempts (from the history, as the job row is gone).
+        List<JsonElement> Completes() => events.SelectMany(e => JsonDocument.Parse(e).RootElement.EnumerateArray().Select(x => x.Clone()))
+            .Where(x => x.GetProperty("status").GetString() == "complete").ToList();
+        await ImageRows.WaitForAsync(async () =>
+        {
+            await using var read = new NpgsqlCommand("SELECT 1", listener); // a round trip delivers what has arrived
+            await read.ExecuteNonQueryAsync(Ct);
+            return Completes().Count > 0;
+        }, "the complete event");
+        var complete = Assert.Single(Completes());
+        Assert.Equal((ids[0], 2), (complete.GetProperty("imageId").GetGuid(), complete.GetProperty("attempts").GetInt32()));
+        // The explorer lists it under complete with its job id, attempt and priority, and shows its timeline.
+        var listed = await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs?status=complete", Ct);
+        var item = listed.GetProperty("items").EnumerateArray().Single();
+        Assert.Equal((claim.JobId, ids[0], "complete", 2, (int)JobPriority.Backfill),
+            (item.GetProperty("jobId").GetInt64(), item.GetProperty("imageId").GetGuid(), item.GetProperty("status").GetString(),
+             item.GetProperty("attempt").GetInt32(), item.GetProperty("priority").GetInt32()));
+        Assert.Equal(2, (await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs", Ct)).GetProperty("total").GetInt64());
+        var explorer = app.Services.GetRequiredService<JobExplorer>();
+        Assert.Equal(new Dictionary<string, long> { ["complete"] = 1, ["processing"] = 1 },
+            (await explorer.CountsByStatusAsync(new JobFilter(), Ct)).ToDictionary());
+        var detail = await admin.GetFromJsonAsync<JsonElement>($"api/admin/jobs/{claim.JobId}", Ct);
+        Assert.Equal("complete", detail.GetProperty("status").GetString());
+        Assert.Equal(["retry", "complete"], detail.GetProperty("attempts").EnumerateArray().Select(a => a.GetProperty("outcome").GetString()));
+        // The photo's processing view counts its attempts from the history too.
+        var view = await app.Services.GetRequiredService<ProcessingReports>().ForImageAsync(ids[0], "complete", null, Ct);
+        Assert.Equal((2, 2, (DateTimeOffset?)null), (view.Attempts, view.History.Count, view.NextAttemptAt));
+        // Bulk actions leave a completed job alone, as before.
+        var retried = await admin.PostAsJsonAsync("api/admin/jobs/retry", new { jobIds = new[] { claim.JobId } }, Ct);
+        Assert.Equal(0, (await retried.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("affected").GetInt32());
+        // Listed for as long as completed job rows used to stay before the pruning chore removed them.
+        await ImageRows.ScalarAsync<int>(cs, "UPDATE image_processing_attempts SET finished_at = now() - interval '2 days' WHERE job_id = @id RETURNING 1",
+            ("id", claim.JobId));
+        Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("api/admin/jobs?status=complete", Ct)).GetProperty("total").GetInt64());
     }
 
     [Fact]

@@ -29,7 +29,8 @@ public sealed class PriorityTests
         // 200 re-analyses take 4 s at 20 ms each; the new photo went ahead of most of them.
         var stillWaiting = await ImageRows.CountAsync(cs, "id = ANY(@ids) AND processing_status <> 'complete'", ("ids", library));
         Assert.InRange(stillWaiting, 100, 200);
+        // Its job completed, so its priority is read from its completing attempt (ADR 017).
         Assert.Equal(JobPriority.Upload, await ImageRows.ScalarAsync<short>(cs,
-            "SELECT priority FROM image_processing_jobs WHERE image_id = @id", ("id", fresh)));
+            "SELECT priority FROM image_processing_attempts WHERE image_id = @id AND outcome = 'complete'", ("id", fresh)));
     }
 }

@@ -125,7 +125,7 @@ public sealed class QueueTests
 
         Assert.Equal(["rescued", "complete"], await ImageRows.ScalarAsync<string[]>(cs,
             "SELECT array_agg(outcome ORDER BY id) FROM image_processing_attempts WHERE image_id = @id", ("id", id)));
-        Assert.Equal(2, await ImageRows.ScalarAsync<int>(cs, "SELECT attempt FROM image_processing_jobs WHERE image_id = @id", ("id", id)));
+        Assert.Equal(2, await ImageRows.CompletedAttemptAsync(cs, id));
         Assert.Equal(1, analyzer.Calls[id]);
     }
 
@@ -209,7 +209,7 @@ public sealed class QueueTests
         await WaitAllAsync(cs, [id]);
 
         Assert.Equal(2, analyzer.Calls[id]);
-        Assert.Equal(1, await ImageRows.ScalarAsync<int>(cs, "SELECT attempt FROM image_processing_jobs WHERE image_id = @id", ("id", id)));
+        Assert.Equal(1, await ImageRows.CompletedAttemptAsync(cs, id));
         Assert.Equal(["complete"], await ImageRows.ScalarAsync<string[]>(cs,
             "SELECT array_agg(outcome ORDER BY id) FROM image_processing_attempts WHERE image_id = @id", ("id", id)));
     }
@@ -251,8 +251,7 @@ public sealed class QueueTests
         var again = await admin.PostAsync($"api/images/{id}/retry", null, Ct);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         // Fresh attempts: the new job started again at 1.
-        Assert.Equal(1, await ImageRows.ScalarAsync<int>(cs,
-            "SELECT attempt FROM image_processing_jobs WHERE image_id = @id ORDER BY id DESC LIMIT 1", ("id", id)));
+        Assert.Equal(1, await ImageRows.CompletedAttemptAsync(cs, id));
     }
 
     [Fact]

@@ -142,7 +142,7 @@ public sealed class S3OutageTests
 
         await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(database, "id = @i AND processing_status = 'complete'", ("i", id)) == 1,
             "the photo to be analyzed once the store is back");
-        Assert.Equal(1, await ImageRows.ScalarAsync<int>(database, "SELECT max(attempt) FROM image_processing_jobs WHERE image_id = @i", ("i", id)));
+        Assert.Equal(1, await ImageRows.CompletedAttemptAsync(database, id));
     }
 
     /// <summary>Sends the first half of a body, says so, and waits before sending the rest.</summary>

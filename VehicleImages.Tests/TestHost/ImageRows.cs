@@ -55,6 +55,13 @@ public static class ImageRows
         return (T)(await cmd.ExecuteScalarAsync())!;
     }
 
+    /// <summary>
+    /// The attempt count of the photo's latest completed job: a completed job leaves the job table, and its
+    /// record is its completing attempt in the history (ADR 017).
+    /// </summary>
+    public static Task<int> CompletedAttemptAsync(string connectionString, Guid imageId) => ScalarAsync<int>(connectionString,
+        "SELECT attempt FROM image_processing_attempts WHERE image_id = @id AND outcome = 'complete' ORDER BY id DESC LIMIT 1", ("id", imageId));
+
     public static Task<long> CountAsync(string connectionString, string where, params (string Name, object Value)[] parameters) =>
         ScalarAsync<long>(connectionString, $"SELECT count(*) FROM vehicle_images WHERE {where}", parameters);
 

@@ -786,6 +786,10 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnType("character varying(20)")
                         .HasColumnName("outcome");
 
+                    b.Property<short?>("Priority")
+                        .HasColumnType("smallint")
+                        .HasColumnName("priority");
+
                     b.Property<int?>("PromptTokens")
                         .HasColumnType("integer")
                         .HasColumnName("prompt_tokens");
@@ -805,6 +809,11 @@ namespace VehicleImages.Migrations.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_image_processing_attempts");
+
+                    b.HasIndex("FinishedAt")
+                        .HasDatabaseName("ix_image_processing_attempts_finished");
+
+                    NpgsqlIndexBuilderExtensions.HasMethod(b.HasIndex("FinishedAt"), "brin");
 
                     b.HasIndex("ImageId", "Id")
                         .HasDatabaseName("ix_image_processing_attempts_image_id_id");

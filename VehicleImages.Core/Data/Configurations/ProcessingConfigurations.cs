@@ -35,7 +35,8 @@ internal sealed class ImageProcessingJobConfiguration : IEntityTypeConfiguration
         // The rescuer: claims whose lease ran out.
         b.HasIndex(j => j.LeaseUntil).HasDatabaseName("ix_image_processing_jobs_lease")
             .HasFilter("status = 'processing'");
-        // A photo's jobs (the status trigger's attempt count, history, the cascade when a photo goes).
+        // A photo's jobs (the status trigger's attempt count, the cascade when a photo goes). Completed
+        // jobs are not here: the completion deletes them (ADR 017).
         // Pruning has no index of its own: one more entry per completed job for a chore every ten
         // minutes was not worth it; it reads the table in heap order, oldest first (ADR 013).
         b.HasIndex(j => new { j.ImageId, j.Id });
@@ -53,6 +54,10 @@ internal sealed class ImageProcessingAttemptConfiguration : IEntityTypeConfigura
         // No foreign key to vehicle_images: its check (a key-share lookup per history row) was a measurable
         // part of every completion; a photo's deletion removes its history by trigger instead (ADR 015).
         b.HasIndex(a => new { a.ImageId, a.Id });
+        // Completed jobs live here (ADR 017): the explorer's complete listing and the reports read a recent
+        // window of finished_at. A BRIN index (rows arrive in finished_at order) costs an insert next to
+        // nothing, where a B-tree would add an entry per attempt.
+        b.HasIndex(a => a.FinishedAt).HasDatabaseName("ix_image_processing_attempts_finished").HasMethod("brin");
     }
 }
 

@@ -3,7 +3,12 @@ using static VehicleImages.Core.Images.ProcessingStatus;
 
 namespace VehicleImages.Core.Processing;
 
-/// <summary>Deletes completed job rows older than <see cref="Age"/>, a batch at a time; the attempt history stays.</summary>
+/// <summary>
+/// Deletes completed job rows older than <see cref="Age"/>, a batch at a time; the attempt history stays.
+/// Since ADR 017 a completion deletes its job row itself, so the rows this finds are those an instance of
+/// an older version completed during a rolling upgrade. <see cref="Age"/> is also how long the job
+/// explorer lists a completed job (from its history row), as long as completed rows used to stay here.
+/// </summary>
 public sealed class PruneFinishedJobs(NpgsqlDataSource db) : IChore
 {
     public static readonly TimeSpan Age = TimeSpan.FromDays(1);

@@ -33,8 +33,23 @@ public sealed class JobExplorer(NpgsqlDataSource db, RetrySchedule retry)
         j.id, j.image_id, v.file_name, v.vehicle_id, coalesce(u.email, ''), j.status, j.attempt, j.priority, j.last_error, j.run_at, j.updated_at
         """;
 
-    private const string From = """
-        FROM image_processing_jobs j
+    /// <summary>
+    /// The jobs people see: the job table (pending, processing, failed, cancelled) and the completed jobs,
+    /// which leave it with their completion and live on as their completing attempt (ADR 017), for as
+    /// long as completed job rows used to stay before they were pruned (<see cref="PruneFinishedJobs.Age"/>).
+    /// A complete row still in the job table (left by an instance of an older version) is not listed
+    /// twice: its history row stands for it, and the pruning chore removes it.
+    /// </summary>
+    private static readonly string From = $"""
+        FROM (
+            SELECT id, image_id, status, attempt, priority, last_error, run_at, updated_at
+            FROM image_processing_jobs WHERE status <> '{Images.ProcessingStatus.Complete}'
+            UNION ALL
+            SELECT job_id, image_id, '{Images.ProcessingStatus.Complete}'::text, attempt, coalesce(priority, {JobPriority.Upload}::smallint),
+                   NULL::text, started_at, finished_at
+            FROM image_processing_attempts
+            WHERE outcome = '{AttemptOutcome.Complete}' AND finished_at > now() - interval '{(long)PruneFinishedJobs.Age.TotalSeconds} seconds'
+        ) j
         JOIN vehicle_images v ON v.id = j.image_id
         LEFT JOIN asp_net_users u ON u.id = v.user_id
         """;

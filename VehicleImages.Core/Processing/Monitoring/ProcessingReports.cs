@@ -144,6 +144,11 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetrySchedule retry)
                     reader.GetInt32(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
 
+        // A complete photo's job left the job table with its completion (ADR 017): its attempts are the
+        // completing attempt's, the last of the history, and nothing is due.
+        if (imageStatus == Complete)
+            return new ProcessingView(imageStatus, history.Count == 0 ? 0 : history[^1].Attempt, retry.MaxAttempts, null, imageError, history);
+
         int attempts = 0;
         DateTimeOffset? next = null;
         await using (var job = db.CreateCommand($"""

@@ -124,8 +124,11 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
     /// trip, one transaction, one commit, and the per-statement work (locks on every table and index
     /// touched, constraint and trigger set-up) paid once for all of them. Each completion is fenced on
     /// its own, so a lost claim is dropped (false) while its neighbours are written; every part hangs
-    /// off the fenced job update. Results are upserts keyed by image, so a second completion cannot
-    /// duplicate them. An error in any part rolls back all of them.
+    /// off the fenced job delete. A completed job leaves the job table (no new row version, no index
+    /// entries; graphile-worker's shape, ADR 017): its record is the history row written here, outcome
+    /// complete, with the job's id, attempt and priority, which the explorer and reports read. Results
+    /// are upserts keyed by image, so a second completion cannot duplicate them. An error in any part
+    /// rolls back all of them.
     /// </summary>
     public async Task<IReadOnlyList<bool>> WriteTogetherAsync(IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
     {
@@ -154,11 +157,10 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
                                      @providers, @models, @prompt_tokens, @completion_tokens)
                     AS i(job, attempt, metadata, category, angle, confidence, started, tier, provider, model, prompt_tokens, completion_tokens)),
             job AS (
-                UPDATE image_processing_jobs j
-                SET status = '{Complete}', finished_at = now(), updated_at = now(), locked_by = NULL, lease_until = NULL, last_error = NULL
-                FROM input i
+                DELETE FROM image_processing_jobs j
+                USING input i
                 WHERE j.id = i.job AND j.locked_by = @owner AND j.attempt = i.attempt -- the fence (see ClaimStatements.Fence)
-                RETURNING j.id, j.image_id, j.attempt, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
+                RETURNING j.id, j.image_id, j.attempt, j.priority, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
                           i.provider, i.model, i.prompt_tokens, i.completion_tokens),
             image AS (
                 UPDATE vehicle_images v
@@ -180,9 +182,9 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
                 JOIN job ON job.id = c.job),
             attempt AS (
                 INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome,
-                                                       provider, model, prompt_tokens, completion_tokens)
+                                                       provider, model, prompt_tokens, completion_tokens, priority)
                 SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}',
-                       job.provider, job.model, job.prompt_tokens, job.completion_tokens FROM job)
+                       job.provider, job.model, job.prompt_tokens, job.completion_tokens, job.priority FROM job)
             SELECT id FROM job
             """);
         var p = cmd.Parameters;

@@ -28,21 +28,6 @@ public sealed class JobQueue(
     private readonly ClaimStatements _statements = new(db);
     private readonly LeaseKeeper _keeper = new(db, owner, claimLog);
 
-    /// <summary>
-    /// The claim's quota clause, present only when Quotas:ProviderCallsPerDay is set: a photo whose
-    /// owner has already had that many provider calls answered today (UTC, counted by
-    /// ClaimStatements.SaveTierAsync) is not claimed. It stays pending, spends no attempt and no call
-    /// of the operator's budget, and is claimed by itself once the day turns. A photo already claimed
-    /// finishes, so an owner can go over by the tiers of the photos in flight.
-    /// </summary>
-    private string OwnerHasCallsLeft => quotas.Value.ProviderCallsPerDay > 0
-        ? $"""
-          AND NOT EXISTS (
-                      SELECT 1 FROM vehicle_images v JOIN user_daily_usage u ON u.user_id = v.user_id AND u.day = {Quotas.QuotaService.Today}
-                      WHERE v.id = j.image_id AND u.provider_calls >= @calls_per_day)
-          """
-        : "";
-
     public QueueOwner Owner => owner;
 
     /// <summary>
@@ -54,15 +39,19 @@ public sealed class JobQueue(
     /// </summary>
     public async Task<IReadOnlyList<JobClaim>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
+        // vi_due_jobs (migration QueueFourthPass) picks and locks the due jobs: pending, run_at passed,
+        // processing not paused, most urgent first (priority, run_at, id: the ix_image_processing_jobs_due
+        // order), skipping locked ones, and, when Quotas:ProviderCallsPerDay is set (@calls_per_day > 0),
+        // not those whose owner has already had that many provider calls answered today (UTC, counted by
+        // ClaimStatements.SaveTierAsync): such a photo stays pending, spends no attempt and no call of the
+        // operator's budget, and is claimed by itself once the day turns. A photo already claimed
+        // finishes, so an owner can go over by the tiers of the photos in flight. It is a function
+        // because it runs with bitmap scans and sorts off: on a job table without fresh statistics (a
+        // new install, or a burst of uploads or a backfill before autovacuum's next analyze) the
+        // planner thought few jobs pending and read and sorted every pending job on every claim,
+        // instead of reading the index in order and stopping after @count (ADR 017).
         await using var cmd = db.CreateCommand($"""
-            WITH due AS MATERIALIZED (
-                SELECT id FROM image_processing_jobs j
-                WHERE status = '{Pending}' AND run_at <= now()
-                  AND NOT (SELECT paused FROM processing_control WHERE id = 1)
-                  {OwnerHasCallsLeft}
-                ORDER BY priority, run_at, id
-                FOR UPDATE SKIP LOCKED
-                LIMIT @count),
+            WITH due AS MATERIALIZED (SELECT id FROM vi_due_jobs(@count, @calls_per_day) AS id),
             claimed AS (
                 UPDATE image_processing_jobs j
                 SET status = '{Images.ProcessingStatus.Processing}', attempt = j.attempt + 1, locked_by = @owner,
@@ -80,8 +69,7 @@ public sealed class JobQueue(
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner.Name);
         cmd.Parameters.AddWithValue("lease", owner.Lease);
-        if (quotas.Value.ProviderCallsPerDay > 0)
-            cmd.Parameters.AddWithValue("calls_per_day", quotas.Value.ProviderCallsPerDay);
+        cmd.Parameters.AddWithValue("calls_per_day", Math.Max(quotas.Value.ProviderCallsPerDay, 0));
         var claims = new List<JobClaim>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

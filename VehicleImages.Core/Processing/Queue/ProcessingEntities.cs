@@ -4,8 +4,10 @@ namespace VehicleImages.Core.Processing;
 
 /// <summary>
 /// One attempt-counted unit of work for one image. At most one live (pending or processing) job per
-/// image; finished jobs stay for their history until pruned. The database row is the truth: the
-/// in-process Channel only carries ids of claims made here.
+/// image. A job that completes leaves this table in its completion statement: its record lives on in
+/// the attempt history (<see cref="ImageProcessingAttempt"/>, outcome complete, with the job's id and
+/// priority). Failed and cancelled jobs stay, for Retry. The database row is the truth: the in-process
+/// Channel only carries ids of claims made here.
 /// </summary>
 public sealed class ImageProcessingJob
 {
@@ -85,6 +87,12 @@ public sealed class ImageProcessingAttempt
     public string? Model { get; set; }
     public int? PromptTokens { get; set; }
     public int? CompletionTokens { get; set; }
+
+    /// <summary>
+    /// The job's priority, recorded by the attempt that completed it (the job row leaves then, ADR 017),
+    /// so the job explorer still shows it; null on other attempts, whose job row keeps it.
+    /// </summary>
+    public short? Priority { get; set; }
 }
 
 /// <summary>Pipeline-wide switches, one row, shared by every instance.</summary>
