@@ -308,7 +308,7 @@ public static partial class Figures
             {
                 await using var app = await Rig.StartAppAsync(cs, storage, appSettings);
                 await using var context = await SignedInContextAsync(browser, app.BaseAddress, "circuits@example.test");
-                // Warm-up: 10 circuits opened first and kept open, so what the first circuits cost once
+                // Warm-up: 40 circuits opened first and kept open, so what the first circuits cost once
                 // (JIT and its tier-1 recompiles, pools, caches) is not counted against the next 10.
                 for (var i = 0; i < warmUp; i++)
                     await OpenGalleryAsync(context, vehicle);
@@ -368,7 +368,7 @@ public static partial class Figures
         ];
     }
 
-    /// <summary>VmRSS of the app after an induced full GC and 3 s of quiet, and its GC heap after that GC.</summary>
+    /// <summary>VmRSS of the app after full GCs induced over EventPipe until it stops falling, and the GC heap the last one left.</summary>
     private static async Task<(long Rss, long Heap)> SettledRssAsync(Rig.AppProcess app)
     {
         // The GC gives back the regions it no longer needs a step at a time, at each collection, so the RSS keeps
@@ -400,6 +400,8 @@ public static partial class Figures
         await File.WriteAllTextAsync(trigger, "");
         for (var i = 0; i < 600 && !File.Exists(done); i++)
             await Task.Delay(100);
+        if (!File.Exists(done))
+            throw new InvalidOperationException("the app did not answer the GC trigger in 60 s: is the startup hook loaded (DOTNET_STARTUP_HOOKS)?");
         await Task.Delay(500);
         var heap = long.Parse(await File.ReadAllTextAsync(done));
         File.Delete(done);
