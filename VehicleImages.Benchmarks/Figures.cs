@@ -140,7 +140,9 @@ public static partial class Figures
     /// with bitmap scans off (the claim on a job table without statistics scans and sorts every pending job,
     /// ADR 017), 5 analyzes the job and photo tables after the enqueue (a long-lived table has statistics;
     /// each round's database is new), 6 lets the claim's vi_due_jobs plan with bitmap scans and sorts again
-    /// (the planner's own choice, as before ADR 017).
+    /// (the planner's own choice, as before ADR 017), 7 drops two of the photo's seven indexes (user_id, sha256: what a
+    /// photo update that is not HOT pays for them), 8 drops four (also taken_at and (vehicle_id, created_at)): the most
+    /// that fewer photo indexes could buy, not a schema anyone could run.
     /// </summary>
     private const string WithAttemptKey = """
         ALTER TABLE image_processing_attempts ADD CONSTRAINT fk_image_processing_attempts_vehicle_images_image_id
@@ -165,6 +167,8 @@ public static partial class Figures
         2 => "ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
         3 => "ALTER TABLE vehicle_images SET (fillfactor = 50)",
         6 => "ALTER FUNCTION vi_due_jobs(int, int) RESET ALL",
+        7 => "DROP INDEX ix_vehicle_images_user_id; DROP INDEX ix_vehicle_images_sha256",
+        8 => "DROP INDEX ix_vehicle_images_user_id; DROP INDEX ix_vehicle_images_sha256; DROP INDEX ix_vehicle_images_taken_at; DROP INDEX ix_vehicle_images_vehicle_id_created_at",
         _ => null,
     };
 
