@@ -36,7 +36,7 @@ namespace VehicleImages.Migrations.Migrations
         // completion deleted it, ADR 017); its count is the completing attempt's, the photo's latest
         // history row. Any other status has its job row (live, failed or cancelled), read as before.
         // One index lookup per event either way.
-        private const string AttemptsFromHistoryWhenComplete = """
+        internal const string AttemptsFromHistoryWhenComplete = """
             CASE WHEN n.processing_status = 'complete'
                 THEN (SELECT a.attempt FROM image_processing_attempts a WHERE a.image_id = n.id ORDER BY a.id DESC LIMIT 1)
                 ELSE (SELECT j.attempt FROM image_processing_jobs j WHERE j.image_id = n.id ORDER BY j.id DESC LIMIT 1) END
@@ -46,12 +46,13 @@ namespace VehicleImages.Migrations.Migrations
         private const string AttemptsFromJob =
             "(SELECT j.attempt FROM image_processing_jobs j WHERE j.image_id = n.id ORDER BY j.id DESC LIMIT 1)";
 
-        // The status trigger's function, the same in both versions but for how an event counts attempts.
-        private static string StatusTrigger(string attempts) => $$"""
+        // The status trigger's function, the same in both versions but for how an event counts attempts
+        // (and, from StatusEventsFromTheStatements on, a guard run first).
+        internal static string StatusTrigger(string attempts, string guard = "") => $$"""
             CREATE OR REPLACE FUNCTION vi_notify_image_statuses() RETURNS trigger LANGUAGE plpgsql SET enable_nestloop = off AS $$
             DECLARE
                 payload text;
-            BEGIN
+            BEGIN{{guard}}
                 IF TG_OP = 'INSERT' THEN
                     FOR payload IN
                         WITH events AS (

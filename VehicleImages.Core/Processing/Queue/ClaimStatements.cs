@@ -51,7 +51,7 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
                 INSERT INTO user_daily_usage AS u (user_id, day, provider_calls)
                 SELECT user_id, {Quotas.QuotaService.Today}, 1 FROM saved WHERE @provider_call
                 ON CONFLICT (user_id, day) DO UPDATE SET provider_calls = u.provider_calls + 1)
-            SELECT count(*) FROM saved
+            SELECT count(*) FROM saved CROSS JOIN ({StatusAnnouncement.NoStatusChange}) mark
             """);
         AddFence(cmd, claim);
         cmd.Parameters.AddWithValue("merge", NpgsqlDbType.Jsonb, merge.ToJsonString());

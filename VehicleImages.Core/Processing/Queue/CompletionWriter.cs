@@ -166,7 +166,9 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
                 UPDATE vehicle_images v
                 SET processing_status = '{Complete}', processing_error = NULL,
                     ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || job.metadata
-                FROM job WHERE v.id = job.image_id),
+                FROM job WHERE v.id = job.image_id
+                RETURNING v.id, v.vehicle_id, v.user_id, job.attempt),
+            announced AS MATERIALIZED ({StatusAnnouncement.Of("image", Complete)}),
             angle AS (
                 INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
                 SELECT job.image_id, job.category, job.angle, job.confidence, 'ai' FROM job WHERE job.category IS NOT NULL
@@ -185,7 +187,7 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
                                                        provider, model, prompt_tokens, completion_tokens, priority)
                 SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}',
                        job.provider, job.model, job.prompt_tokens, job.completion_tokens, job.priority FROM job)
-            SELECT id FROM job
+            SELECT job.id FROM job CROSS JOIN announced
             """);
         var p = cmd.Parameters;
         p.AddWithValue("owner", owner);

@@ -61,10 +61,12 @@ public sealed class JobQueue(
             images AS (
                 UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
                 FROM claimed WHERE v.id = claimed.image_id
-                RETURNING v.id, v.file_name, v.width, v.height, v.variants, v.ai_scan_metadata)
-            SELECT c.id, c.image_id, c.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
-                   extract(epoch FROM now() - c.run_at)::float8, c.trace_parent
-            FROM claimed c JOIN images v ON v.id = c.image_id
+                RETURNING claimed.id AS job_id, v.id, v.file_name, v.width, v.height, v.variants, v.ai_scan_metadata, v.vehicle_id, v.user_id,
+                          claimed.attempt, claimed.run_at, claimed.trace_parent),
+            announced AS MATERIALIZED ({StatusAnnouncement.Of("images", Images.ProcessingStatus.Processing)})
+            SELECT v.job_id, v.id, v.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
+                   extract(epoch FROM now() - v.run_at)::float8, v.trace_parent
+            FROM images v CROSS JOIN announced
             """);
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner.Name);
