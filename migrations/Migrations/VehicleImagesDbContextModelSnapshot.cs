@@ -626,7 +626,7 @@ namespace VehicleImages.Migrations.Migrations
                             t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed')");
                         });
 
-                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 75);
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 35);
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Images.VehicleImageAngle", b =>
