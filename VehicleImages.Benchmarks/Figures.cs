@@ -133,7 +133,7 @@ public static partial class Figures
     /// <summary>
     /// Tuning aid (not in `all`): our queue under several in-flight settings, alternated round by round
     /// in one process, with the batched bare table in every round. QUEUE_SETTINGS lists them as
-    /// "claims,writers,per-worker[,variant]" separated by ';' (default "1,1,16;2,2,64"); QUEUE_ROUNDS the rounds.
+    /// "claims,writers,per-worker[,variant[,completion batch]]" separated by ';' (default "1,1,16;2,2,64"); QUEUE_ROUNDS the rounds.
     /// Variants, for A/B of schema choices: 1 puts back the attempt history's foreign key to vehicle_images
     /// (QueueThirdPass dropped it), 2 disables the status trigger (no NOTIFY: what the events cost),
     /// 3 gives vehicle_images fillfactor 50 (more room for HOT status updates), 4 runs the app's connections
@@ -169,6 +169,12 @@ public static partial class Figures
         6 => "ALTER FUNCTION vi_due_jobs(int, int) RESET ALL",
         7 => "DROP INDEX ix_vehicle_images_user_id; DROP INDEX ix_vehicle_images_sha256",
         8 => "DROP INDEX ix_vehicle_images_user_id; DROP INDEX ix_vehicle_images_sha256; DROP INDEX ix_vehicle_images_taken_at; DROP INDEX ix_vehicle_images_vehicle_id_created_at",
+        9 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id",
+        12 => "ALTER TABLE vehicle_images SET (fillfactor = 35)",
+        14 => "ALTER TABLE vehicle_images SET (fillfactor = 25)",
+        13 => "ALTER TABLE vehicle_images SET (fillfactor = 50); ALTER TABLE image_processing_jobs SET (fillfactor = 50)",
+        11 => "CREATE OR REPLACE FUNCTION vi_notify_image_statuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+        10 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id; ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
         _ => null,
     };
 
@@ -179,7 +185,8 @@ public static partial class Figures
         var settings = (Environment.GetEnvironmentVariable("QUEUE_SETTINGS") is { Length: > 0 } given ? given : "1,1,16;2,2,64")
             .Split(';').Select(x => x.Split(',').Select(int.Parse).ToArray()).ToList();
         void Use(int[] s) => (VehicleImages.Core.Processing.Claimer.ClaimsInFlight, VehicleImages.Core.Processing.CompletionWriter.MaxWriters,
-            VehicleImages.Core.Processing.ClaimReserve.MaxPerWorker) = (s[0], s[1], s[2]);
+            VehicleImages.Core.Processing.ClaimReserve.MaxPerWorker, VehicleImages.Core.Processing.CompletionWriter.MaxBatch) =
+            (s[0], s[1], s[2], s.Length > 4 ? s[4] : 128);
         var rates = settings.Select(_ => new List<double>()).ToList();
         var batched = new List<double>();
         foreach (var s in settings)
@@ -308,6 +315,7 @@ public static partial class Figures
 
         if (profile is not null)
             await profile.BeforeAsync(cs);
+        Mark("start");
         var clock = Stopwatch.StartNew();
         await queue.SetPausedAsync(false, default);
         // A cheap check (the partial index of live jobs), so the watching costs the database next to nothing.
@@ -320,12 +328,23 @@ public static partial class Figures
         }
 
         clock.Stop();
+        Mark("end");
         profile?.Drained();
         await app.StopAsync();
         await app.DisposeAsync();
         if (profile is not null)
             await profile.AfterAsync(jobs);
         return jobs / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// BENCH_DRAIN_MARK=dir: a file "start" appears there as a drain of ours begins and "end" as it ends,
+    /// so a profiler outside (perf record -a) can cover the drain alone.
+    /// </summary>
+    private static void Mark(string name)
+    {
+        if (Environment.GetEnvironmentVariable("BENCH_DRAIN_MARK") is { Length: > 0 } dir)
+            File.WriteAllText(Path.Combine(dir, name), DateTime.UtcNow.ToString("O"));
     }
 
     /// <summary>Jobs per claim of the batching reference, as the peers' scripts (../shared/peers/queue) run it.</summary>
@@ -356,6 +375,7 @@ public static partial class Figures
 
         if (profile is not null)
             await profile.BeforeAsync(cs);
+        Mark($"bare{batch}-start");
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 4).Select(async w =>
         {
@@ -397,6 +417,7 @@ public static partial class Figures
             }
         }));
         clock.Stop();
+        Mark($"bare{batch}-end");
         profile?.Drained();
         await source.DisposeAsync();
         if (profile is not null)
