@@ -142,7 +142,11 @@ public static partial class Figures
     /// each round's database is new), 6 lets the claim's vi_due_jobs plan with bitmap scans and sorts again
     /// (the planner's own choice, as before ADR 017), 7 drops two of the photo's seven indexes (user_id, sha256: what a
     /// photo update that is not HOT pays for them), 8 drops four (also taken_at and (vehicle_id, created_at)): the most
-    /// that fewer photo indexes could buy, not a schema anyone could run.
+    /// that fewer photo indexes could buy, not a schema anyone could run. 9 drops the job table's lease and (image_id, id)
+    /// indexes (the status trigger's attempt lookup then scans), 10 does so with the status trigger disabled, 11 leaves the
+    /// trigger firing with an empty body (the firing's cost without the query's), 12 and 14 fill the photo's pages to 35 %
+    /// and 25 % (3 is 50 %), 13 fills both the photo's and the job's to 50 %, 15 sets No Reset On Close on the app's
+    /// connections, 16 drops the lease index alone (what the claim's non-HOT job update pays for it). ADR 019.
     /// </summary>
     private const string WithAttemptKey = """
         ALTER TABLE image_processing_attempts ADD CONSTRAINT fk_image_processing_attempts_vehicle_images_image_id
@@ -152,6 +156,7 @@ public static partial class Figures
     private static Dictionary<string, string?>? VariantSettings(string admin, int[] setting, string cs) => (setting.Length > 3 ? setting[3] : 0) switch
     {
         4 => new() { ["ConnectionStrings:Default"] = new NpgsqlConnectionStringBuilder(cs) { Options = "-c enable_bitmapscan=off" }.ConnectionString },
+        15 => new() { ["ConnectionStrings:Default"] = new NpgsqlConnectionStringBuilder(cs) { NoResetOnClose = true }.ConnectionString },
         _ => null,
     };
 
@@ -172,6 +177,7 @@ public static partial class Figures
         9 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id",
         12 => "ALTER TABLE vehicle_images SET (fillfactor = 35)",
         14 => "ALTER TABLE vehicle_images SET (fillfactor = 25)",
+        16 => "DROP INDEX ix_image_processing_jobs_lease",
         13 => "ALTER TABLE vehicle_images SET (fillfactor = 50); ALTER TABLE image_processing_jobs SET (fillfactor = 50)",
         11 => "CREATE OR REPLACE FUNCTION vi_notify_image_statuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
         10 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id; ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
