@@ -132,8 +132,9 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
     /// off the fenced job delete. A completed job leaves the job table (no new row version, no index
     /// entries; graphile-worker's shape, ADR 017): its record is the history row written here, outcome
     /// complete, with the job's id, attempt and priority, which the explorer and reports read. Results
-    /// are upserts keyed by image, so a second completion cannot duplicate them. An error in any part
-    /// rolls back all of them.
+    /// are upserts keyed by image, so a second completion cannot duplicate them. The statement announces
+    /// its photos' complete events itself (<see cref="StatusAnnouncement"/>, ADR 019). An error in any part
+    /// rolls back all of them, the events with them.
     /// </summary>
     public async Task<IReadOnlyList<bool>> WriteTogetherAsync(IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
     {

@@ -34,8 +34,9 @@ public sealed class JobQueue(
     /// Claims up to <paramref name="count"/> due jobs, new uploads before backfill and re-analysis
     /// (<see cref="JobPriority"/>), unless processing is paused or the photo's owner has spent the
     /// day's provider calls (Quotas:ProviderCallsPerDay), in one statement:
-    /// the jobs move to processing with a lease, their photos to processing, and what a worker needs
-    /// of each photo comes back with them.
+    /// the jobs move to processing with a lease, their photos to processing (the statement announces
+    /// their events itself, <see cref="StatusAnnouncement"/>, ADR 019), and what a worker needs of each
+    /// photo comes back with them.
     /// </summary>
     public async Task<IReadOnlyList<JobClaim>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
