@@ -153,20 +153,23 @@ public static partial class Figures
             FOREIGN KEY (image_id) REFERENCES vehicle_images (id) ON DELETE CASCADE
         """;
 
-    private static Dictionary<string, string?>? VariantSettings(string admin, int[] setting, string cs) => (setting.Length > 3 ? setting[3] : 0) switch
+    /// <summary>A setting's schema variant (its fourth number; 0: none).</summary>
+    private static int VariantOf(int[] setting) => setting.Length > 3 ? setting[3] : 0;
+
+    private static Dictionary<string, string?>? VariantSettings(int[] setting, string cs) => VariantOf(setting) switch
     {
         4 => new() { ["ConnectionStrings:Default"] = new NpgsqlConnectionStringBuilder(cs) { Options = "-c enable_bitmapscan=off" }.ConnectionString },
         15 => new() { ["ConnectionStrings:Default"] = new NpgsqlConnectionStringBuilder(cs) { NoResetOnClose = true }.ConnectionString },
         _ => null,
     };
 
-    private static string? VariantAfterEnqueue(int[] setting) => (setting.Length > 3 ? setting[3] : 0) switch
+    private static string? VariantAfterEnqueue(int[] setting) => VariantOf(setting) switch
     {
         5 => "ANALYZE image_processing_jobs; ANALYZE vehicle_images",
         _ => null,
     };
 
-    private static string? Variant(int[] setting) => (setting.Length > 3 ? setting[3] : 0) switch
+    private static string? Variant(int[] setting) => VariantOf(setting) switch
     {
         1 => WithAttemptKey,
         2 => "ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
@@ -175,12 +178,12 @@ public static partial class Figures
         7 => "DROP INDEX ix_vehicle_images_user_id; DROP INDEX ix_vehicle_images_sha256",
         8 => "DROP INDEX ix_vehicle_images_user_id; DROP INDEX ix_vehicle_images_sha256; DROP INDEX ix_vehicle_images_taken_at; DROP INDEX ix_vehicle_images_vehicle_id_created_at",
         9 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id",
+        10 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id; ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
+        11 => "CREATE OR REPLACE FUNCTION vi_notify_image_statuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
         12 => "ALTER TABLE vehicle_images SET (fillfactor = 35)",
+        13 => "ALTER TABLE vehicle_images SET (fillfactor = 50); ALTER TABLE image_processing_jobs SET (fillfactor = 50)",
         14 => "ALTER TABLE vehicle_images SET (fillfactor = 25)",
         16 => "DROP INDEX ix_image_processing_jobs_lease",
-        13 => "ALTER TABLE vehicle_images SET (fillfactor = 50); ALTER TABLE image_processing_jobs SET (fillfactor = 50)",
-        11 => "CREATE OR REPLACE FUNCTION vi_notify_image_statuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
-        10 => "DROP INDEX ix_image_processing_jobs_lease; DROP INDEX ix_image_processing_jobs_image_id_id; ALTER TABLE vehicle_images DISABLE TRIGGER trg_vehicle_images_status_update",
         _ => null,
     };
 
@@ -190,15 +193,16 @@ public static partial class Figures
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("QUEUE_ROUNDS"), out var r) ? r : 3;
         var settings = (Environment.GetEnvironmentVariable("QUEUE_SETTINGS") is { Length: > 0 } given ? given : "1,1,16;2,2,64")
             .Split(';').Select(x => x.Split(',').Select(int.Parse).ToArray()).ToList();
+        var defaultBatch = VehicleImages.Core.Processing.CompletionWriter.MaxBatch;
         void Use(int[] s) => (VehicleImages.Core.Processing.Claimer.ClaimsInFlight, VehicleImages.Core.Processing.CompletionWriter.MaxWriters,
             VehicleImages.Core.Processing.ClaimReserve.MaxPerWorker, VehicleImages.Core.Processing.CompletionWriter.MaxBatch) =
-            (s[0], s[1], s[2], s.Length > 4 ? s[4] : 128);
+            (s[0], s[1], s[2], s.Length > 4 ? s[4] : defaultBatch);
         var rates = settings.Select(_ => new List<double>()).ToList();
         var batched = new List<double>();
         foreach (var s in settings)
         {
             Use(s);
-            await OurQueueAsync(admin, 2_000, setupSql: Variant(s), extraFor: cs => VariantSettings(admin, s, cs), afterEnqueueSql: VariantAfterEnqueue(s));
+            await OurQueueAsync(admin, 2_000, setupSql: Variant(s), extraFor: cs => VariantSettings(s, cs), afterEnqueueSql: VariantAfterEnqueue(s));
         }
 
         await BareQueueAsync(admin, 2_000, batch: BareBatch);
@@ -207,7 +211,7 @@ public static partial class Figures
             for (var i = 0; i < settings.Count; i++)
             {
                 Use(settings[i]);
-                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: Variant(settings[i]), extraFor: cs => VariantSettings(admin, settings[i], cs),
+                rates[i].Add(await OurQueueAsync(admin, jobs, setupSql: Variant(settings[i]), extraFor: cs => VariantSettings(settings[i], cs),
                     afterEnqueueSql: VariantAfterEnqueue(settings[i])));
             }
 

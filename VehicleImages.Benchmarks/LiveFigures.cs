@@ -278,7 +278,7 @@ public static partial class Figures
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-circuits")).FullName;
         var settings = new Dictionary<string, string> { ["Processing__Workers"] = "0", ["RateLimits__AuthPerMinute"] = "0" };
         foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_APP_ENV") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            settings[pair.Split('=')[0]] = pair.Split('=')[1];
+            settings[pair.Split('=', 2)[0]] = pair.Split('=', 2)[1];
         var trigger = Path.Combine(work, "circuits-gc-trigger");
         var appSettings = new Dictionary<string, string>(settings)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
 
@@ -78,10 +79,10 @@ public sealed class StatusNotifyTests
         var claims = await app.QueueAs("announcer", TimeSpan.FromMinutes(1)).ClaimAsync(ids.Length, Ct);
         Assert.Equal(ids.Length, claims.Count);
         // A tier's answer saved while the claim is held: no status changes, nothing announced.
-        await claims[0].SaveAsync(VehicleImages.Core.Analysis.Tier.Classification, new System.Text.Json.Nodes.JsonObject { ["angle"] = "front" }, null, Ct);
+        await claims[0].SaveAsync(Tier.Classification, new System.Text.Json.Nodes.JsonObject { ["angle"] = "front" }, null, Ct);
         var done = claims.Skip(1).ToList();
         var written = await app.Services.GetRequiredService<CompletionWriter>().WriteTogetherAsync(
-            done.Select(c => new Completion(c.Key, new VehicleImages.Core.Analysis.AnalysisResult(new() { ["provider"] = "test" }, null, [], 1))).ToList(), Ct);
+            done.Select(c => new Completion(c.Key, new AnalysisResult(new() { ["provider"] = "test" }, null, [], 1))).ToList(), Ct);
         Assert.All(written, Assert.True);
         // Then a status change the trigger announces, made after the marked statements.
         await ImageRows.ScalarAsync<int>(cs, """

@@ -35,6 +35,15 @@ public sealed class StatusPayloadTests
     }
 
     [Fact]
+    public void OneEvent_NotInAnArray_AsTheRowTriggerBeforeQueueThroughputWroteIt()
+    {
+        var (a, v, u) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var heard = Heard($$"""{"imageId":"{{a}}","vehicleId":"{{v}}","userId":"{{u}}","status":"pending","attempts":0,"error":null}""");
+
+        Assert.Equal([new ImageStatusEvent(a, v, u, "pending", 0, null)], heard);
+    }
+
+    [Fact]
     public void Array_NamesInAnotherCaseAndUnknownProperties_ReadAsTheSerializerDid()
     {
         var (a, v, u) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());

@@ -28,12 +28,9 @@ public sealed class ProcessingEvents
             switch (channel)
             {
                 // One NOTIFY per statement: an array of the statement's status changes, in order.
-                case ProcessingChannels.ImageStatus when payload.StartsWith('['):
+                case ProcessingChannels.ImageStatus:
                     foreach (var status in StatusEventsReader.Read(payload))
                         ImageStatusChanged?.Invoke(status);
-                    break;
-                case ProcessingChannels.ImageStatus when JsonSerializer.Deserialize(payload, EventsJson.Default.ImageStatusEvent) is { } status:
-                    ImageStatusChanged?.Invoke(status);
                     break;
                 case ProcessingChannels.ProviderState:
                     ProviderStateChanged?.Invoke(payload);
@@ -54,7 +51,8 @@ public sealed class ProcessingEvents
 
 /// <summary>
 /// Reads a statement's status events (a JSON array of objects with imageId, vehicleId, userId, status,
-/// attempts, error, as the status trigger and vi_announce_statuses write them) with a Utf8JsonReader:
+/// attempts, error, as the status trigger and vi_announce_statuses write them; or one such object, as the
+/// row-level trigger before QueueThroughput wrote it) with a Utf8JsonReader:
 /// every instance parses every event, and the serializer's path for records (constructor parameters)
 /// was 3 % of a queue drain's CPU, a fifth of the app's (ADR 019). Property names are matched without
 /// regard to case, as the serializer's web defaults did; unknown ones are skipped.
@@ -65,33 +63,39 @@ internal static class StatusEventsReader
     {
         var events = new List<ImageStatusEvent>();
         var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(payload));
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
-            throw new JsonException("a status payload is an array");
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            Guid image = default, vehicle = default, user = default;
-            string? status = null, error = null;
-            var attempts = 0;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var key = Key(ref reader);
-                reader.Read();
-                switch (key)
-                {
-                    case Field.Image: image = reader.GetGuid(); break;
-                    case Field.Vehicle: vehicle = reader.GetGuid(); break;
-                    case Field.User: user = reader.GetGuid(); break;
-                    case Field.Status: status = reader.GetString(); break;
-                    case Field.Attempts: attempts = reader.GetInt32(); break;
-                    case Field.Error: error = reader.TokenType == JsonTokenType.Null ? null : reader.GetString(); break;
-                    default: reader.Skip(); break;
-                }
-            }
+        if (!reader.Read() || reader.TokenType is not (JsonTokenType.StartArray or JsonTokenType.StartObject))
+            throw new JsonException("a status payload is an array of events or one event");
+        if (reader.TokenType == JsonTokenType.StartObject)
+            events.Add(ReadEvent(ref reader));
+        else
+            while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+                events.Add(ReadEvent(ref reader));
+        return events;
+    }
 
-            events.Add(new ImageStatusEvent(image, vehicle, user, status ?? throw new JsonException("a status event without its status"), attempts, error));
+    /// <summary>One event, the reader on its opening brace; leaves it on the closing one.</summary>
+    private static ImageStatusEvent ReadEvent(ref Utf8JsonReader reader)
+    {
+        Guid image = default, vehicle = default, user = default;
+        string? status = null, error = null;
+        var attempts = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = Key(ref reader);
+            reader.Read();
+            switch (key)
+            {
+                case Field.Image: image = reader.GetGuid(); break;
+                case Field.Vehicle: vehicle = reader.GetGuid(); break;
+                case Field.User: user = reader.GetGuid(); break;
+                case Field.Status: status = reader.GetString(); break;
+                case Field.Attempts: attempts = reader.GetInt32(); break;
+                case Field.Error: error = reader.TokenType == JsonTokenType.Null ? null : reader.GetString(); break;
+                default: reader.Skip(); break;
+            }
         }
 
-        return events;
+        return new ImageStatusEvent(image, vehicle, user, status ?? throw new JsonException("a status event without its status"), attempts, error);
     }
 
     private enum Field { Other, Image, Vehicle, User, Status, Attempts, Error }
@@ -118,12 +122,8 @@ internal static class StatusEventsReader
     }
 }
 
-/// <summary>
-/// The payloads' shapes, compiled: every instance parses every status event, and the reflection-based
-/// serializer took a fifth of the app's CPU in a queue drain (ADR 013).
-/// </summary>
+/// <summary>The alerts' payload shape, compiled (status events have their own reader, <see cref="StatusEventsReader"/>).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(ImageStatusEvent[]))]
 [JsonSerializable(typeof(AlertEvent))]
 internal sealed partial class EventsJson : JsonSerializerContext;
 

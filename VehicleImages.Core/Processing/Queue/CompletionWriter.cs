@@ -155,46 +155,49 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
         return completions.Select(c => completed.Contains(c.Claim.JobId)).ToList();
     }
 
+    /// <summary>The completion statement (<see cref="WriteTogetherAsync"/>), built once: its announcement is a method's text, not a constant.</summary>
+    private static readonly string CompleteSql = $"""
+        WITH input AS (
+            SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers,
+                                 @providers, @models, @prompt_tokens, @completion_tokens)
+                AS i(job, attempt, metadata, category, angle, confidence, started, tier, provider, model, prompt_tokens, completion_tokens)),
+        job AS (
+            DELETE FROM image_processing_jobs j
+            USING input i
+            WHERE j.id = i.job AND j.locked_by = @owner AND j.attempt = i.attempt -- the fence (see ClaimStatements.Fence)
+            RETURNING j.id, j.image_id, j.attempt, j.priority, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
+                      i.provider, i.model, i.prompt_tokens, i.completion_tokens),
+        image AS (
+            UPDATE vehicle_images v
+            SET processing_status = '{Complete}', processing_error = NULL,
+                ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || job.metadata
+            FROM job WHERE v.id = job.image_id
+            RETURNING v.id, v.vehicle_id, v.user_id, job.attempt),
+        announced AS MATERIALIZED ({StatusAnnouncement.Of("image", Complete)}),
+        angle AS (
+            INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
+            SELECT job.image_id, job.category, job.angle, job.confidence, 'ai' FROM job WHERE job.category IS NOT NULL
+            ON CONFLICT (image_id, source) DO UPDATE
+            SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()),
+        cleared AS (
+            DELETE FROM image_spatial_metadata s USING job WHERE s.image_id = job.image_id),
+        located AS (
+            INSERT INTO image_spatial_metadata (image_id, component_name, area, condition, confidence, bbox_x, bbox_y, bbox_width, bbox_height, tier)
+            SELECT job.image_id, c.name, c.area, c.condition, c.confidence, c.x, c.y, c.w, c.h, c.tier
+            FROM unnest(@part_jobs, @names, @areas, @conditions, @part_confidences, @xs, @ys, @ws, @hs, @part_tiers)
+                AS c(job, name, area, condition, confidence, x, y, w, h, tier)
+            JOIN job ON job.id = c.job),
+        attempt AS (
+            INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome,
+                                                   provider, model, prompt_tokens, completion_tokens, priority)
+            SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}',
+                   job.provider, job.model, job.prompt_tokens, job.completion_tokens, job.priority FROM job)
+        SELECT job.id FROM job CROSS JOIN announced
+        """;
+
     private static NpgsqlBatchCommand Statement(string owner, List<Completion> completions)
     {
-        var cmd = new NpgsqlBatchCommand($"""
-            WITH input AS (
-                SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers,
-                                     @providers, @models, @prompt_tokens, @completion_tokens)
-                    AS i(job, attempt, metadata, category, angle, confidence, started, tier, provider, model, prompt_tokens, completion_tokens)),
-            job AS (
-                DELETE FROM image_processing_jobs j
-                USING input i
-                WHERE j.id = i.job AND j.locked_by = @owner AND j.attempt = i.attempt -- the fence (see ClaimStatements.Fence)
-                RETURNING j.id, j.image_id, j.attempt, j.priority, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
-                          i.provider, i.model, i.prompt_tokens, i.completion_tokens),
-            image AS (
-                UPDATE vehicle_images v
-                SET processing_status = '{Complete}', processing_error = NULL,
-                    ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || job.metadata
-                FROM job WHERE v.id = job.image_id
-                RETURNING v.id, v.vehicle_id, v.user_id, job.attempt),
-            announced AS MATERIALIZED ({StatusAnnouncement.Of("image", Complete)}),
-            angle AS (
-                INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
-                SELECT job.image_id, job.category, job.angle, job.confidence, 'ai' FROM job WHERE job.category IS NOT NULL
-                ON CONFLICT (image_id, source) DO UPDATE
-                SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()),
-            cleared AS (
-                DELETE FROM image_spatial_metadata s USING job WHERE s.image_id = job.image_id),
-            located AS (
-                INSERT INTO image_spatial_metadata (image_id, component_name, area, condition, confidence, bbox_x, bbox_y, bbox_width, bbox_height, tier)
-                SELECT job.image_id, c.name, c.area, c.condition, c.confidence, c.x, c.y, c.w, c.h, c.tier
-                FROM unnest(@part_jobs, @names, @areas, @conditions, @part_confidences, @xs, @ys, @ws, @hs, @part_tiers)
-                    AS c(job, name, area, condition, confidence, x, y, w, h, tier)
-                JOIN job ON job.id = c.job),
-            attempt AS (
-                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome,
-                                                       provider, model, prompt_tokens, completion_tokens, priority)
-                SELECT job.id, job.image_id, job.attempt, job.started, now(), job.tier, '{AttemptOutcome.Complete}',
-                       job.provider, job.model, job.prompt_tokens, job.completion_tokens, job.priority FROM job)
-            SELECT job.id FROM job CROSS JOIN announced
-            """);
+        var cmd = new NpgsqlBatchCommand(CompleteSql);
         var p = cmd.Parameters;
         p.AddWithValue("owner", owner);
         p.AddWithValue("jobs", completions.Select(c => c.Claim.JobId).ToArray());

@@ -30,6 +30,26 @@ public sealed class JobQueue(
 
     public QueueOwner Owner => owner;
 
+    /// <summary>The claim statement (<see cref="ClaimAsync"/>), built once: its announcement is a method's text, not a constant.</summary>
+    private static readonly string ClaimSql = $"""
+        WITH due AS MATERIALIZED (SELECT id FROM vi_due_jobs(@count, @calls_per_day) AS id),
+        claimed AS (
+            UPDATE image_processing_jobs j
+            SET status = '{Images.ProcessingStatus.Processing}', attempt = j.attempt + 1, locked_by = @owner,
+                lease_until = now() + @lease, updated_at = now()
+            FROM due WHERE j.id = due.id
+            RETURNING j.id, j.image_id, j.attempt, j.run_at, j.trace_parent),
+        images AS (
+            UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
+            FROM claimed WHERE v.id = claimed.image_id
+            RETURNING claimed.id AS job_id, v.id, v.file_name, v.width, v.height, v.variants, v.ai_scan_metadata, v.vehicle_id, v.user_id,
+                      claimed.attempt, claimed.run_at, claimed.trace_parent),
+        announced AS MATERIALIZED ({StatusAnnouncement.Of("images", Images.ProcessingStatus.Processing)})
+        SELECT v.job_id, v.id, v.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
+               extract(epoch FROM now() - v.run_at)::float8, v.trace_parent
+        FROM images v CROSS JOIN announced
+        """;
+
     /// <summary>
     /// Claims up to <paramref name="count"/> due jobs, new uploads before backfill and re-analysis
     /// (<see cref="JobPriority"/>), unless processing is paused or the photo's owner has spent the
@@ -51,24 +71,7 @@ public sealed class JobQueue(
         // new install, or a burst of uploads or a backfill before autovacuum's next analyze) the
         // planner thought few jobs pending and read and sorted every pending job on every claim,
         // instead of reading the index in order and stopping after @count (ADR 017).
-        await using var cmd = db.CreateCommand($"""
-            WITH due AS MATERIALIZED (SELECT id FROM vi_due_jobs(@count, @calls_per_day) AS id),
-            claimed AS (
-                UPDATE image_processing_jobs j
-                SET status = '{Images.ProcessingStatus.Processing}', attempt = j.attempt + 1, locked_by = @owner,
-                    lease_until = now() + @lease, updated_at = now()
-                FROM due WHERE j.id = due.id
-                RETURNING j.id, j.image_id, j.attempt, j.run_at, j.trace_parent),
-            images AS (
-                UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
-                FROM claimed WHERE v.id = claimed.image_id
-                RETURNING claimed.id AS job_id, v.id, v.file_name, v.width, v.height, v.variants, v.ai_scan_metadata, v.vehicle_id, v.user_id,
-                          claimed.attempt, claimed.run_at, claimed.trace_parent),
-            announced AS MATERIALIZED ({StatusAnnouncement.Of("images", Images.ProcessingStatus.Processing)})
-            SELECT v.job_id, v.id, v.attempt, now(), v.file_name, v.width, v.height, v.variants::text, v.ai_scan_metadata::text,
-                   extract(epoch FROM now() - v.run_at)::float8, v.trace_parent
-            FROM images v CROSS JOIN announced
-            """);
+        await using var cmd = db.CreateCommand(ClaimSql);
         cmd.Parameters.AddWithValue("count", count);
         cmd.Parameters.AddWithValue("owner", owner.Name);
         cmd.Parameters.AddWithValue("lease", owner.Lease);
