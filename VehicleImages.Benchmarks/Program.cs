@@ -2,19 +2,33 @@ using VehicleImages.Benchmarks;
 
 // Prints one table of figures, each against a reference measured in the same run (this machine's
 // speed drifts; ratios hold). Nothing here asserts: it measures. ./bench.sh runs it.
-string[] figures = ["all", "ingest", "storage", "queue", "queue-profile", "queue-settings", "telemetry", "latency", "rate", "outage", "gallery", "decode", "tus", "tus-browser", "live", "circuits"];
-var only = args.Length > 0 ? args[0] : "all";
-if (!figures.Contains(only))
+// As each figure finishes, each of its rows also goes to stdout as one tab-separated line for scripts
+// (Row.ResultLine): result, figure, row, measured, reference, ratio, target, met (yes or no).
+// --list prints the figures; --needs NAME what bench.sh must install for them (FigureRegistry).
+switch (args)
 {
-    Console.Error.WriteLine($"unknown figure '{only}'; usage: VehicleImages.Benchmarks [{string.Join('|', figures)}]");
-    return 2;
+    case ["--list"]:
+        FigureRegistry.WriteList(Console.Out);
+        return 0;
+    case ["--needs", var name]:
+        if (FigureRegistry.Select(name) is not { } needed)
+            return Unknown(name);
+        foreach (var need in FigureRegistry.NeedNames(needed.Aggregate(Need.None, (all, f) => all | f.Needs)))
+            Console.WriteLine(need);
+        return 0;
 }
+
+var only = args.Length > 0 ? args[0] : "all";
+if (FigureRegistry.Select(only) is not { } selected)
+    return Unknown(only);
 
 var work = Directory.CreateTempSubdirectory("vi-bench-").FullName;
 // Directly under /tmp: the server may run as the postgres user, which cannot enter a private temp folder.
 var clusterDir = Path.Combine(Path.GetTempPath(), $"vi-bench-pg-{Guid.NewGuid():N}"[..32]);
-// pg_stat_statements loaded in the benchmark's own cluster, for `queue-profile` (statements per job) and `live` (which statements read the rows).
-if (only is "queue-profile" or "live")
+// pg_stat_statements loaded in the benchmark's own cluster for a figure that reads it (`queue-profile`: statements
+// per job; `live`: which statements read the rows), only when that figure runs alone: in `all`, every queue drain
+// would pay for its bookkeeping.
+if (selected is [{ Needs: var needs }] && needs.HasFlag(Need.PgStatStatements))
     Environment.SetEnvironmentVariable("PG_PRELOAD", "pg_stat_statements");
 var admin = Environment.GetEnvironmentVariable("ConnectionStrings__Default") is { Length: > 0 } given
     ? given
@@ -24,37 +38,14 @@ NetVips.Cache.Max = 0;
 var rows = new List<Row>();
 try
 {
-    if (only is "all" or "ingest")
-        rows.AddRange(await Figures.IngestAndMemoryAsync(admin, work));
-    if (only is "all" or "storage")
-        rows.AddRange(await Figures.StorageIngestAsync(admin, work));
-    if (only is "all" or "queue")
-        rows.AddRange(await Figures.QueueAsync(admin));
-    if (only is "queue-profile")
-        await Figures.QueueProfileAsync(admin);
-    if (only is "queue-settings")
-        await Figures.QueueSettingsAsync(admin);
-    if (only is "all" or "telemetry")
-        rows.Add(await Figures.TelemetryAsync(admin));
-    if (only is "all" or "latency")
-        rows.Add(await Figures.LatencyAsync(admin, work));
-    if (only is "all" or "rate")
-        rows.Add(await Figures.RateLimitAsync(admin, work));
-    if (only is "all" or "outage")
-        rows.AddRange(await Figures.OutageAsync(admin, work));
-    if (only is "all" or "gallery")
-        rows.AddRange(await Figures.GalleryAsync(admin, work));
-    if (only is "all" or "decode")
-        rows.AddRange(await Figures.DecodeAsync(admin, work));
-    if (only is "all" or "tus")
-        rows.AddRange(await Figures.TusAsync(admin, work));
-    if (only is "all" or "live")
-        rows.AddRange(await Figures.LivePagesAsync(admin, work));
-    if (only is "all" or "circuits")
-        rows.AddRange(await Figures.CircuitMemoryAsync(admin, work));
-    // Not in "all": 500 files of 12 MB through Chromium take many minutes (BENCH_TUS_BROWSER_FILES makes it fewer).
-    if (only is "tus-browser")
-        rows.AddRange(await Figures.TusBrowserAsync(admin, work));
+    var context = new FigureContext(admin, work);
+    foreach (var figure in selected)
+    {
+        var figureRows = await figure.RunAsync(context);
+        foreach (var row in figureRows)
+            Console.WriteLine(row.ResultLine(figure.Name));
+        rows.AddRange(figureRows);
+    }
 }
 finally
 {
@@ -68,5 +59,12 @@ Console.WriteLine();
 Console.WriteLine("| figure | measured | reference | result | target | met |");
 Console.WriteLine("|---|---|---|---|---|---|");
 foreach (var r in rows)
-    Console.WriteLine($"| {r.Figure} | {r.Measured} | {r.Reference} | {r.Result} | {r.Target} | {(r.Met ? "yes" : "NO")} |");
+    Console.WriteLine(r.TableLine());
 return 0;
+
+static int Unknown(string name)
+{
+    Console.Error.WriteLine($"unknown figure '{name}'");
+    FigureRegistry.WriteList(Console.Error);
+    return 2;
+}

@@ -1,9 +1,19 @@
 using System.Diagnostics;
+using VehicleImages.Benchmarks.Support;
+using static VehicleImages.Benchmarks.Support.Measures;
+using static VehicleImages.Benchmarks.Support.Photos;
 
-namespace VehicleImages.Benchmarks;
+namespace VehicleImages.Benchmarks.Figures;
 
-public static partial class Figures
+internal sealed class StorageFigure : IFigure
 {
+    public string Name => "storage";
+    public string Description => "ingest to S3 (s3rver) against the file store (≤ 1.3×) and the file store against the libvips floor (≤ 1.2×), 24 × 12 MP, median of 3 rounds";
+    public bool InAll => true;
+    public Need Needs => Need.VipsThumbnail | Need.S3rver;
+
+    public async Task<IReadOnlyList<Row>> RunAsync(FigureContext context) => await StorageIngestAsync(context.Admin, context.Work);
+
     /// <summary>
     /// Ingest of 24 × 12 MP JPEGs (2 at a time) three ways in one run: to the file store, to an S3 bucket
     /// (s3rver on loopback), and libvips' own floor — one decode to 2048 px, then 1024 and 320 made from
@@ -96,52 +106,5 @@ public static partial class Figures
         await p.WaitForExitAsync(ct);
         if (p.ExitCode != 0)
             throw new InvalidOperationException("vipsthumbnail failed");
-    }
-
-    /// <summary>s3rver (scripts/s3, installed by bench.sh with npm ci) on a free loopback port.</summary>
-    private sealed class S3rver(Process process, string serviceUrl) : IAsyncDisposable
-    {
-        public string ServiceUrl { get; } = serviceUrl;
-        public int Pid => process.Id;
-
-        public static async Task<S3rver> StartAsync(string work)
-        {
-            var port = Rig.FreePort();
-            var data = Directory.CreateDirectory(Path.Combine(work, "s3rver")).FullName;
-            var start = new ProcessStartInfo("node") { WorkingDirectory = Path.Combine(Rig.Root, "scripts", "s3"), RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "--openssl-legacy-provider", "node_modules/s3rver/bin/s3rver.js", "-d", data, "-a", "127.0.0.1", "-p", port.ToString(), "--silent" })
-                start.ArgumentList.Add(a);
-            var process = Process.Start(start)!;
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            for (var i = 0; i < 300; i++)
-            {
-                try
-                {
-                    using var tcp = new System.Net.Sockets.TcpClient();
-                    await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port);
-                    return new S3rver(process, $"http://127.0.0.1:{port}");
-                }
-                catch (System.Net.Sockets.SocketException)
-                {
-                    if (process.HasExited)
-                        throw new InvalidOperationException("s3rver exited at start-up (run npm ci in scripts/s3)");
-                    await Task.Delay(100);
-                }
-            }
-
-            throw new TimeoutException("s3rver did not start");
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
     }
 }

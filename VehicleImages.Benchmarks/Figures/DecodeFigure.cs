@@ -1,16 +1,24 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using NetVips;
+using static VehicleImages.Benchmarks.Support.Measures;
 
-namespace VehicleImages.Benchmarks;
+namespace VehicleImages.Benchmarks.Figures;
 
 /// <summary>
 /// Peak RSS of the app (a process of its own, VmHWM) receiving 150-megapixel files that decode to far more
 /// than their size: refused by the decode estimate, or decoded one at a time (docs/decisions/012-ingest-limits.md).
 /// The reference is the same app's peak after start-up and sign-in, before any upload.
 /// </summary>
-public static partial class Figures
+internal sealed class DecodeFigure : IFigure
 {
+    public string Name => "decode";
+    public string Description => "peak RSS of the app receiving 150 MP files that decode to far more than their size (interlaced 16-bit PNG, progressive JPEGs, together): < 1 GiB each";
+    public bool InAll => true;
+    public Need Needs => Need.None;
+
+    public async Task<IReadOnlyList<Row>> RunAsync(FigureContext context) => await DecodeAsync(context.Admin, context.Work);
+
     private const long OneGiB = 1024L * 1024 * 1024;
 
     public static async Task<List<Row>> DecodeAsync(string admin, string work)

@@ -1,16 +1,25 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Microsoft.Playwright;
+using static VehicleImages.Benchmarks.Support.Measures;
+using static VehicleImages.Benchmarks.Support.Photos;
+using static VehicleImages.Benchmarks.Support.Databases;
 
-namespace VehicleImages.Benchmarks;
+namespace VehicleImages.Benchmarks.Figures;
 
 /// <summary>
 /// The gallery's uploader in Chromium (issue 12: "memory stays flat for 500 files of 12 MB"): a batch
 /// picked in the gallery, the page's JS heap (CDP Performance.getMetrics, JSHeapUsedSize after a
 /// forced collection) and the renderers' RSS at points through the batch, against the page just opened.
 /// </summary>
-public static partial class Figures
+internal sealed class TusBrowserFigure : IFigure
 {
+    public string Name => "tus-browser";
+    public string Description => "500 files of 12 MB picked in the gallery in Chromium (BENCH_TUS_BROWSER_FILES=N for fewer): JS heap flat (≤ 32 MiB growth), all stored; many minutes";
+    public bool InAll => false;
+    public Need Needs => Need.Chromium;
+
+    public async Task<IReadOnlyList<Row>> RunAsync(FigureContext context) => await TusBrowserAsync(context.Admin, context.Work);
+
     public static async Task<List<Row>> TusBrowserAsync(string admin, string work)
     {
         const string chromium = "/usr/bin/chromium";
@@ -144,13 +153,5 @@ public static partial class Figures
         }
 
         return total;
-    }
-
-    private static async Task<long> ScalarAsync(string cs, string sql)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(cs);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 }

@@ -2,12 +2,21 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using static VehicleImages.Benchmarks.Support.Measures;
+using static VehicleImages.Benchmarks.Support.Photos;
 
-namespace VehicleImages.Benchmarks;
+namespace VehicleImages.Benchmarks.Figures;
 
 /// <summary>Resumable uploads (tus): throughput against the multipart call in the same run, by chunk size; RSS over a 2 GB batch.</summary>
-public static partial class Figures
+internal sealed class TusFigure : IFigure
 {
+    public string Name => "tus";
+    public string Description => "100 × 5 MB through tus in 1, 4 and 16 MiB chunks against the multipart call (≥ 0.9× its throughput); RSS growth over a 2 GB tus batch ≤ 100 MiB";
+    public bool InAll => true;
+    public Need Needs => Need.None;
+
+    public async Task<IReadOnlyList<Row>> RunAsync(FigureContext context) => await TusAsync(context.Admin, context.Work);
+
     private const int TusParallel = 3;
 
     public static async Task<List<Row>> TusAsync(string admin, string work)
