@@ -1,4 +1,3 @@
-
 using static VehicleImages.Benchmarks.Support.Measures;
 using static VehicleImages.Benchmarks.Support.Queues;
 
