@@ -121,6 +121,67 @@ public sealed class MigrationTests
         Assert.Equal(PostgresErrorCodes.CheckViolation, e.SqlState);
     }
 
+    /// <summary>
+    /// A database made by the migrations as they stood on 2026-11-26 (their script, kept under Schemas/) and then
+    /// migrated by today's code has exactly the schema of a fresh install: rewriting old migrations (their SQL
+    /// moved to versioned files in migrations/Sql) or adding new ones changed no existing installation's result.
+    /// </summary>
+    [Fact]
+    public async Task Migrate_UpgradeFromTheNovemberSchema_EndsExactlyLikeAFreshInstall()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var server = await PostgresServer.GetAsync();
+        var upgraded = await server.CreateEmptyDatabaseAsync();
+        await using (var connection = new NpgsqlConnection(upgraded))
+        {
+            await connection.OpenAsync(ct);
+            var script = await File.ReadAllTextAsync(
+                Path.Combine(RepoPaths.Root, "VehicleImages.Tests", "Integration", "Schemas", "through-20261126083615-PhotoRowsRoomForHotUpdates.sql"), ct);
+            await using var old = new NpgsqlCommand(script, connection);
+            await old.ExecuteNonQueryAsync(ct);
+        }
+
+        await Migrator(upgraded).MigrateAsync(ct);
+        var fresh = await server.CreateEmptyDatabaseAsync();
+        await Migrator(fresh).MigrateAsync(ct);
+
+        var expected = await SchemaAsync(fresh, ct);
+        var actual = await SchemaAsync(upgraded, ct);
+        Assert.True(expected.Count > 100, $"the schema query saw only {expected.Count} objects");
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>Every column, constraint, index, function, trigger and table option of the public schema, one line each.</summary>
+    private static async Task<List<string>> SchemaAsync(string connectionString, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var cmd = new NpgsqlCommand("""
+            SELECT 'column ' || c.table_name || '.' || c.column_name || ' ' || c.data_type || coalesce('(' || c.character_maximum_length || ')', '')
+                   || ' nullable=' || c.is_nullable || ' default=' || coalesce(c.column_default, '') || ' identity=' || c.is_identity
+            FROM information_schema.columns c WHERE c.table_schema = 'public'
+            UNION ALL
+            SELECT 'constraint ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+            FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+            UNION ALL
+            SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+            UNION ALL
+            SELECT 'function ' || pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+            UNION ALL
+            SELECT 'trigger ' || pg_get_triggerdef(t.oid)
+            FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid WHERE r.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal
+            UNION ALL
+            SELECT 'options ' || relname || ' ' || array_to_string(reloptions, ',')
+            FROM pg_class WHERE relnamespace = 'public'::regnamespace AND reloptions IS NOT NULL
+            ORDER BY 1
+            """, connection);
+        var lines = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            lines.Add(reader.GetString(0));
+        return lines;
+    }
+
     [Fact]
     public async Task Migrate_AsTheAppRole_WhichOwnsEveryTableAndIsNoSuperuser()
     {

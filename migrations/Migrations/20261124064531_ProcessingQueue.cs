@@ -121,44 +121,15 @@ namespace VehicleImages.Migrations.Migrations
                 unique: true,
                 filter: "status IN ('pending', 'processing')");
 
-            // Hand-written: EF cannot express triggers. A job exists for every new pending image,
-            // created in the inserting transaction whoever inserts it (the app, a script, psql), and
-            // every new job wakes the workers of every instance through NOTIFY in that transaction.
+            // Hand-written: EF cannot express triggers. A job exists for every new pending image, and every
+            // new job wakes the workers of every instance; every change of an image's status is announced.
+            migrationBuilder.Sql(SqlScripts.Load("vi_enqueue_image.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("trg_vehicle_images_enqueue.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("vi_notify_job.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("trg_image_processing_jobs_notify.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("vi_notify_image_status.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("trg_vehicle_images_status.v1"));
             migrationBuilder.Sql("""
-                CREATE FUNCTION vi_enqueue_image() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    INSERT INTO image_processing_jobs (image_id) VALUES (NEW.id)
-                    ON CONFLICT (image_id) WHERE status IN ('pending', 'processing') DO NOTHING;
-                    RETURN NEW;
-                END $$;
-
-                CREATE TRIGGER trg_vehicle_images_enqueue AFTER INSERT ON vehicle_images
-                    FOR EACH ROW WHEN (NEW.processing_status = 'pending') EXECUTE FUNCTION vi_enqueue_image();
-
-                CREATE FUNCTION vi_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM pg_notify('image_jobs', NEW.image_id::text);
-                    RETURN NEW;
-                END $$;
-
-                CREATE TRIGGER trg_image_processing_jobs_notify AFTER INSERT ON image_processing_jobs
-                    FOR EACH ROW EXECUTE FUNCTION vi_notify_job();
-
-                -- Every change of an image's status is announced, from whichever instance made it.
-                CREATE FUNCTION vi_notify_image_status() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM pg_notify('image_status', json_build_object(
-                        'imageId', NEW.id, 'vehicleId', NEW.vehicle_id, 'userId', NEW.user_id,
-                        'status', NEW.processing_status)::text);
-                    RETURN NEW;
-                END $$;
-
-                CREATE TRIGGER trg_vehicle_images_status_insert AFTER INSERT ON vehicle_images
-                    FOR EACH ROW EXECUTE FUNCTION vi_notify_image_status();
-                CREATE TRIGGER trg_vehicle_images_status_update AFTER UPDATE OF processing_status ON vehicle_images
-                    FOR EACH ROW WHEN (OLD.processing_status IS DISTINCT FROM NEW.processing_status)
-                    EXECUTE FUNCTION vi_notify_image_status();
-
                 -- Images that existed before the queue: queued like any other.
                 INSERT INTO image_processing_jobs (image_id)
                 SELECT id FROM vehicle_images WHERE processing_status IN ('pending', 'processing')

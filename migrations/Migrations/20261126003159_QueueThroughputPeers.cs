@@ -24,21 +24,13 @@ namespace VehicleImages.Migrations.Migrations
             // 3,300 for a batch of 58. Without nested loops it hashes them.
             migrationBuilder.Sql("ALTER FUNCTION vi_notify_image_statuses() SET enable_nestloop = off;");
 
-            // New jobs wake the claimers once per statement, with one payload: PostgreSQL delivers
-            // identical notifications of one transaction once, so enqueueing 10,000 photos sends one
-            // NOTIFY instead of 10,000 (each parsed by every instance's listener). Nobody read the
-            // image id the row trigger sent.
+            // New jobs wake the claimers once per statement, with one payload (Sql/vi_notify_jobs.v1.sql).
             migrationBuilder.Sql("""
                 DROP TRIGGER trg_image_processing_jobs_notify ON image_processing_jobs;
                 DROP FUNCTION vi_notify_job();
-                CREATE FUNCTION vi_notify_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM pg_notify('image_jobs', 'new');
-                    RETURN NULL;
-                END $$;
-                CREATE TRIGGER trg_image_processing_jobs_notify AFTER INSERT ON image_processing_jobs
-                    FOR EACH STATEMENT EXECUTE FUNCTION vi_notify_jobs();
                 """);
+            migrationBuilder.Sql(SqlScripts.Load("vi_notify_jobs.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("trg_image_processing_jobs_notify.v2"));
         }
 
         /// <inheritdoc />
@@ -47,14 +39,9 @@ namespace VehicleImages.Migrations.Migrations
             migrationBuilder.Sql("""
                 DROP TRIGGER trg_image_processing_jobs_notify ON image_processing_jobs;
                 DROP FUNCTION vi_notify_jobs();
-                CREATE FUNCTION vi_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    PERFORM pg_notify('image_jobs', NEW.image_id::text);
-                    RETURN NEW;
-                END $$;
-                CREATE TRIGGER trg_image_processing_jobs_notify AFTER INSERT ON image_processing_jobs
-                    FOR EACH ROW EXECUTE FUNCTION vi_notify_job();
                 """);
+            migrationBuilder.Sql(SqlScripts.Load("vi_notify_job.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("trg_image_processing_jobs_notify.v1"));
 
             migrationBuilder.Sql("ALTER FUNCTION vi_notify_image_statuses() RESET enable_nestloop;");
 

@@ -14,20 +14,10 @@ namespace VehicleImages.Migrations.Migrations
                 name: "fk_image_processing_attempts_vehicle_images_image_id",
                 table: "image_processing_attempts");
 
-            // What the foreign key's cascade did: a photo's deletion (its own, its vehicle's, its
-            // owner's) takes its attempt history along. A row trigger after the delete, whose name sorts after
-            // the foreign keys' cascade triggers ("RI_...") so it fires after them: the cascade to the photo's
-            // jobs waits for a completion holding the job row, so the history row that completion
-            // inserted is committed and seen here (ADR 015). The completion no longer pays the key check.
-            migrationBuilder.Sql("""
-                CREATE FUNCTION vi_delete_image_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    DELETE FROM image_processing_attempts WHERE image_id = OLD.id;
-                    RETURN NULL;
-                END $$;
-                CREATE TRIGGER trg_vehicle_images_attempts_cascade AFTER DELETE ON vehicle_images
-                    FOR EACH ROW EXECUTE FUNCTION vi_delete_image_attempts();
-                """);
+            // What the foreign key's cascade did, by a trigger that fires after the cascades (ADR 015; the
+            // files say why). The completion no longer pays the key check.
+            migrationBuilder.Sql(SqlScripts.Load("vi_delete_image_attempts.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("trg_vehicle_images_attempts_cascade.v1"));
         }
 
         /// <inheritdoc />
