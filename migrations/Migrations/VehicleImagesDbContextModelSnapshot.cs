@@ -623,7 +623,7 @@ namespace VehicleImages.Migrations.Migrations
 
                             t.HasCheckConstraint("ck_vehicle_images_orientation", "orientation IS NULL OR orientation BETWEEN 1 AND 8");
 
-                            t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed')");
+                            t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
                         });
 
                     b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 35);
