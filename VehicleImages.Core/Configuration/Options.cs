@@ -197,6 +197,13 @@ public sealed class RateLimitOptions
     /// </summary>
     [Range(0, 100_000, ErrorMessage = "RateLimits:UploadsPerMinute (RateLimits__UploadsPerMinute) must be between 0 (no limit) and 100000.")]
     public int UploadsPerMinute { get; set; } = 120;
+
+    /// <summary>
+    /// Owner re-analysis calls (<c>POST /api/vehicles/{id}/reanalyze</c>) per user per hour; 0 = no limit. Each call
+    /// queues every analysed photo of a vehicle for the provider again, so a few an hour is plenty for a person.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:ReanalyzePerHour (RateLimits__ReanalyzePerHour) must be between 0 (no limit) and 100000.")]
+    public int ReanalyzePerHour { get; set; } = 10;
 }
 
 /// <summary>

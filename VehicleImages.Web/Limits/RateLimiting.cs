@@ -19,6 +19,9 @@ public static class RateLimitPolicies
 
     /// <summary>Multipart uploads, per user: RateLimits:UploadsPerMinute.</summary>
     public const string Uploads = "uploads";
+
+    /// <summary>Owner re-analysis of a vehicle, per user: RateLimits:ReanalyzePerHour.</summary>
+    public const string Reanalyze = "reanalyze";
 }
 
 /// <summary>
@@ -77,15 +80,26 @@ internal static class RateLimiting
                     ? RateLimitPartition.GetNoLimiter("")
                     : RateLimitPartition.GetTokenBucketLimiter(user, _ => PerMinute(perMinute));
             });
+            o.AddPolicy(RateLimitPolicies.Reanalyze, http =>
+            {
+                var perHour = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.ReanalyzePerHour;
+                var user = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? ClientKey(http.Connection.RemoteIpAddress);
+                return perHour == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter(user, _ => Bucket(perHour, TimeSpan.FromHours(1)));
+            });
         });
         return services;
     }
 
-    private static TokenBucketRateLimiterOptions PerMinute(int permits) => new()
+    private static TokenBucketRateLimiterOptions PerMinute(int permits) => Bucket(permits, TimeSpan.FromMinutes(1));
+
+    /// <summary>A window's worth of permits at once, then one back every window/permits.</summary>
+    private static TokenBucketRateLimiterOptions Bucket(int permits, TimeSpan window) => new()
     {
         TokenLimit = permits,
         TokensPerPeriod = 1,
-        ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerMinute / permits),
+        ReplenishmentPeriod = TimeSpan.FromTicks(window.Ticks / permits),
         QueueLimit = 0,
         AutoReplenishment = true,
     };
@@ -115,9 +129,12 @@ internal static class RateLimiting
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var policy = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName;
-        var detail = policy == RateLimitPolicies.Uploads
-            ? $"Too many uploads from your account in the last minute; try again in {seconds} s."
-            : $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.";
+        var detail = policy switch
+        {
+            RateLimitPolicies.Uploads => $"Too many uploads from your account in the last minute; try again in {seconds} s.",
+            RateLimitPolicies.Reanalyze => $"Too many re-analysis requests from your account in the last hour; try again in {seconds} s.",
+            _ => $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.",
+        };
         IResult answer = AuthSetup.IsApi(http.Request)
             ? TypedResults.Problem(detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests")
             : TypedResults.Text(detail, "text/plain; charset=utf-8", statusCode: StatusCodes.Status429TooManyRequests);
