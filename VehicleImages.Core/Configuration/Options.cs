@@ -222,6 +222,20 @@ public sealed class ForwardedHeadersSettings
     public List<string> KnownNetworks { get; set; } = [];
 }
 
+/// <summary>What goes into an automatic listing (shared/CONTRACT.md, "Listings and export").</summary>
+public sealed class ListingOptions
+{
+    public const string SectionName = "Listing";
+
+    /// <summary>Analysed photos below this quality_score (1-10) stay out of an automatic listing.</summary>
+    [Range(1, 10, ErrorMessage = "Listing:MinQuality (Listing__MinQuality) must be a quality score from 1 to 10.")]
+    public int MinQuality { get; set; } = 5;
+
+    /// <summary>An automatic listing holds at most this many photos.</summary>
+    [Range(1, 10_000, ErrorMessage = "Listing:MaxPhotos (Listing__MaxPhotos) must be between 1 and 10000.")]
+    public int MaxPhotos { get; set; } = 40;
+}
+
 /// <summary>What one account may keep and spend (see ADR 008). 0 = unlimited, the default for each.</summary>
 public sealed class QuotaOptions
 {

@@ -33,7 +33,8 @@ public sealed record ImagePage(IReadOnlyList<ImageSummary> Items, int Total);
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands)
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands,
+    Listings.ListingService listings)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -202,6 +203,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, false), cancellationToken);
         await db.VehicleImages.Where(i => i.Id == imageId)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, true), cancellationToken);
+        // The primary photo is the listing's cover: first place, and the order is the person's from now on.
+        await listings.MakeCoverAsync(db, image.VehicleId, imageId, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
     }

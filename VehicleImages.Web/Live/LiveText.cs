@@ -36,27 +36,13 @@ public static class ToastPlanner
     }
 }
 
-/// <summary>The standard shots a listing needs, and which a vehicle still lacks.</summary>
+/// <summary>The standard shots a listing needs (the listing's own sequence, one definition for both), and which a vehicle still lacks.</summary>
 public static class ShotChecklist
 {
-    public static readonly IReadOnlyList<(string Label, string Category, string? Angle)> Shots =
-    [
-        ("Front", "exterior", "front"),
-        ("Front 3/4 left", "exterior", "front_3q_left"),
-        ("Front 3/4 right", "exterior", "front_3q_right"),
-        ("Left side", "exterior", "side_left"),
-        ("Right side", "exterior", "side_right"),
-        ("Rear", "exterior", "rear"),
-        ("Dashboard", "interior", "dashboard"),
-        ("Front seats", "interior", "front_seats"),
-        ("Engine bay", "engine_bay", null),
-        ("A wheel", "wheels_tires", "wheel"),
-    ];
-
     public static IReadOnlyList<(string Label, bool Present)> Check(IEnumerable<ImageSummary> images)
     {
         var have = images.Select(i => (i.Category, i.Angle)).ToHashSet();
-        return Shots.Select(s => (s.Label, have.Any(h => h.Category == s.Category && (s.Angle is null || h.Angle == s.Angle)))).ToList();
+        return [.. Core.Listings.ShotSequence.Shots.Select(s => (s.Label, have.Contains((s.Category, s.Angle))))];
     }
 }
 
