@@ -22,6 +22,7 @@ public static class CoreRegistration
         AddValidatedOptions<UploadOptions>(services, UploadOptions.SectionName);
         AddValidatedOptions<AnalysisOptions>(services, AnalysisOptions.SectionName);
         AddValidatedOptions<ListingOptions>(services, ListingOptions.SectionName);
+        AddValidatedOptions<ExportOptions>(services, ExportOptions.SectionName);
         AddValidatedOptions<ProcessingOptions>(services, ProcessingOptions.SectionName);
         AddValidatedOptions<AlertsOptions>(services, AlertsOptions.SectionName);
         AddValidatedOptions<RateLimitOptions>(services, RateLimitOptions.SectionName);
@@ -68,6 +69,7 @@ public static class CoreRegistration
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Listings.ListingService>();
+        services.AddSingleton<Export.ExportService>();
         services.AddSingleton<Storage.OrphanSweeper>();
         // Unfinished tus uploads beside the photos: on the local disk, or in the bucket (multipart) so any instance resumes them.
         services.AddSingleton<Uploads.IUploadBytes>(sp =>

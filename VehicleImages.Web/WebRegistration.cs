@@ -64,6 +64,7 @@ public static class WebRegistration
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
         app.MapListingEndpoints();
+        app.MapExportEndpoints();
         app.MapTusEndpoints();
         app.MapAdminEndpoints();
         app.MapUsageEndpoints();

@@ -236,6 +236,20 @@ public sealed class ListingOptions
     public int MaxPhotos { get; set; } = 40;
 }
 
+/// <summary>How many zip exports run at once (shared/CONTRACT.md, "Listings and export").</summary>
+public sealed class ExportOptions
+{
+    public const string SectionName = "Export";
+
+    /// <summary>The owner's own exports running at once; 429 with Retry-After above it.</summary>
+    [Range(1, 100, ErrorMessage = "Export:ConcurrentPerUser (Export__ConcurrentPerUser) must be between 1 and 100.")]
+    public int ConcurrentPerUser { get; set; } = 2;
+
+    /// <summary>Downloads through one share link running at once (a separate pool from the owner's).</summary>
+    [Range(1, 100, ErrorMessage = "Export:ConcurrentPerShare (Export__ConcurrentPerShare) must be between 1 and 100.")]
+    public int ConcurrentPerShare { get; set; } = 2;
+}
+
 /// <summary>What one account may keep and spend (see ADR 008). 0 = unlimited, the default for each.</summary>
 public sealed class QuotaOptions
 {

@@ -365,6 +365,55 @@ public static class ImageProcessor
         return variants;
     }
 
+    /// <summary>
+    /// The photo at full size as a JPEG with no metadata, sRGB, orientation applied: what an export gives for an original
+    /// that is not a JPEG. Throws <see cref="ImageRejectedException"/> when the stored file cannot be decoded.
+    /// </summary>
+    public static (byte[] Jpeg, int Width, int Height) FullSizeJpeg(string path, ImageFormat format)
+    {
+        try
+        {
+            if (format == ImageFormat.Heic)
+            {
+                using var magick = new MagickImage(path, new MagickReadSettings { Format = MagickFormat.Heic });
+                magick.ColorSpace = ColorSpace.sRGB;
+                magick.Alpha(AlphaOption.Remove);
+                magick.Strip();
+                magick.Quality = 90;
+                magick.Format = MagickFormat.Jpeg;
+                return (magick.ToByteArray(), (int)magick.Width, (int)magick.Height);
+            }
+
+            using var loaded = Load(path, format, 1, Enums.FailOn.Error, Enums.Access.Random);
+            using var srgb = ToSrgb8(loaded);
+            using var upright = format == ImageFormat.Avif ? srgb.Copy() : srgb.Autorot();
+            return (upright.JpegsaveBuffer(q: 90, optimizeCoding: true, keep: Enums.ForeignKeep.None), upright.Width, upright.Height);
+        }
+        catch (VipsException e)
+        {
+            throw new ImageRejectedException(DescribeDecodeFailure(e.Message), e);
+        }
+        catch (MagickException e)
+        {
+            throw new ImageRejectedException("HEIC file could not be decoded.", e);
+        }
+    }
+
+    /// <summary>A stored JPEG made smaller: long edge at most <paramref name="longEdge"/>, sRGB, no metadata.</summary>
+    public static (byte[] Jpeg, int Width, int Height) Smaller(byte[] jpeg, int longEdge)
+    {
+        try
+        {
+            using var sized = Image.ThumbnailBuffer(jpeg, longEdge, height: longEdge, size: Enums.Size.Down);
+            using var srgb = ToSrgb8(sized);
+            return (srgb.JpegsaveBuffer(q: JpegQuality, optimizeCoding: true, keep: Enums.ForeignKeep.None), srgb.Width, srgb.Height);
+        }
+        catch (VipsException e)
+        {
+            throw new ImageRejectedException(DescribeDecodeFailure(e.Message), e);
+        }
+    }
+
     private static (Image Large, int Width, int Height) DecodeHeic(string path)
     {
         // libheif (inside Magick.NET) applies the container's rotation and mirroring itself, so the

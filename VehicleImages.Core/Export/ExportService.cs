@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using VehicleImages.Core.Data;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Imaging;
+using VehicleImages.Core.Listings;
+using VehicleImages.Core.Storage;
+
+namespace VehicleImages.Core.Export;
+
+/// <summary>One photo of an export, in order: its entry's name, or why it could not be included.</summary>
+public sealed record ExportPhoto(int Position, Guid ImageId, string EntryName, string OriginalName, string Category, string Angle,
+    int? Quality, DateTimeOffset? TakenAt, int? Width, int? Height, int? Orientation, string? Variants);
+
+/// <summary>What an export will write: the vehicle's name (for the file name) and the photos in order.</summary>
+public sealed record ExportPlan(string VehicleName, string Set, IReadOnlyList<ExportPhoto> Photos);
+
+/// <summary>
+/// Streams a vehicle's photos as a zip (shared/CONTRACT.md, "Listings and export"): entries named by position and shot,
+/// every one a JPEG with no GPS, serial numbers or owner names, and photos.csv. Each entry is made whole before its header
+/// is written, so a missing or unreadable stored file is left out (and named in the CSV), never a broken zip.
+/// </summary>
+public sealed class ExportService(
+    IDbContextFactory<VehicleImagesDbContext> contexts, ListingService listings, IImageStore store, ILogger<ExportService> logger)
+{
+    public static readonly IReadOnlyList<string> Sets = ["listing", "all"];
+    public static readonly IReadOnlyList<string> Sizes = ["original", "2048", "1600", "1024"];
+    private readonly ConcurrentDictionary<Guid, int> _running = new();
+
+    /// <summary>The photos of the set in order; null when the vehicle is not the caller's.</summary>
+    public async Task<ExportPlan?> PlanAsync(Caller caller, Guid vehicleId, string set, CancellationToken cancellationToken)
+    {
+        var listing = await listings.GetAsync(caller, vehicleId, cancellationToken);
+        if (listing is null)
+            return null;
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicleName = await db.Vehicles.Where(v => v.Id == vehicleId).Select(v => v.Name).SingleAsync(cancellationToken);
+        var rows = await db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId)
+            .Select(i => new
+            {
+                i.Id, i.FileName, i.TakenAt, i.CreatedAt, i.Width, i.Height, i.Orientation, i.Variants, i.AiScanMetadata,
+                Angle = db.VehicleImageAngles.Where(a => a.ImageId == i.Id).OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
+                    .Select(a => new { a.Category, a.Angle }).FirstOrDefault(),
+            })
+            .ToDictionaryAsync(r => r.Id, cancellationToken);
+
+        var order = listing.Items.Select(i => i.ImageId).ToList();
+        if (set == "all")
+            order.AddRange(rows.Values.Where(r => !order.Contains(r.Id)).OrderBy(r => r.TakenAt ?? r.CreatedAt).ThenBy(r => r.CreatedAt).Select(r => r.Id));
+        var digits = Math.Max(2, order.Count.ToString(CultureInfo.InvariantCulture).Length);
+        var photos = order.Where(rows.ContainsKey).Select((id, index) =>
+        {
+            var r = rows[id];
+            var (category, angle) = (r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown);
+            var number = (index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0');
+            var name = category == Taxonomy.Unknown ? $"{number}-photo.jpg" : $"{number}-{category}-{angle}.jpg";
+            return new ExportPhoto(index + 1, id, name, r.FileName, category, angle, Quality(r.AiScanMetadata), r.TakenAt,
+                r.Width, r.Height, r.Orientation, r.Variants);
+        }).ToList();
+        return new ExportPlan(vehicleName, set, photos);
+    }
+
+    /// <summary>Takes one of the user's export places; false when <paramref name="limit"/> are running already.</summary>
+    public bool TryEnter(Guid userId, int limit)
+    {
+        while (true)
+        {
+            if (!_running.TryGetValue(userId, out var now))
+            {
+                if (_running.TryAdd(userId, 1))
+                    return true;
+                continue;
+            }
+            if (now >= limit)
+                return false;
+            if (_running.TryUpdate(userId, now + 1, now))
+                return true;
+        }
+    }
+
+    public void Exit(Guid userId) => _running.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
+
+    /// <summary>Writes the zip to <paramref name="output"/>; stops as soon as <paramref name="cancellationToken"/> fires (the client left).</summary>
+    public async Task WriteAsync(ExportPlan plan, string size, Stream output, CancellationToken cancellationToken)
+    {
+        var csv = new StringBuilder("position,file,original_name,category,angle,quality,taken_at,width,height,missing\n");
+        var sink = new SyncTolerantStream(output);
+        await using (var zip = await ZipArchive.CreateAsync(sink, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, cancellationToken))
+        {
+            foreach (var photo in plan.Photos)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (jpeg, width, height, missing) = await EntryAsync(photo, size, cancellationToken);
+                if (jpeg is not null)
+                {
+                    // JPEGs do not shrink: stored, not deflated.
+                    var entry = zip.CreateEntry(photo.EntryName, CompressionLevel.NoCompression);
+                    entry.LastWriteTime = photo.TakenAt ?? DateTimeOffset.UtcNow;
+                    await using var stream = await entry.OpenAsync(cancellationToken);
+                    await stream.WriteAsync(jpeg, cancellationToken);
+                }
+                csv.Append(CultureInfo.InvariantCulture, $"{photo.Position},{Cell(jpeg is null ? "" : photo.EntryName)},{Cell(photo.OriginalName)},")
+                    .Append(CultureInfo.InvariantCulture, $"{Cell(photo.Category)},{Cell(photo.Angle)},{photo.Quality},")
+                    .Append(CultureInfo.InvariantCulture, $"{photo.TakenAt?.ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture)},")
+                    .Append(CultureInfo.InvariantCulture, $"{width},{height},{Cell(missing ?? "")}\n");
+            }
+
+            var list = zip.CreateEntry("photos.csv", CompressionLevel.Optimal);
+            await using var csvStream = await list.OpenAsync(cancellationToken);
+            await csvStream.WriteAsync(Encoding.UTF8.GetBytes(csv.ToString()), cancellationToken);
+        }
+        await sink.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>The entry's bytes at the asked size, or why the photo is left out.</summary>
+    private async Task<(byte[]? Jpeg, int? Width, int? Height, string? Missing)> EntryAsync(ExportPhoto photo, string size, CancellationToken cancellationToken)
+    {
+        if (VariantSet.FromJson(photo.Variants) is not { } variants)
+            return (null, null, null, "no stored file");
+        var source = size switch
+        {
+            "original" => variants.Original,
+            "1024" => variants.Medium,
+            _ => variants.Large,
+        };
+        var bytes = await ReadAsync(source.Key, cancellationToken);
+        if (bytes is not { Length: > 0 })
+        {
+            logger.LogWarning("Export: the stored {Variant} of photo {ImageId} is missing or empty", size, photo.ImageId);
+            return (null, null, null, bytes is null ? "stored file missing" : "stored file empty");
+        }
+
+        // Privacy boxes (issue 27): a photo with boxes, of a vehicle that hides them, is re-encoded blurred here, at every size.
+        try
+        {
+            switch (size)
+            {
+                case "2048" or "1024":
+                    // The stored variants are already what the sizes promise: sRGB, upright, no metadata.
+                    return IsWholeJpeg(bytes) ? (bytes, source.Width, source.Height, null) : (null, null, null, "stored file unreadable");
+                case "1600":
+                {
+                    var (jpeg, w, h) = await Task.Run(() => ImageProcessor.Smaller(bytes, 1600), cancellationToken);
+                    return (jpeg, w, h, null);
+                }
+                default:
+                    if (FormatSniffer.Sniff(bytes.AsSpan(0, Math.Min(bytes.Length, FormatSniffer.HeaderBytes))) is not { } format)
+                        return (null, null, null, "stored file unreadable");
+                    if (format == ImageFormat.Jpeg)
+                        return JpegMetadata.Strip(bytes, photo.Orientation) is { } clean
+                            ? (clean, photo.Width, photo.Height, null)
+                            : (null, null, null, "stored file unreadable");
+                    return await Task.Run(() => FullSize(bytes, format), cancellationToken);
+            }
+        }
+        catch (ImageRejectedException e)
+        {
+            logger.LogWarning("Export: photo {ImageId} could not be decoded: {Reason}", photo.ImageId, e.Message);
+            return (null, null, null, "stored file unreadable");
+        }
+    }
+
+    private (byte[]? Jpeg, int? Width, int? Height, string? Missing) FullSize(byte[] bytes, ImageFormat format)
+    {
+        var path = store.CreateTempPath();
+        try
+        {
+            File.WriteAllBytes(path, bytes);
+            var (jpeg, width, height) = ImageProcessor.FullSizeJpeg(path, format);
+            return (jpeg, width, height, null);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private async Task<byte[]?> ReadAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.OpenReadAsync(key, cancellationToken);
+        if (stream is null)
+            return null;
+        var bytes = new byte[stream.Length];
+        await stream.ReadExactlyAsync(bytes, cancellationToken);
+        return bytes;
+    }
+
+    /// <summary>Starts with the start-of-image marker and ends with end-of-image: not cut short.</summary>
+    private static bool IsWholeJpeg(byte[] b) => b.Length > 4 && b[0] == 0xFF && b[1] == 0xD8 && b[^2] == 0xFF && b[^1] == 0xD9;
+
+    private static int? Quality(string? metadata)
+    {
+        if (string.IsNullOrEmpty(metadata))
+            return null;
+        var node = System.Text.Json.Nodes.JsonNode.Parse(metadata)?[Analysis.Tiers.ClassificationKey]?["quality_score"];
+        return node is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var q) ? (int)q : null;
+    }
+
+    /// <summary>A CSV cell: quoted when it must be, and a leading = + - @ (or tab, CR) made inert for spreadsheets.</summary>
+    public static string Cell(string value)
+    {
+        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+            value = "'" + value;
+        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
+    }
+}
