@@ -11,8 +11,8 @@ namespace VehicleImages.Core.Processing;
 /// for, starts each claim's lease renewal, and hands the claims to the workers. It sleeps until a new
 /// job, a finished worker, a resume or a provider's recovery wakes it, or the fallback poll. It asks
 /// the <see cref="IAnalysisGate"/> first: while the provider asked us to wait (429) or no provider is
-/// available (an outage) it claims nothing, since claims would only sit idle or be handed back —
-/// except one photo when a provider is due to be probed. Up to <see cref="ClaimsInFlight"/> loops claim
+/// available (an outage) it claims nothing, since claims would only sit idle or be handed back (a
+/// provider is probed with the app's own image, not a claimed photo). Up to <see cref="ClaimsInFlight"/> loops claim
 /// at once, each into slots it reserved from the pool first, so a fast drain keeps more than one
 /// backend busy (ADR 015).
 /// </summary>
