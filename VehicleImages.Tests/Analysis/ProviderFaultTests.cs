@@ -160,6 +160,38 @@ public sealed class ProviderFaultTests
             await ImageRows.ScalarAsync<string>(cs, "SELECT last_error FROM analysis_providers"));
     }
 
+    [Fact]
+    public async Task Outage_WithASinglePhotoInFlight_ItWaitsWithItsAttemptAndGoesOnByItself()
+    {
+        await using var fake = await FakeOpenAiServer.StartAsync();
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, Settings(fake.Endpoint, shortDelays: true));
+        var (client, watch) = await OwnerAsync(app);
+        using var _ = client;
+        await using var __ = watch;
+        var vehicle = await UploadTests.CreateVehicleAsync(client);
+
+        // One photo alone: no other call in any window, so only the probe can tell the outage.
+        await fake.ClosePortAsync();
+        var id = (await UploadAsync(client, vehicle, Photos[..1]))[0];
+        await ImageRows.WaitForAsync(async () => await ImageRows.ScalarAsync<long>(cs,
+            "SELECT count(*) FROM analysis_providers WHERE state = 'unavailable'") == 1, "the provider to be marked unavailable");
+        await Task.Delay(TimeSpan.FromSeconds(8), Ct);
+        Assert.Equal(("pending", 0), (await ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", id)),
+            await ImageRows.ScalarAsync<int>(cs, "SELECT attempt FROM image_processing_jobs WHERE image_id = @id", ("id", id))));
+
+        await fake.OpenPortAsync();
+        await WaitCompleteAsync(cs, [id], "the photo to be analysed after the recovery");
+        await ImageRows.WaitForAsync(() => Task.FromResult(watch.Statuses.Any(m => m.ImageId == id && m.ProcessingStatus == "complete")),
+            "the hub to hear the photo complete");
+
+        Assert.DoesNotContain(watch.Statuses, m => m.ProcessingStatus == "failed");
+        Assert.Equal(1, await ImageRows.CompletedAttemptAsync(cs, id));
+        Assert.Equal([AlertKind.ProviderRecovered, AlertKind.ProviderUnavailable], await AlertKindsAsync(cs));
+        // Only the app's own image probed the provider: the photo was sent once, when it was analysed.
+        Assert.Equal(1, fake.Calls.Count(c => !c.IsProbe && c.Tier == 1));
+    }
+
     [Theory]
     [InlineData("dns")]
     [InlineData("tls")]
