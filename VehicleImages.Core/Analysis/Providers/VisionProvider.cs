@@ -85,7 +85,7 @@ public sealed class VisionProvider(ProviderSettings settings, IVisionClient clie
 }
 
 /// <summary>
-/// The tiny photo of a car the app carries for probes (an embedded resource, 64×48 JPEG): probes never
+/// The tiny drawing of a car the app carries for probes (an embedded resource, 64×48 JPEG): probes never
 /// send a user's photo, so a photo the provider cannot handle never keeps the provider "down".
 /// </summary>
 public static class ProbeImage
