@@ -335,3 +335,88 @@ internal sealed class UploadWatch
         }
     }
 }
+
+/// <summary>
+/// An answer is not an outage: a 5xx on every chunk is tried 10 times more, then the file fails with the server's
+/// reason and a Retry button, which sends it once the server takes chunks again. Playwright's clock runs the
+/// uploader's waits (about 80 s of backoff) in a moment.
+/// </summary>
+public sealed class UploadServerErrorFlowTests(AppFixture app, BrowserFixture browser)
+    : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public Task Browser_ChunkAnswered503Always_FailsAfter10RetriesWithTheReason_RetrySendsIt() =>
+        browser.RunAsync(app.App.BaseAddress, "upload-5xx", async page =>
+        {
+            await page.Clock.InstallAsync();
+            var vehicle = await UploadWatch.OpenNewGalleryAsync(page, "5xx");
+            var failing = true;
+            var patches = 0;
+            await page.RouteAsync("**/api/uploads/**", async route =>
+            {
+                if (route.Request.Method != "PATCH" || !Volatile.Read(ref failing))
+                {
+                    await route.ContinueAsync();
+                    return;
+                }
+                Interlocked.Increment(ref patches);
+                await route.FulfillAsync(new()
+                {
+                    Status = 503,
+                    ContentType = "application/problem+json",
+                    Body = """{"status":503,"detail":"The chunk was not kept: the disk is full. Try again shortly."}""",
+                });
+            });
+
+            await page.Locator("#file-input").SetInputFilesAsync(UploadWatch.Photos(1));
+            var row = page.Locator(".upload-row");
+            await Expect(row).ToContainTextAsync("the disk is full");
+            for (var i = 0; i < 30 && await row.GetAttributeAsync("data-state") != "failed"; i++)
+                await page.Clock.RunForAsync(10_000);
+
+            await Expect(row).ToHaveAttributeAsync("data-state", "failed");
+            await Expect(row.Locator(".upload-outcome")).ToHaveTextAsync("failed: The chunk was not kept: the disk is full. Try again shortly.");
+            Assert.Equal(11, Volatile.Read(ref patches));
+            var retry = page.GetByRole(AriaRole.Button, new() { Name = "Retry IMG_0000.jpg" });
+            await Expect(retry).ToBeVisibleAsync();
+
+            Volatile.Write(ref failing, false);
+            await retry.ClickAsync();
+            await Expect(row).ToHaveAttributeAsync("data-outcome", "created");
+            Assert.Equal(1, await ImageRows.ScalarAsync<long>(app.App.ConnectionString,
+                "SELECT count(*) FROM vehicle_images i JOIN vehicles v ON v.id = i.vehicle_id WHERE v.name = @n", ("n", vehicle)));
+        });
+
+    [Fact]
+    public Task Browser_Keyboard_DropZoneOpensThePicker_ProgressAndButtonsNamed_OneAnnouncementPerBatch() =>
+        browser.RunAsync(app.App.BaseAddress, "upload-keyboard", async page =>
+        {
+            await UploadWatch.OpenNewGalleryAsync(page, "keyboard");
+            var zone = page.GetByRole(AriaRole.Button, new() { Name = "Add photos: drop files here, or press Enter to choose files" });
+            await zone.FocusAsync();
+            var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+            var announcements = new List<string>();
+            await page.ExposeFunctionAsync<string>("announced", text =>
+            {
+                lock (announcements)
+                    announcements.Add(text);
+            });
+            await page.EvaluateAsync("""
+                () => new MutationObserver(() => {
+                  const text = document.querySelector('#upload-announcement').textContent;
+                  if (text) window.announced(text);
+                }).observe(document.querySelector('#upload-announcement'), { childList: true, characterData: true, subtree: true })
+                """);
+            await chooser.SetFilesAsync(UploadWatch.Photos(3));
+
+            await Expect(page.Locator(".upload-row[data-outcome=created]")).ToHaveCountAsync(3, new() { Timeout = 30_000 });
+            var bar = page.GetByRole(AriaRole.Progressbar, new() { Name = "IMG_0001.jpg uploaded" });
+            await Expect(bar).ToHaveAttributeAsync("aria-valuenow", "100");
+            await Expect(bar).ToHaveAttributeAsync("aria-valuemin", "0");
+            await Expect(bar).ToHaveAttributeAsync("aria-valuemax", "100");
+            await Expect(page.Locator("#upload-announcement")).ToHaveAttributeAsync("aria-live", "polite");
+            await Expect(page.Locator("#upload-announcement")).ToHaveTextAsync("Uploads done: 3 uploaded");
+            lock (announcements)
+                Assert.Equal(["Uploading 3 photos", "Uploads done: 3 uploaded"], announcements);
+        });
+}
