@@ -337,9 +337,9 @@ internal sealed class UploadWatch
 }
 
 /// <summary>
-/// An answer is not an outage: a 5xx on every chunk is tried 10 times more, then the file fails with the server's
-/// reason and a Retry button, which sends it once the server takes chunks again. Playwright's clock runs the
-/// uploader's waits (about 80 s of backoff) in a moment.
+/// Answers that are not the file's end, and the uploader's roles. A 5xx on every chunk is tried 10 times more,
+/// then the file fails with the server's reason and a Retry button, which sends it once the server takes chunks
+/// again (Playwright's clock runs the uploader's 80 s or so of backoff in a moment); a 429 waits out Retry-After.
 /// </summary>
 public sealed class UploadServerErrorFlowTests(AppFixture app, BrowserFixture browser)
     : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
@@ -418,5 +418,49 @@ public sealed class UploadServerErrorFlowTests(AppFixture app, BrowserFixture br
             await Expect(page.Locator("#upload-announcement")).ToHaveTextAsync("Uploads done: 3 uploaded");
             lock (announcements)
                 Assert.Equal(["Uploading 3 photos", "Uploads done: 3 uploaded"], announcements);
+        });
+
+    [Fact]
+    public Task Browser_CreationAnswered429_WaitsOutRetryAfter_ThenStoredWithNoClick() =>
+        browser.RunAsync(app.App.BaseAddress, "upload-429", async page =>
+        {
+            var watch = await UploadWatch.StartAsync(page);
+            var vehicle = await UploadWatch.OpenNewGalleryAsync(page, "429");
+            var creations = new List<DateTime>();
+            await page.RouteAsync("**/api/uploads", async route =>
+            {
+                if (route.Request.Method != "POST")
+                {
+                    await route.ContinueAsync();
+                    return;
+                }
+                bool first;
+                lock (creations)
+                {
+                    creations.Add(DateTime.UtcNow);
+                    first = creations.Count == 1;
+                }
+                if (first)
+                    await route.FulfillAsync(new()
+                    {
+                        Status = 429,
+                        Headers = new Dictionary<string, string> { ["Retry-After"] = "3" },
+                        ContentType = "application/problem+json",
+                        Body = """{"status":429,"detail":"Too many uploads this minute."}""",
+                    });
+                else
+                    await route.ContinueAsync();
+            });
+
+            await page.Locator("#file-input").SetInputFilesAsync(UploadWatch.Photos(1));
+            watch.Picked();
+            await Expect(page.Locator(".upload-row")).ToContainTextAsync("the server asks to wait");
+            await watch.AllStoredAsync(page, app.App.ConnectionString, vehicle, 1);
+            lock (creations)
+            {
+                Assert.Equal(2, creations.Count);
+                // A timer cannot fire early: the second creation went out no sooner than Retry-After said.
+                Assert.True(creations[1] - creations[0] >= TimeSpan.FromSeconds(2.9), $"sent again after {creations[1] - creations[0]}");
+            }
         });
 }
