@@ -108,8 +108,12 @@ function create(root, vehicleId, dotnet) {
       : `rejected: ${result.error ?? 'the server gave no reason'}`);
     forget(job.key);
     // The circuit may be gone (the server restarted): the page shows the photo when it loads again.
-    dotnet.invokeMethodAsync('UploadFinished', [{ fileName: job.file.name, outcome: kind, imageId: result.imageId ?? null, processingStatus: null, error: result.error ?? null }])
-      .catch(() => {});
+    try {
+      dotnet.invokeMethodAsync('UploadFinished', [{ fileName: job.file.name, outcome: kind, imageId: result.imageId ?? null, processingStatus: null, error: result.error ?? null }])
+        .catch(() => {});
+    } catch {
+      // A reference the gallery already released: nothing to tell.
+    }
     pump();
   };
 
