@@ -19,6 +19,9 @@ public static class RateLimitPolicies
 
     /// <summary>Multipart uploads, per user: RateLimits:UploadsPerMinute.</summary>
     public const string Uploads = "uploads";
+
+    /// <summary>Resumable-upload chunks (tus PATCH), per user: RateLimits:UploadPatchesPerMinute.</summary>
+    public const string UploadPatches = "upload-patches";
 }
 
 /// <summary>
@@ -77,6 +80,14 @@ internal static class RateLimiting
                     ? RateLimitPartition.GetNoLimiter("")
                     : RateLimitPartition.GetTokenBucketLimiter(user, _ => PerMinute(perMinute));
             });
+            o.AddPolicy(RateLimitPolicies.UploadPatches, http =>
+            {
+                var perMinute = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.UploadPatchesPerMinute;
+                var user = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? ClientKey(http.Connection.RemoteIpAddress);
+                return perMinute == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter("patch:" + user, _ => PerMinute(perMinute));
+            });
         });
         return services;
     }
@@ -115,9 +126,12 @@ internal static class RateLimiting
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var policy = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName;
-        var detail = policy == RateLimitPolicies.Uploads
-            ? $"Too many uploads from your account in the last minute; try again in {seconds} s."
-            : $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.";
+        var detail = policy switch
+        {
+            RateLimitPolicies.Uploads => $"Too many uploads from your account in the last minute; try again in {seconds} s.",
+            RateLimitPolicies.UploadPatches => $"Too many upload chunks from your account in the last minute; try again in {seconds} s.",
+            _ => $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.",
+        };
         IResult answer = AuthSetup.IsApi(http.Request)
             ? TypedResults.Problem(detail, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests")
             : TypedResults.Text(detail, "text/plain; charset=utf-8", statusCode: StatusCodes.Status429TooManyRequests);
