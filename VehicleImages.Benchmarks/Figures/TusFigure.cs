@@ -100,7 +100,7 @@ internal sealed class TusFigure : IFigure
     }
 
     /// <summary>What tus-js-client does: create, PATCH each chunk, then read the outcome.</summary>
-    private static async Task<string> TusUploadAsync(HttpClient client, Guid vehicle, string name, byte[] bytes, int chunkSize)
+    internal static async Task<string> TusUploadAsync(HttpClient client, Guid vehicle, string name, byte[] bytes, int chunkSize)
     {
         using var create = new HttpRequestMessage(HttpMethod.Post, "api/uploads");
         create.Headers.Add("Tus-Resumable", "1.0.0");

@@ -35,7 +35,7 @@ internal static class TusS3
         return page.S3Objects ?? [];
     }
 
-    /// <summary>The bytes of the upload's objects (its pending object; parts in progress are not objects), or null when it has none.</summary>
+    /// <summary>The bytes of the upload's objects (its pieces; parts in progress are not objects), or null when it has none.</summary>
     public static async Task<long?> StoredBytesAsync(TestApp app, Guid id)
     {
         var objects = await ObjectsAsync(app, S3UploadBytes.Prefix(id));
@@ -100,24 +100,26 @@ public sealed class TusS3Tests
         var url = await Tus.StartAsync(onA, vehicleId, "big.jpg", file.Length);
         var id = TusS3.IdOf(url);
 
-        // On A: 3 MiB (fewer than a part: pending), 4 MiB more (7 MiB: one part), 1 MiB (pending again).
-        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 0, 3 * MiB)).StatusCode);
-        Assert.Equal(3L * MiB, await TusS3.StoredBytesAsync(a, id));
-        Assert.Null((await RowAsync(cs, id)).UploadId);
-        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 3 * MiB, 4 * MiB)).StatusCode);
+        // On A: 6 MiB (a part), 1 MiB (fewer than a part: a piece of its own), 4 MiB (after a piece: another piece).
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 0, 6 * MiB)).StatusCode);
         var (uploadId, parts) = await RowAsync(cs, id);
         Assert.NotNull(uploadId);
-        Assert.Equal([(1, 7L * MiB)], parts.Select(p => (p.Number, p.Size)));
+        Assert.Equal([(1, 6L * MiB)], parts.Select(p => (p.Number, p.Size)));
         Assert.Null(await TusS3.StoredBytesAsync(a, id));
         Assert.Equal([uploadId], s3.MultipartUploadsInProgress(bucket));
-        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 7 * MiB, 1 * MiB)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 6 * MiB, 1 * MiB)).StatusCode);
         Assert.Equal(1L * MiB, await TusS3.StoredBytesAsync(a, id));
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 7 * MiB, 4 * MiB)).StatusCode);
+        Assert.Equal(5L * MiB, await TusS3.StoredBytesAsync(a, id));
+        Assert.Equal([S3UploadBytes.PieceKey(id, 6 * MiB), S3UploadBytes.PieceKey(id, 7 * MiB)],
+            (await TusS3.ObjectsAsync(a, S3UploadBytes.Prefix(id))).Select(o => o.Key));
+        Assert.Equal(parts, (await RowAsync(cs, id)).Parts);
         // Nothing of the upload on A's disk: B has to find it all in PostgreSQL and the bucket.
         Assert.Empty(Directory.EnumerateFiles(a.StorageRoot, "*", SearchOption.AllDirectories));
 
         // On B: HEAD gives the offset, and the rest goes there (the last chunk finishes it).
         var offset = Tus.Offset(await Tus.HeadAsync(onB, url));
-        Assert.Equal(8L * MiB, offset);
+        Assert.Equal(11L * MiB, offset);
         var rest = file.Length - (int)offset;
         Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onB, url, file, offset, rest - 1000)).StatusCode);
 
