@@ -99,6 +99,26 @@ public sealed class TusLimitsTests
     }
 
     [Fact]
+    public async Task Creations_AtOnce_TogetherNeverPassTheQuotaOrTheCap()
+    {
+        await using var app = await StartAsync(new() { ["Quotas:MaxStoredBytes"] = "20000", ["Upload:MaxUnfinishedPerUser"] = "3" });
+        using var client = await app.CreateUserClientAsync();
+        using var other = await app.CreateUserClientAsync();
+        var vehicleId = await UploadTests.CreateVehicleAsync(client);
+        var theirs = await UploadTests.CreateVehicleAsync(other);
+
+        // Eight creations of 15,000 bytes at once: one fits in 20,000. Eight of 1,000 at once: three fit under the cap.
+        var large = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Tus.CreateAsync(client, vehicleId, $"large-{i}.jpg", 15000)));
+        var small = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Tus.CreateAsync(other, theirs, $"small-{i}.jpg", 1000)));
+
+        Assert.Equal(1, large.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.All(large.Where(r => r.StatusCode != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode));
+        Assert.Equal(3, small.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.All(small.Where(r => r.StatusCode != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.Forbidden, r.StatusCode));
+        Assert.Equal(4L, await ImageRows.ScalarAsync<long>(app.ConnectionString, "SELECT count(*) FROM resumable_uploads"));
+    }
+
+    [Fact]
     public async Task EmptyPatch_RenewsNothing_BytesStillDo()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

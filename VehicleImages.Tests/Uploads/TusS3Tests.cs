@@ -149,6 +149,33 @@ public sealed class TusS3Tests
     }
 
     [Fact]
+    public async Task Upload_BegunWithTheOldPendingObject_FinishesAfterAnUpgrade()
+    {
+        var s3 = await S3Server.GetAsync();
+        var bucket = S3Server.NewBucket();
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, Settings(s3, bucket));
+        using var client = await app.CreateUserClientAsync();
+        var vehicleId = await UploadTests.CreateVehicleAsync(client);
+        var file = LargePhoto(1 * MiB);
+        var url = await Tus.StartAsync(client, vehicleId, "upgraded.jpg", file.Length);
+        var id = TusS3.IdOf(url);
+        // What the code before pieces left: the first 300,000 bytes in pending-1, counted by the row.
+        using (var s3Client = TusS3.Client(app))
+            await s3Client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = bucket, Key = S3UploadBytes.PendingKey(id, 1), InputStream = new MemoryStream(file[..300_000]), UseChunkEncoding = false,
+            }, Ct);
+        await ImageRows.ScalarAsync<long>(cs, $"WITH u AS (UPDATE resumable_uploads SET upload_offset = 300000 WHERE id = '{id}' RETURNING 1) SELECT count(*) FROM u");
+
+        await Tus.SendAllAsync(client, url, file, 256 * 1024, 300_000);
+
+        Assert.Equal(IngestOutcome.Created, (await TusProtocolTests.StatusAsync(client, url)).Outcome);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(file)), (await ImageRows.ScalarAsync<string>(cs, "SELECT sha256 FROM vehicle_images")).Trim());
+        Assert.Empty(await TusS3.ObjectsAsync(app, "uploads/"));
+    }
+
+    [Fact]
     public async Task Terminate_AbortsTheMultipartUploadAndDeletesItsObjects()
     {
         var s3 = await S3Server.GetAsync();
