@@ -16,7 +16,8 @@ namespace VehicleImages.Core.Uploads;
 /// upload (object <c>uploads/{id}/file</c>); any other chunk becomes a piece of its own,
 /// <c>uploads/{id}/piece-{offset}</c>, and every chunk after a piece becomes a piece too. No byte is
 /// fetched back or sent twice while an upload runs (tusd's s3store, which this began as, fetched the
-/// pending bytes and re-sent them with every chunk: 3× the bytes received at 256 KiB chunks). The
+/// pending bytes and re-sent them with every chunk: a 5 MiB part in 256 KiB chunks moved about 20×
+/// its bytes). The
 /// truth is the database row: its offset counts the parts it lists (<see cref="ResumableUpload.StorageParts"/>)
 /// and the pieces after them, and moves only after they are stored; a piece no offset counts is
 /// ignored and replaced. A chunk is received into a local temporary file under the upload's hold
@@ -242,13 +243,21 @@ public sealed class S3UploadBytes : IUploadBytes
         }
     }
 
+    /// <summary>One segment's bytes; none when its object is gone (the stream then ends short, and the ingest says the bytes are gone).</summary>
     private async Task<Stream> OpenAsync(string key, long size, CancellationToken cancellationToken)
     {
-        var response = await GuardAsync(() => _s3.GetObjectAsync(new GetObjectRequest
+        try
         {
-            BucketName = _bucket, Key = key, ByteRange = new ByteRange(0, size - 1),
-        }, cancellationToken), cancellationToken);
-        return new ResponseStream(response);
+            var response = await GuardAsync(() => _s3.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = _bucket, Key = key, ByteRange = new ByteRange(0, size - 1),
+            }, cancellationToken), cancellationToken);
+            return new ResponseStream(response);
+        }
+        catch (StoreUnavailableException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.NotFound, ErrorCode: not "NoSuchBucket" })
+        {
+            return Stream.Null;
+        }
     }
 
     public async Task DeleteAsync(ResumableUpload upload, CancellationToken cancellationToken)
