@@ -289,7 +289,16 @@ public sealed class ResumableUploadService(
         if (deleted == 0)
             return false;
         // The row's last state: a chunk committed between the read and the delete may have added a part.
-        await bytes.DeleteAsync(upload, CancellationToken.None);
+        try
+        {
+            await bytes.DeleteAsync(upload, CancellationToken.None);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // The upload is gone (its row, its reservation); the sweep removes bytes no row names once the store is back.
+            logger.LogWarning("Upload {Id} terminated; its bytes are left for the sweep: {Reason}", id, e.Message);
+        }
+
         return true;
     }
 

@@ -133,6 +133,10 @@ public sealed class TusS3TrafficTests
         // Nothing of the chunk counts; the operator reads what failed, and where.
         Assert.Equal(0L, Tus.Offset(await Tus.HeadAsync(client, url)));
         Assert.Contains(capture.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains(bucket) && e.Message.Contains($"127.0.0.1:{s3.Port}"));
+        // Cancelling it still works: the upload goes, its bytes wait for the sweep.
+        using var delete = Tus.Request(HttpMethod.Delete, url);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.SendAsync(delete, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Tus.HeadAsync(client, url)).StatusCode);
     }
 
     /// <summary>A body that sends its first <paramref name="first"/> bytes, waits for <paramref name="gate"/>, then sends the rest.</summary>

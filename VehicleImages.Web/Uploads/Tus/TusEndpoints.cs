@@ -182,13 +182,8 @@ public static class TusEndpoints
         }
         catch (StoreUnavailableException e)
         {
-            // Nothing of the chunk counts (the offset did not move); the client retries after a HEAD. The
-            // store's own words (bucket, internal address) go to the log, never to the client.
-            http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints))
-                .LogWarning("Upload {Id}: chunk at {Offset} not kept: {Reason}", id, offset, e.Message);
-            http.Response.Headers.RetryAfter = "5";
-            return Problem(StatusCodes.Status503ServiceUnavailable, "The chunk was not kept: storage is unavailable. Try again shortly.",
-                "Storage unavailable");
+            // Nothing of the chunk counts (the offset did not move); the client retries after a HEAD.
+            return StorageUnavailable(http, $"Upload {id}: chunk at {offset} not kept: {e.Message}", "The chunk was not kept: storage is unavailable. Try again shortly.");
         }
         http.Response.Headers["Upload-Offset"] = result.Offset.ToString(CultureInfo.InvariantCulture);
         return result.Status switch
@@ -223,7 +218,16 @@ public static class TusEndpoints
             return Problem(StatusCodes.Status404NotFound, "No such upload.");
         // Every byte is here but no outcome yet (the finishing request failed, or its instance died): finish it now, once.
         if (uploads.AwaitsCompletion(upload))
-            upload = await uploads.CompleteAsync(id, cancellationToken) ?? upload;
+        {
+            try
+            {
+                upload = await uploads.CompleteAsync(id, cancellationToken) ?? upload;
+            }
+            catch (StoreUnavailableException e)
+            {
+                return StorageUnavailable(http, $"Upload {id}: finishing it failed: {e.Message}", "The upload is complete but cannot be finished now: storage is unavailable. Try again shortly.");
+            }
+        }
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new UploadStatusResponse(upload.Id, upload.VehicleId, upload.FileName, upload.Length, upload.Offset,
             IsOutcome(upload.State) ? upload.State : UploadState.Uploading, upload.ImageId, upload.Error, upload.ExpiresAt));
@@ -303,6 +307,14 @@ public static class TusEndpoints
         {
             return null;
         }
+    }
+
+    /// <summary>503 with Retry-After. The store's own words (bucket, internal address) go to the log, never to the client.</summary>
+    private static IResult StorageUnavailable(HttpContext http, string logged, string detail)
+    {
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints)).LogWarning("{What}", logged);
+        http.Response.Headers.RetryAfter = "5";
+        return Problem(StatusCodes.Status503ServiceUnavailable, detail, "Storage unavailable");
     }
 
     private static IResult Problem(int status, string detail, string? title = null) =>
