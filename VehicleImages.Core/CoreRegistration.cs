@@ -21,6 +21,7 @@ public static class CoreRegistration
         AddValidatedOptions<StorageOptions>(services, StorageOptions.SectionName);
         AddValidatedOptions<UploadOptions>(services, UploadOptions.SectionName);
         AddValidatedOptions<AnalysisOptions>(services, AnalysisOptions.SectionName);
+        AddValidatedOptions<ListingOptions>(services, ListingOptions.SectionName);
         AddValidatedOptions<ProcessingOptions>(services, ProcessingOptions.SectionName);
         AddValidatedOptions<AlertsOptions>(services, AlertsOptions.SectionName);
         AddValidatedOptions<RateLimitOptions>(services, RateLimitOptions.SectionName);
@@ -66,6 +67,7 @@ public static class CoreRegistration
         services.AddSingleton<Accounts.RoleCheck>();
         services.AddSingleton<Ingest.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
+        services.AddSingleton<Listings.ListingService>();
         services.AddSingleton<Storage.OrphanSweeper>();
         // Unfinished tus uploads beside the photos: on the local disk, or in the bucket (multipart) so any instance resumes them.
         services.AddSingleton<Uploads.IUploadBytes>(sp =>

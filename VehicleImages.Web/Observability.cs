@@ -44,7 +44,9 @@ public static class Observability
             otel.WithTracing(t => t
                 .AddSource(Telemetry.Name)
                 .AddAspNetCoreInstrumentation(o => o.Filter = c => !c.Request.Path.StartsWithSegments(MetricsPath))
-                .AddHttpClientInstrumentation()
+                // The alert webhook's URL carries its receiver's secret: its calls are never traced.
+                .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = r =>
+                    !(r.Options.TryGetValue(Core.Alerts.AlertService.Untraced, out var untraced) && untraced))
                 .AddNpgsql());
         }
 

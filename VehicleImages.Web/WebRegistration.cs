@@ -63,6 +63,7 @@ public static class WebRegistration
         app.MapAntiforgeryToken();
         app.MapVehicleEndpoints();
         app.MapImageEndpoints();
+        app.MapListingEndpoints();
         app.MapTusEndpoints();
         app.MapAdminEndpoints();
         app.MapUsageEndpoints();

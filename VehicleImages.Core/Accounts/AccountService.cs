@@ -6,8 +6,11 @@ using VehicleImages.Core.Data;
 
 namespace VehicleImages.Core.Accounts;
 
-/// <summary>An account, or why not; <see cref="NotAllowed"/> when the registration mode refused it (403) rather than the input (400).</summary>
-public sealed record RegistrationResult(AppUser? User, IReadOnlyList<string> Errors, bool NotAllowed = false)
+/// <summary>
+/// An account, or why not; <see cref="NotAllowed"/> when the registration mode refused it (403) rather than the input (400);
+/// <see cref="AddressTaken"/> when the address has an account already (the API answers that exactly as a success).
+/// </summary>
+public sealed record RegistrationResult(AppUser? User, IReadOnlyList<string> Errors, bool NotAllowed = false, bool AddressTaken = false)
 {
     public bool Succeeded => User is not null;
 
@@ -30,6 +33,7 @@ public sealed class AccountService(
     UserManager<AppUser> users, RoleManager<IdentityRole<Guid>> roles, VehicleImagesDbContext db, IOptions<AccountOptions> options, TimeProvider time)
 {
     public const string ClosedReason = "Registration is closed on this server. Ask its administrator for an account.";
+    public const string TakenReason = "This address cannot be registered. If it is yours, sign in instead.";
     public const string InvitationNeededReason = "Registration is by invitation only. Open the invitation link an administrator sent you.";
 
     public async Task<RegistrationState> StateAsync(CancellationToken cancellationToken = default) =>
@@ -63,7 +67,11 @@ public sealed class AccountService(
             }
 
             var user = new AppUser { UserName = email.Trim(), Email = email.Trim() };
+            // Identity checks and hashes the password before it looks for the address, so a taken address costs the
+            // same as a free one and answers the same password errors; the transaction is never committed.
             var created = await users.CreateAsync(user, password);
+            if (!created.Succeeded && created.Errors.All(e => e.Code is nameof(IdentityErrorDescriber.DuplicateUserName) or nameof(IdentityErrorDescriber.DuplicateEmail)))
+                return new RegistrationResult(null, [TakenReason], AddressTaken: true);
             if (!created.Succeeded)
                 return new RegistrationResult(null, created.Errors.Select(e => e.Description).ToList());
 

@@ -88,6 +88,9 @@ public sealed class AlertService(NpgsqlDataSource db, IHttpClientFactory http, I
         return new AlertMessage(reader.GetGuid(0), kind, message, imageId, reader.GetFieldValue<DateTimeOffset>(1));
     }
 
+    /// <summary>Set on a request whose URL must stay out of traces; the tracing setup leaves such requests out.</summary>
+    public static readonly HttpRequestOptionsKey<bool> Untraced = new("VehicleImages.Untraced");
+
     private async Task PostWebhookAsync(AlertMessage alert)
     {
         if (options.Value.WebhookUrl is not { } url)
@@ -96,7 +99,13 @@ public sealed class AlertService(NpgsqlDataSource db, IHttpClientFactory http, I
         {
             using var client = http.CreateClient(nameof(AlertService));
             client.Timeout = TimeSpan.FromSeconds(10);
-            using var response = await client.PostAsJsonAsync(url, new { alert.Id, alert.Kind, alert.Message, alert.ImageId, alert.CreatedAt });
+            using var request = new HttpRequestMessage(HttpMethod.Post, url)
+            {
+                Content = JsonContent.Create(new { alert.Id, alert.Kind, alert.Message, alert.ImageId, alert.CreatedAt }),
+            };
+            // The URL's path is the receiver's secret (Slack-style hooks): no span may record it.
+            request.Options.Set(Untraced, true);
+            using var response = await client.SendAsync(request);
             if (!response.IsSuccessStatusCode)
                 logger.LogWarning("Alert webhook answered {Status}", (int)response.StatusCode);
         }

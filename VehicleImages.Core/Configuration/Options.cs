@@ -212,6 +212,13 @@ public sealed class RateLimitOptions
     /// </summary>
     [Range(0, 100_000, ErrorMessage = "RateLimits:UploadPatchesPerMinute (RateLimits__UploadPatchesPerMinute) must be between 0 (no limit) and 100000.")]
     public int UploadPatchesPerMinute { get; set; } = 1200;
+
+    /// <summary>
+    /// Owner re-analysis calls (<c>POST /api/vehicles/{id}/reanalyze</c>) per user per hour; 0 = no limit. Each call
+    /// queues every analysed photo of a vehicle for the provider again, so a few an hour is plenty for a person.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:ReanalyzePerHour (RateLimits__ReanalyzePerHour) must be between 0 (no limit) and 100000.")]
+    public int ReanalyzePerHour { get; set; } = 10;
 }
 
 /// <summary>
@@ -228,6 +235,20 @@ public sealed class ForwardedHeadersSettings
 
     /// <summary>Networks the proxies are in, in CIDR form, e.g. <c>10.0.0.0/8</c>.</summary>
     public List<string> KnownNetworks { get; set; } = [];
+}
+
+/// <summary>What goes into an automatic listing (shared/CONTRACT.md, "Listings and export").</summary>
+public sealed class ListingOptions
+{
+    public const string SectionName = "Listing";
+
+    /// <summary>Analysed photos below this quality_score (1-10) stay out of an automatic listing.</summary>
+    [Range(1, 10, ErrorMessage = "Listing:MinQuality (Listing__MinQuality) must be a quality score from 1 to 10.")]
+    public int MinQuality { get; set; } = 5;
+
+    /// <summary>An automatic listing holds at most this many photos.</summary>
+    [Range(1, 10_000, ErrorMessage = "Listing:MaxPhotos (Listing__MaxPhotos) must be between 1 and 10000.")]
+    public int MaxPhotos { get; set; } = 40;
 }
 
 /// <summary>What one account may keep and spend (see ADR 008). 0 = unlimited, the default for each.</summary>

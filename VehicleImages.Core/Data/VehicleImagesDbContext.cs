@@ -32,6 +32,7 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Processing.AnalysisProviderState> AnalysisProviders => Set<Processing.AnalysisProviderState>();
     public DbSet<Quotas.UserDailyUsage> UserDailyUsage => Set<Quotas.UserDailyUsage>();
     public DbSet<Invitation> Invitations => Set<Invitation>();
+    public DbSet<Listings.VehicleListing> VehicleListings => Set<Listings.VehicleListing>();
     public DbSet<Uploads.ResumableUpload> ResumableUploads => Set<Uploads.ResumableUpload>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>

@@ -8,6 +8,16 @@ namespace VehicleImages.Core.Images;
 /// <summary>Who is asking: owners reach their own photos; admins reach every photo.</summary>
 public sealed record Caller(Guid UserId, bool IsAdmin);
 
+/// <summary>What a Retry did: queued the photo again, or why not.</summary>
+public enum RetryAnswer
+{
+    Queued,
+    /// <summary>Not failed (pending, processing or analysed): nothing to retry.</summary>
+    NotFailed,
+    /// <summary>An administrator cancelled it; only an administrator can queue it again.</summary>
+    Cancelled,
+}
+
 public sealed record ImageUrls(string Thumb, string Medium, string Large, string Original);
 
 public sealed record ImageSummary(
@@ -23,7 +33,8 @@ public sealed record ImagePage(IReadOnlyList<ImageSummary> Items, int Total);
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands)
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands,
+    Listings.ListingService listings)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -161,13 +172,20 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return true;
     }
 
-    /// <summary>Queues a failed photo again with fresh attempts. Null when not the caller's; false unless failed.</summary>
-    public async Task<bool?> RetryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Queues a failed photo again with fresh attempts; an administrator's Retry also queues a cancelled one.
+    /// Null when not the caller's.
+    /// </summary>
+    public async Task<RetryAnswer?> RetryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
+        var status = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId)
+            .Select(i => i.ProcessingStatus).SingleOrDefaultAsync(cancellationToken);
+        if (status is null)
             return null;
-        return await commands.RetryAsync(imageId, cancellationToken);
+        if (await commands.RetryAsync(imageId, caller.IsAdmin, cancellationToken))
+            return RetryAnswer.Queued;
+        return status == ProcessingStatus.Cancelled ? RetryAnswer.Cancelled : RetryAnswer.NotFailed;
     }
 
     public Task<bool> SetPrimaryAsync(Caller caller, Guid imageId, CancellationToken cancellationToken = default) =>
@@ -185,6 +203,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, false), cancellationToken);
         await db.VehicleImages.Where(i => i.Id == imageId)
             .ExecuteUpdateAsync(s => s.SetProperty(i => i.IsPrimary, true), cancellationToken);
+        // The primary photo is the listing's cover: first place, and the order is the person's from now on.
+        await listings.MakeCoverAsync(db, image.VehicleId, imageId, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         return true;
     }

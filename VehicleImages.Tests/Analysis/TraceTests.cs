@@ -1,5 +1,11 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using VehicleImages.Core.Alerts;
 using OpenTelemetry.Trace;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
@@ -50,6 +56,43 @@ public sealed class TraceTests
         Assert.Equal(analyze.SpanId, write.ParentSpanId);
         Assert.All(calls.Append(write), s => Assert.Equal(upload.TraceId, s.TraceId));
     }
+
+    [Fact]
+    public async Task Trace_AlertWebhook_ItsSecretUrlIsInNoClientSpan_OtherCallsAreStillTraced()
+    {
+        const string secret = "T0000/B0000/XXXXsecretXXXX";
+        var received = 0;
+        var hookBuilder = WebApplication.CreateSlimBuilder();
+        hookBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var hook = hookBuilder.Build();
+        hook.MapPost("/services/{**rest}", () => { Interlocked.Increment(ref received); return Results.Ok(); });
+        hook.MapGet("/ping", () => "pong");
+        await hook.StartAsync(TestContext.Current.CancellationToken);
+        var hookBase = hook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        var spans = new List<Activity>();
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?>
+        {
+            ["Telemetry:Tracing"] = "true",
+            ["Alerts:WebhookUrl"] = $"{hookBase}/services/{secret}",
+        }, s => s.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(spans)));
+
+        await app.Services.GetRequiredService<AlertService>().RaiseAsync("test_alert", "a test alert", TestContext.Current.CancellationToken);
+        await ImageRows.WaitForAsync(() => Task.FromResult(Volatile.Read(ref received) == 1), "the webhook to receive the alert");
+        // Another outgoing call of the app's, to the same host: client spans are recorded, so their absence below means something.
+        using var other = app.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
+        Assert.Equal("pong", await other.GetStringAsync($"{hookBase}/ping", TestContext.Current.CancellationToken));
+        await ImageRows.WaitForAsync(() => Task.FromResult(ClientSpans(spans).Any(s => Tags(s).Contains("/ping"))), "the traced call's span");
+
+        // The receiver runs in this test's process, so its own server span is its business; the app's outgoing spans are ours.
+        Assert.DoesNotContain(ClientSpans(spans), s => Tags(s).Contains(secret) || s.DisplayName.Contains(secret));
+        Assert.DoesNotContain(ClientSpans(spans), s => Tags(s).Contains("/services/"));
+    }
+
+    private static List<Activity> ClientSpans(List<Activity> spans) => [.. Snapshot(spans).Where(s => s.Kind == ActivityKind.Client)];
+
+    private static string Tags(Activity span) => string.Join(" ", span.TagObjects.Select(t => $"{t.Key}={t.Value}"));
 
     private static List<Activity> Snapshot(List<Activity> spans)
     {

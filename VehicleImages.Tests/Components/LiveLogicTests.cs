@@ -66,17 +66,20 @@ public sealed class LiveLogicTests
     }
 
     [Fact]
-    public void Checklist_ShowsWhichStandardShotsAreMissing()
+    public void Checklist_IsTheListingsShotSequence_ShowsWhichAreMissing()
     {
-        var photos = new[] { Photo(category: "exterior", angle: "front"), Photo(category: "engine_bay", angle: "left"), Photo(category: "interior", angle: "dashboard") };
+        var photos = new[] { Photo(category: "exterior", angle: "front"), Photo(category: "engine_bay", angle: "full"),
+            Photo(category: "engine_bay", angle: "left"), Photo(category: "interior", angle: "dashboard") };
 
-        var check = ShotChecklist.Check(photos).ToDictionary(c => c.Label, c => c.Present);
+        var check = ShotChecklist.Check(photos);
 
-        Assert.True(check["Front"]);
-        Assert.True(check["Engine bay"]); // any engine bay angle counts
-        Assert.True(check["Dashboard"]);
-        Assert.False(check["Rear"]);
-        Assert.False(check["A wheel"]);
-        Assert.Equal(7, check.Values.Count(present => !present));
+        Assert.Equal(VehicleImages.Core.Listings.ShotSequence.Shots.Select(s => s.Label), check.Select(c => c.Label));
+        var present = check.ToDictionary(c => c.Label, c => c.Present);
+        Assert.True(present["Front"]);
+        Assert.True(present["Engine bay"]);
+        Assert.True(present["Dashboard"]);
+        Assert.False(present["Rear"]);
+        Assert.False(present["Wheel"]);
+        Assert.Equal(VehicleImages.Core.Listings.ShotSequence.Shots.Count - 3, check.Count(c => !c.Present));
     }
 }

@@ -141,6 +141,27 @@ public sealed class RateLimitTests
         Assert.Equal("created", neighbour[0].Outcome);
     }
 
+    [Fact]
+    public async Task Reanalyze_OverTheHourlyLimit_Answers429ForThatUserOnly_WithTheReason()
+    {
+        await using var app = await StartAsync(("RateLimits:ReanalyzePerHour", "2"), ("Processing:Workers", "0"));
+        using var first = await app.CreateUserClientAsync();
+        using var second = await app.CreateUserClientAsync();
+        var firstVehicle = await UploadTests.CreateVehicleAsync(first);
+        var secondVehicle = await UploadTests.CreateVehicleAsync(second);
+
+        Assert.Equal(HttpStatusCode.OK, (await first.PostAsync($"api/vehicles/{firstVehicle}/reanalyze", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await first.PostAsync($"api/vehicles/{firstVehicle}/reanalyze", null, Ct)).StatusCode);
+        var refused = await first.PostAsync($"api/vehicles/{firstVehicle}/reanalyze", null, Ct);
+        var neighbour = await second.PostAsync($"api/vehicles/{secondVehicle}/reanalyze", null, Ct);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        // One permit back every half hour: the wait is minutes, not the minute of the other limits.
+        Assert.InRange(refused.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 60, 1800);
+        Assert.Contains("re-analysis", (await refused.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, neighbour.StatusCode);
+    }
+
     [Theory]
     [InlineData("203.0.113.7", "203.0.113.7")]
     [InlineData("::ffff:203.0.113.7", "203.0.113.7")]

@@ -144,7 +144,7 @@ public sealed class JobExplorerTests
         Assert.Equal(2, (await cancelled.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("affected").GetInt32());
         Assert.Equal(["cancelled", "cancelled", "pending"], await ImageRows.ScalarAsync<string[]>(cs, "SELECT array_agg(status ORDER BY id) FROM image_processing_jobs"));
         Assert.Equal("cancelled by an administrator", await ImageRows.ScalarAsync<string>(cs,
-            "SELECT processing_error FROM vehicle_images WHERE id = @id AND processing_status = 'failed'", ("id", ids[0])));
+            "SELECT processing_error FROM vehicle_images WHERE id = @id AND processing_status = 'cancelled'", ("id", ids[0])));
         // Never claimed, and the sweep for photos never processed leaves it alone.
         var claimed = Assert.Single(await app.QueueAs("w", TimeSpan.FromMinutes(1)).ClaimAsync(10, Ct));
         Assert.Equal(ids[2], claimed.ImageId);
@@ -156,6 +156,45 @@ public sealed class JobExplorerTests
         Assert.Equal(2, (await retried.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("affected").GetInt32());
         Assert.Equal(2L, await ImageRows.CountAsync(cs, "id = ANY(@ids) AND processing_status = 'pending'", ("ids", ids[..2])));
         Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, "SELECT count(*) FROM image_processing_jobs WHERE status = 'pending'"));
+    }
+
+    [Fact]
+    public async Task Cancelled_IsItsOwnStatus_CountedApart_TheOwnersRetryIs409_AnAdminsRetryQueuesIt()
+    {
+        var (cs, app, admin) = await StartAsync();
+        await using var _ = app;
+        using var __ = admin;
+        using var owner = await app.CreateUserClientAsync();
+        var ownerId = (await owner.GetFromJsonAsync<JsonElement>("api/auth/me", Ct)).GetProperty("id").GetGuid();
+        var ids = await ImageRows.InsertAsync(cs, 2);
+        await ImageRows.ScalarAsync<int>(cs, """
+            UPDATE vehicles SET user_id = @u WHERE id IN (SELECT vehicle_id FROM vehicle_images WHERE id = ANY(@ids));
+            UPDATE vehicle_images SET user_id = @u WHERE id = ANY(@ids);
+            SELECT 1
+            """, ("u", ownerId), ("ids", ids));
+        var jobId = await ImageRows.ScalarAsync<long>(cs, "SELECT id FROM image_processing_jobs WHERE image_id = @id", ("id", ids[0]));
+
+        var cancelled = await admin.PostAsJsonAsync("api/admin/jobs/cancel", new { jobIds = new[] { jobId } }, Ct);
+        Assert.Equal(1, (await cancelled.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("affected").GetInt32());
+
+        // The owner sees Cancelled with the reason, never who cancelled it.
+        var photo = await owner.GetFromJsonAsync<JsonElement>($"api/images/{ids[0]}", Ct);
+        Assert.Equal("cancelled", photo.GetProperty("processingStatus").GetString());
+        Assert.DoesNotContain(await owner.GetStringAsync($"api/images/{ids[0]}", Ct), "@example.test");
+        var counts = (await admin.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("counts");
+        Assert.Equal((1, 0, 1), (counts.GetProperty("cancelled").GetInt32(), counts.GetProperty("failed").GetInt32(), counts.GetProperty("pending").GetInt32()));
+        var month = Assert.Single((await admin.GetFromJsonAsync<JsonElement>("api/admin/reports/processing-by-month", Ct)).EnumerateArray());
+        Assert.Equal((1, 0, 1), (month.GetProperty("cancelled").GetInt32(), month.GetProperty("failed").GetInt32(), month.GetProperty("unprocessed").GetInt32()));
+
+        // The owner's Retry cannot undo an administrator's cancel; it says why.
+        var ownerRetry = await owner.PostAsync($"api/images/{ids[0]}/retry", null, Ct);
+        Assert.Equal(HttpStatusCode.Conflict, ownerRetry.StatusCode);
+        Assert.Contains("only an administrator", await ownerRetry.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("cancelled", await ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", ids[0])));
+
+        var adminRetry = await admin.PostAsync($"api/images/{ids[0]}/retry", null, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, adminRetry.StatusCode);
+        Assert.Equal("pending", await ImageRows.ScalarAsync<string>(cs, "SELECT processing_status FROM vehicle_images WHERE id = @id", ("id", ids[0])));
     }
 }
 

@@ -38,7 +38,8 @@ public static class AuthEndpoints
         RegisterRequest request, AccountService accounts, CancellationToken cancellationToken)
     {
         var result = await accounts.RegisterAsync(request.Email ?? "", request.Password ?? "", request.Invitation, cancellationToken);
-        if (result.Succeeded)
+        // A taken address answers exactly as a free one: the API does not tell who has an account here.
+        if (result.Succeeded || result.AddressTaken)
             return TypedResults.Ok();
         // Refused by Accounts:Registration (closed, or no valid invitation), not by what was typed.
         return result.NotAllowed

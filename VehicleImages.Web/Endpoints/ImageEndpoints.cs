@@ -289,14 +289,17 @@ public static class ImageEndpoints
         Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken) =>
         await images.SetPrimaryAsync(user.Caller(), id, cancellationToken) ? TypedResults.NoContent() : NotFound("No such image.");
 
-    /// <summary>202 when the image was failed and is queued again with fresh attempts; 409 otherwise.</summary>
+    /// <summary>202 when the image was failed (or, for an admin, cancelled) and is queued again with fresh attempts; 409 otherwise.</summary>
     private static async Task<Results<Accepted, ProblemHttpResult>> RetryAsync(
         Guid id, ClaimsPrincipal user, ImageService images, CancellationToken cancellationToken) =>
         await images.RetryAsync(user.Caller(), id, cancellationToken) switch
         {
             null => NotFound("No such image."),
-            true => TypedResults.Accepted($"/api/images/{id}"),
-            false => TypedResults.Problem("Only a failed image can be retried.", statusCode: StatusCodes.Status409Conflict),
+            RetryAnswer.Queued => TypedResults.Accepted($"/api/images/{id}"),
+            RetryAnswer.Cancelled => TypedResults.Problem(
+                "An administrator cancelled the analysis of this photo; only an administrator can queue it again.",
+                statusCode: StatusCodes.Status409Conflict),
+            _ => TypedResults.Problem("Only a failed image can be retried.", statusCode: StatusCodes.Status409Conflict),
         };
 
     private static async Task<Results<Ok<CategorizationRequest>, ValidationProblem, ProblemHttpResult>> CategorizeAsync(

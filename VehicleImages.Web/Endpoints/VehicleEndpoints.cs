@@ -21,7 +21,7 @@ public static class VehicleEndpoints
         var group = routes.MapGroup("/api/vehicles").WithTags("Vehicles").RequireAuthorization();
         group.MapGet("/", ListAsync);
         group.MapPost("/", CreateAsync);
-        group.MapPost("/{vehicleId:guid}/reanalyze", ReanalyzeAsync);
+        group.MapPost("/{vehicleId:guid}/reanalyze", ReanalyzeAsync).RequireRateLimiting(Limits.RateLimitPolicies.Reanalyze);
         return routes;
     }
 

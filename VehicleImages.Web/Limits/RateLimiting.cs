@@ -22,6 +22,9 @@ public static class RateLimitPolicies
 
     /// <summary>Resumable-upload chunks (tus PATCH), per user: RateLimits:UploadPatchesPerMinute.</summary>
     public const string UploadPatches = "upload-patches";
+
+    /// <summary>Owner re-analysis of a vehicle, per user: RateLimits:ReanalyzePerHour.</summary>
+    public const string Reanalyze = "reanalyze";
 }
 
 /// <summary>
@@ -88,15 +91,26 @@ internal static class RateLimiting
                     ? RateLimitPartition.GetNoLimiter("")
                     : RateLimitPartition.GetTokenBucketLimiter("patch:" + user, _ => PerMinute(perMinute));
             });
+            o.AddPolicy(RateLimitPolicies.Reanalyze, http =>
+            {
+                var perHour = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.ReanalyzePerHour;
+                var user = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? ClientKey(http.Connection.RemoteIpAddress);
+                return perHour == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter(user, _ => Bucket(perHour, TimeSpan.FromHours(1)));
+            });
         });
         return services;
     }
 
-    private static TokenBucketRateLimiterOptions PerMinute(int permits) => new()
+    private static TokenBucketRateLimiterOptions PerMinute(int permits) => Bucket(permits, TimeSpan.FromMinutes(1));
+
+    /// <summary>A window's worth of permits at once, then one back every window/permits.</summary>
+    private static TokenBucketRateLimiterOptions Bucket(int permits, TimeSpan window) => new()
     {
         TokenLimit = permits,
         TokensPerPeriod = 1,
-        ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerMinute / permits),
+        ReplenishmentPeriod = TimeSpan.FromTicks(window.Ticks / permits),
         QueueLimit = 0,
         AutoReplenishment = true,
     };
@@ -130,6 +144,7 @@ internal static class RateLimiting
         {
             RateLimitPolicies.Uploads => $"Too many uploads from your account in the last minute; try again in {seconds} s.",
             RateLimitPolicies.UploadPatches => $"Too many upload chunks from your account in the last minute; try again in {seconds} s.",
+            RateLimitPolicies.Reanalyze => $"Too many re-analysis requests from your account in the last hour; try again in {seconds} s.",
             _ => $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.",
         };
         IResult answer = AuthSetup.IsApi(http.Request)

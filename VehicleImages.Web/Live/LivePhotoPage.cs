@@ -19,7 +19,7 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
     // A status per photo as an index into _names, in sorted arrays (17 bytes a photo: at 5,000 photos 85 KB,
     // where a Dictionary<Guid, byte> took 160 KB and a Dictionary<Guid, string> 270 KB).
     private PhotoStatuses _statuses = PhotoStatuses.Empty;
-    private readonly List<string> _names = [ProcessingStatus.Pending, ProcessingStatus.Processing, ProcessingStatus.Complete, ProcessingStatus.Failed];
+    private readonly List<string> _names = [ProcessingStatus.Pending, ProcessingStatus.Processing, ProcessingStatus.Complete, ProcessingStatus.Failed, ProcessingStatus.Cancelled];
     // Photos per status, kept with _statuses, so a render's counts do not walk every photo of the vehicle.
     private readonly Dictionary<string, int> _counts = [];
 

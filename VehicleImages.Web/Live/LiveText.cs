@@ -20,6 +20,7 @@ public static class ToastPlanner
         var started = batch.Count(e => e.Status == ProcessingStatus.Processing);
         var done = batch.Count(e => e.Status == ProcessingStatus.Complete);
         var failed = batch.Where(e => e.Status == ProcessingStatus.Failed).ToList();
+        var cancelled = batch.Count(e => e.Status == ProcessingStatus.Cancelled);
         if (started > 0)
             toasts.Add(new Toast(started == 1 ? "Analyzing 1 photo…" : $"Analyzing {started} photos…", false, null));
         if (done > 0)
@@ -28,31 +29,20 @@ public static class ToastPlanner
             toasts.Add(new Toast($"{failed.Count} photos failed; see the Failed filter to retry them", true, null));
         else
             toasts.AddRange(failed.Select(f => new Toast($"{fileName(f.ImageId)} failed: {f.Error ?? "unknown error"}", true, f.ImageId)));
+        if (cancelled > 0)
+            toasts.Add(new Toast(cancelled == 1 ? "1 photo's analysis was cancelled by an administrator"
+                : $"{cancelled} photos' analysis was cancelled by an administrator", false, null));
         return toasts;
     }
 }
 
-/// <summary>The standard shots a listing needs, and which a vehicle still lacks.</summary>
+/// <summary>The standard shots a listing needs (the listing's own sequence, one definition for both), and which a vehicle still lacks.</summary>
 public static class ShotChecklist
 {
-    public static readonly IReadOnlyList<(string Label, string Category, string? Angle)> Shots =
-    [
-        ("Front", "exterior", "front"),
-        ("Front 3/4 left", "exterior", "front_3q_left"),
-        ("Front 3/4 right", "exterior", "front_3q_right"),
-        ("Left side", "exterior", "side_left"),
-        ("Right side", "exterior", "side_right"),
-        ("Rear", "exterior", "rear"),
-        ("Dashboard", "interior", "dashboard"),
-        ("Front seats", "interior", "front_seats"),
-        ("Engine bay", "engine_bay", null),
-        ("A wheel", "wheels_tires", "wheel"),
-    ];
-
     public static IReadOnlyList<(string Label, bool Present)> Check(IEnumerable<ImageSummary> images)
     {
         var have = images.Select(i => (i.Category, i.Angle)).ToHashSet();
-        return Shots.Select(s => (s.Label, have.Any(h => h.Category == s.Category && (s.Angle is null || h.Angle == s.Angle)))).ToList();
+        return [.. Core.Listings.ShotSequence.Shots.Select(s => (s.Label, have.Contains((s.Category, s.Angle))))];
     }
 }
 
@@ -67,13 +57,16 @@ public static class CategorizerGroups
         var groups = new List<Group>();
         var processing = all.Where(i => i.ProcessingStatus is ProcessingStatus.Pending or ProcessingStatus.Processing).ToList();
         var failed = all.Where(i => i.ProcessingStatus == ProcessingStatus.Failed).ToList();
+        var cancelled = all.Where(i => i.ProcessingStatus == ProcessingStatus.Cancelled).ToList();
         if (processing.Count > 0)
             groups.Add(new Group("processing", "Processing", processing));
         if (failed.Count > 0)
             groups.Add(new Group("failed", "Failed", failed));
+        if (cancelled.Count > 0)
+            groups.Add(new Group("cancelled", "Cancelled", cancelled));
 
         // A person's categorisation counts even before the analysis finished; otherwise analysed photos only.
-        var placed = all.Except(processing).Except(failed).ToList();
+        var placed = all.Except(processing).Except(failed).Except(cancelled).ToList();
         foreach (var (category, angles) in Taxonomy.Categories)
             foreach (var angle in angles)
                 if (placed.Where(i => i.Category == category && i.Angle == angle).ToList() is { Count: > 0 } shots)

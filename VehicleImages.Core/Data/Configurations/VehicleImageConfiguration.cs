@@ -12,7 +12,7 @@ internal sealed class VehicleImageConfiguration : IEntityTypeConfiguration<Vehic
     {
         b.ToTable("vehicle_images", t =>
         {
-            t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed')");
+            t.HasCheckConstraint("ck_vehicle_images_processing_status", "processing_status IN ('pending', 'processing', 'complete', 'failed', 'cancelled')");
             t.HasCheckConstraint("ck_vehicle_images_gps", "(gps_latitude IS NULL OR gps_latitude BETWEEN -90 AND 90) AND (gps_longitude IS NULL OR gps_longitude BETWEEN -180 AND 180)");
             t.HasCheckConstraint("ck_vehicle_images_orientation", "orientation IS NULL OR orientation BETWEEN 1 AND 8");
         });

@@ -21,18 +21,22 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
     /// <summary>How many photos one backfill statement queues; it repeats until fewer are left.</summary>
     public const int BackfillBatch = 10000;
 
-    /// <summary>Queues a failed image again with fresh attempts; false unless it is failed.</summary>
-    public async Task<bool> RetryAsync(Guid imageId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues a failed image again with fresh attempts, and a cancelled one too when an administrator asks
+    /// (<paramref name="byAdmin"/>); false when it is neither.
+    /// </summary>
+    public async Task<bool> RetryAsync(Guid imageId, bool byAdmin, CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand($"""
             WITH image AS (
                 UPDATE vehicle_images SET processing_status = '{Pending}', processing_error = NULL
-                WHERE id = @image AND processing_status = '{Failed}'
+                WHERE id = @image AND (processing_status = '{Failed}' OR (@admin AND processing_status = '{Cancelled}'))
                 RETURNING id)
             INSERT INTO image_processing_jobs (image_id) SELECT id FROM image
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
             """);
         cmd.Parameters.AddWithValue("image", imageId);
+        cmd.Parameters.AddWithValue("admin", byAdmin);
         return await cmd.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -52,14 +56,14 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
     /// <summary>
     /// Queues every image that has no complete analysis and no live job: photos from before this
     /// system, rows inserted by hand, anything a crash or a bug let slip. Failed images are left to
-    /// Retry (they already spent their attempts; the sweep must not loop on them).
+    /// Retry (they already spent their attempts; the sweep must not loop on them), cancelled ones to an admin.
     /// </summary>
     public async Task<int> BackfillAsync(CancellationToken cancellationToken)
     {
         await using var cmd = db.CreateCommand($"""
             WITH missing AS (
                 SELECT v.id FROM vehicle_images v
-                WHERE v.processing_status <> '{Failed}'
+                WHERE v.processing_status NOT IN ('{Failed}', '{Cancelled}')
                   AND (v.processing_status <> '{Complete}' OR v.ai_scan_metadata IS NULL
                        OR v.ai_scan_metadata->'{Tiers.ClassificationKey}' IS NULL)
                   AND NOT EXISTS (SELECT 1 FROM image_processing_jobs j
@@ -138,9 +142,9 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
     public const string CancelledError = "cancelled by an administrator";
 
     /// <summary>
-    /// Cancels the selected pending and failed jobs: they never run, and their photos show failed with
-    /// the reason <see cref="CancelledError"/> (the backfill sweep leaves failed photos alone) until
-    /// someone retries them. The number of jobs cancelled.
+    /// Cancels the selected pending and failed jobs: they never run, and their photos show cancelled with
+    /// the reason <see cref="CancelledError"/> (never the admin's name; the backfill sweep leaves them alone)
+    /// until an admin retries them; the owner's Retry does not. The number of jobs cancelled.
     /// </summary>
     public async Task<int> CancelJobsAsync(JobSelection selection, CancellationToken cancellationToken)
     {
@@ -155,7 +159,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
                 FROM chosen WHERE j.id = chosen.id
                 RETURNING j.image_id),
             images AS (
-                UPDATE vehicle_images v SET processing_status = '{Failed}', processing_error = @reason
+                UPDATE vehicle_images v SET processing_status = '{Cancelled}', processing_error = @reason
                 FROM job WHERE v.id = job.image_id)
             SELECT count(*) FROM job
             """);
@@ -173,7 +177,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
                 WHERE {Selected} AND j.status IN ('{Failed}', '{Cancelled}')),
             images AS (
                 UPDATE vehicle_images v SET processing_status = '{Pending}', processing_error = NULL
-                FROM chosen WHERE v.id = chosen.image_id AND v.processing_status = '{Failed}'
+                FROM chosen WHERE v.id = chosen.image_id AND v.processing_status IN ('{Failed}', '{Cancelled}')
                 RETURNING v.id)
             INSERT INTO image_processing_jobs (image_id) SELECT id FROM images
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING

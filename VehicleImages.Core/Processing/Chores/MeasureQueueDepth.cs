@@ -11,7 +11,8 @@ public sealed class MeasureQueueDepth(QueueMonitor monitor) : IChore
         var c = await monitor.CountsAsync(cancellationToken);
         Telemetry.RecordDepth([
             new(ProcessingStatus.Pending, c.Pending), new(ProcessingStatus.Processing, c.Processing),
-            new(ProcessingStatus.Complete, c.Complete), new(ProcessingStatus.Failed, c.Failed)]);
+            new(ProcessingStatus.Complete, c.Complete), new(ProcessingStatus.Failed, c.Failed),
+            new(ProcessingStatus.Cancelled, c.Cancelled)]);
         return 0;
     }
 }

@@ -14,7 +14,7 @@ public sealed record ThroughputBucket(DateTimeOffset Start, long Complete, long 
 /// <summary>How long completed attempts took, per provider, over a window.</summary>
 public sealed record ProviderLatency(string Provider, long Attempts, double P50Ms, double P95Ms, double P99Ms);
 
-public sealed record MonthReport(string Month, int Processed, int Partial, int Unprocessed, int Failed);
+public sealed record MonthReport(string Month, int Processed, int Partial, int Unprocessed, int Failed, int Cancelled = 0);
 
 public sealed record AttemptView(int Attempt, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int TierReached, string Outcome, string? Error);
 
@@ -30,17 +30,18 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetrySchedule retry)
     {
         await using var cmd = db.CreateCommand($"""
             SELECT to_char(date_trunc('month', taken_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
-                   count(*) FILTER (WHERE ai_scan_metadata->'{Tiers.ClassificationKey}' IS NOT NULL AND processing_status <> '{Failed}'),
-                   count(*) FILTER (WHERE ai_scan_metadata IS NOT NULL AND ai_scan_metadata->'{Tiers.ClassificationKey}' IS NULL AND processing_status <> '{Failed}'),
-                   count(*) FILTER (WHERE ai_scan_metadata IS NULL AND processing_status <> '{Failed}'),
-                   count(*) FILTER (WHERE processing_status = '{Failed}')
+                   count(*) FILTER (WHERE ai_scan_metadata->'{Tiers.ClassificationKey}' IS NOT NULL AND processing_status NOT IN ('{Failed}', '{Cancelled}')),
+                   count(*) FILTER (WHERE ai_scan_metadata IS NOT NULL AND ai_scan_metadata->'{Tiers.ClassificationKey}' IS NULL AND processing_status NOT IN ('{Failed}', '{Cancelled}')),
+                   count(*) FILTER (WHERE ai_scan_metadata IS NULL AND processing_status NOT IN ('{Failed}', '{Cancelled}')),
+                   count(*) FILTER (WHERE processing_status = '{Failed}'),
+                   count(*) FILTER (WHERE processing_status = '{Cancelled}')
             FROM vehicle_images WHERE taken_at IS NOT NULL
             GROUP BY 1 ORDER BY 1
             """);
         var rows = new List<MonthReport>();
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
-            rows.Add(new MonthReport(reader.GetString(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3), (int)reader.GetInt64(4)));
+            rows.Add(new MonthReport(reader.GetString(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3), (int)reader.GetInt64(4), (int)reader.GetInt64(5)));
         return rows;
     }
 

@@ -3,7 +3,7 @@ using static VehicleImages.Core.Images.ProcessingStatus;
 
 namespace VehicleImages.Core.Processing;
 
-public sealed record QueueCounts(int Pending, int Processing, int Complete, int Failed);
+public sealed record QueueCounts(int Pending, int Processing, int Complete, int Failed, int Cancelled = 0);
 
 /// <summary>What the admin page and API show of the queue right now.</summary>
 public sealed class QueueMonitor(NpgsqlDataSource db)
@@ -21,11 +21,12 @@ public sealed class QueueMonitor(NpgsqlDataSource db)
             SELECT count(*) FILTER (WHERE processing_status = '{Pending}'),
                    count(*) FILTER (WHERE processing_status = '{Images.ProcessingStatus.Processing}'),
                    count(*) FILTER (WHERE processing_status = '{Complete}'),
-                   count(*) FILTER (WHERE processing_status = '{Failed}')
+                   count(*) FILTER (WHERE processing_status = '{Failed}'),
+                   count(*) FILTER (WHERE processing_status = '{Cancelled}')
             FROM vehicle_images
             """);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        return new QueueCounts((int)reader.GetInt64(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3));
+        return new QueueCounts((int)reader.GetInt64(0), (int)reader.GetInt64(1), (int)reader.GetInt64(2), (int)reader.GetInt64(3), (int)reader.GetInt64(4));
     }
 }
