@@ -79,6 +79,13 @@ public sealed class UploadOptions
     /// <summary>How long an unfinished resumable (tus) upload waits for its next chunk before it and its bytes are removed.</summary>
     [Range(1, 24 * 365, ErrorMessage = "Upload:ResumableExpiryHours (Upload__ResumableExpiryHours) must be between 1 and 8760 hours.")]
     public int ResumableExpiryHours { get; set; } = 24;
+
+    /// <summary>
+    /// Unfinished resumable uploads one account may hold at once; a creation past it is refused (403).
+    /// The browser keeps three going, so 200 leaves room for many tabs while bounding what one account parks.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Upload:MaxUnfinishedPerUser (Upload__MaxUnfinishedPerUser) must be between 1 and 100000.")]
+    public int MaxUnfinishedPerUser { get; set; } = 200;
 }
 
 public enum AnalysisProvider
@@ -197,6 +204,14 @@ public sealed class RateLimitOptions
     /// </summary>
     [Range(0, 100_000, ErrorMessage = "RateLimits:UploadsPerMinute (RateLimits__UploadsPerMinute) must be between 0 (no limit) and 100000.")]
     public int UploadsPerMinute { get; set; } = 120;
+
+    /// <summary>
+    /// Resumable-upload PATCH requests (chunks) per user per minute; 0 = no limit. The browser sends 4 MiB
+    /// chunks three at a time, so 1200 (20 a second) is about 80 MiB/s per account: no honest client meets
+    /// it, while a flood of tiny or empty chunks does.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:UploadPatchesPerMinute (RateLimits__UploadPatchesPerMinute) must be between 0 (no limit) and 100000.")]
+    public int UploadPatchesPerMinute { get; set; } = 1200;
 
     /// <summary>
     /// Owner re-analysis calls (<c>POST /api/vehicles/{id}/reanalyze</c>) per user per hour; 0 = no limit. Each call

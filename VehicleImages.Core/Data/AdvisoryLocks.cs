@@ -43,6 +43,13 @@ public static class AdvisoryLocks
     public static Task LockVehicleAsync(DbContext db, Guid vehicleId, CancellationToken cancellationToken) =>
         LockTextAsync(db, vehicleId.ToString(), cancellationToken);
 
+    /// <summary>
+    /// One account's stored-bytes quota, until the transaction ends: a tus creation's reservation and
+    /// ingest's final check pass one at a time, so neither counts without the other.
+    /// </summary>
+    public static Task LockQuotaAsync(DbContext db, Guid userId, CancellationToken cancellationToken) =>
+        LockTextAsync(db, "quota:" + userId.ToString("N"), cancellationToken);
+
     /// <summary>Holds a numbered lock on <paramref name="connection"/> (not a transaction) until disposed.</summary>
     public static async Task<IAsyncDisposable> HoldSessionLockAsync(NpgsqlConnection connection, long key, CancellationToken cancellationToken)
     {

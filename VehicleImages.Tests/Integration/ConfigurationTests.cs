@@ -46,6 +46,8 @@ public sealed class ConfigurationTests
     [InlineData("Upload:MaxFilesPerRequest", "0", "Upload__MaxFilesPerRequest")]
     [InlineData("RateLimits:AuthPerMinute", "-1", "RateLimits__AuthPerMinute")]
     [InlineData("RateLimits:UploadsPerMinute", "-1", "RateLimits__UploadsPerMinute")]
+    [InlineData("RateLimits:UploadPatchesPerMinute", "-1", "RateLimits__UploadPatchesPerMinute")]
+    [InlineData("Upload:MaxUnfinishedPerUser", "0", "Upload__MaxUnfinishedPerUser")]
     [InlineData("Quotas:MaxStoredBytes", "-1", "Quotas__MaxStoredBytes")]
     [InlineData("Quotas:PhotosPerDay", "-1", "Quotas__PhotosPerDay")]
     [InlineData("Quotas:ProviderCallsPerDay", "-1", "Quotas__ProviderCallsPerDay")]

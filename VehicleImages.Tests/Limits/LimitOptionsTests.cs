@@ -31,6 +31,8 @@ public sealed class LimitOptionsTests
 
         Assert.Equal((20, 120), (rates.AuthPerMinute, rates.UploadsPerMinute));
         Assert.Equal(100, upload.MaxFilesPerRequest);
+        Assert.Equal(1200, rates.UploadPatchesPerMinute);
+        Assert.Equal(200, upload.MaxUnfinishedPerUser);
         Assert.Equal((0L, 0, 0), (quotas.MaxStoredBytes, quotas.PhotosPerDay, quotas.ProviderCallsPerDay));
         Assert.Equal((RegistrationMode.Open, 7), (accounts.Registration, accounts.InvitationDays));
         Assert.Empty(proxies.KnownProxies);

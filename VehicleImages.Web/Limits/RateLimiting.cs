@@ -20,6 +20,9 @@ public static class RateLimitPolicies
     /// <summary>Multipart uploads, per user: RateLimits:UploadsPerMinute.</summary>
     public const string Uploads = "uploads";
 
+    /// <summary>Resumable-upload chunks (tus PATCH), per user: RateLimits:UploadPatchesPerMinute.</summary>
+    public const string UploadPatches = "upload-patches";
+
     /// <summary>Owner re-analysis of a vehicle, per user: RateLimits:ReanalyzePerHour.</summary>
     public const string Reanalyze = "reanalyze";
 }
@@ -80,6 +83,14 @@ internal static class RateLimiting
                     ? RateLimitPartition.GetNoLimiter("")
                     : RateLimitPartition.GetTokenBucketLimiter(user, _ => PerMinute(perMinute));
             });
+            o.AddPolicy(RateLimitPolicies.UploadPatches, http =>
+            {
+                var perMinute = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.UploadPatchesPerMinute;
+                var user = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? ClientKey(http.Connection.RemoteIpAddress);
+                return perMinute == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter("patch:" + user, _ => PerMinute(perMinute));
+            });
             o.AddPolicy(RateLimitPolicies.Reanalyze, http =>
             {
                 var perHour = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.ReanalyzePerHour;
@@ -132,6 +143,7 @@ internal static class RateLimiting
         var detail = policy switch
         {
             RateLimitPolicies.Uploads => $"Too many uploads from your account in the last minute; try again in {seconds} s.",
+            RateLimitPolicies.UploadPatches => $"Too many upload chunks from your account in the last minute; try again in {seconds} s.",
             RateLimitPolicies.Reanalyze => $"Too many re-analysis requests from your account in the last hour; try again in {seconds} s.",
             _ => $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.",
         };
