@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Npgsql;
 using VehicleImages.Tests.TestHost;
@@ -20,7 +18,7 @@ public sealed class KeyEncryptionTests
     [Fact]
     public async Task Keys_WithACertificate_AreEncryptedInTheTable_AndAnotherInstanceWithItAcceptsTheCookie()
     {
-        var certificate = WriteCertificate();
+        var certificate = TestCertificate.Write();
         var settings = new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = certificate, ["Processing:Workers"] = "0" };
         var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         var cookies = new CookieContainer();
@@ -48,7 +46,7 @@ public sealed class KeyEncryptionTests
                 Assert.Equal("keys@example.test", me.GetProperty("email").GetString());
             }
 
-            // Without the certificate the table's keys are useless: the cookie is not accepted.
+            // Without that certificate (here: another one) the table's keys are useless: the cookie is not accepted.
             await using (var stranger = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" }))
             {
                 using var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = stranger.BaseAddress };
@@ -68,17 +66,6 @@ public sealed class KeyEncryptionTests
         var error = await Assert.ThrowsAnyAsync<Exception>(() => TestApp.StartAsync(cs,
             new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = "/nonexistent/dp.pem" }));
         Assert.Contains("DataProtection__CertificatePath", error.ToString(), StringComparison.Ordinal);
-    }
-
-    /// <summary>What run.sh makes with openssl: a self-signed certificate and its key in one PEM file.</summary>
-    private static string WriteCertificate()
-    {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=VehicleImages test Data Protection", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
-        var path = Path.Combine(Path.GetTempPath(), $"vi-dp-{Guid.NewGuid():N}.pem");
-        File.WriteAllText(path, certificate.ExportCertificatePem() + "\n" + rsa.ExportPkcs8PrivateKeyPem() + "\n");
-        return path;
     }
 
     private static async Task<List<string>> KeyXmlAsync(string cs)

@@ -21,6 +21,9 @@ public sealed class ProcessingEvents
     /// <summary>An analysis provider became unavailable or available again, on any instance.</summary>
     public event Action<string>? ProviderStateChanged;
 
+    /// <summary>An account's role changed (promoted or demoted), on any instance.</summary>
+    public event Action<Guid>? AccountRoleChanged;
+
     internal void Publish(string channel, string payload)
     {
         try
@@ -34,6 +37,9 @@ public sealed class ProcessingEvents
                     break;
                 case ProcessingChannels.ProviderState:
                     ProviderStateChanged?.Invoke(payload);
+                    break;
+                case ProcessingChannels.AccountRoles when Guid.TryParse(payload, out var account):
+                    AccountRoleChanged?.Invoke(account);
                     break;
                 case ProcessingChannels.AdminAlert when JsonSerializer.Deserialize(payload, EventsJson.Default.AlertEvent) is { } alert:
                     AlertRaised?.Invoke(alert);
@@ -136,6 +142,9 @@ public static class ProcessingChannels
     public const string ImageStatus = "image_status";
     public const string AdminAlert = "admin_alert";
     public const string ProviderState = "provider_state";
+
+    /// <summary>An account's role changed (payload: its id), so every instance re-checks that account's live connections.</summary>
+    public const string AccountRoles = "account_roles";
 }
 
 /// <summary>
