@@ -19,13 +19,14 @@ internal static class ForwardedHeadersWarning
     /// <summary>Before UseForwardedHeaders, which would consume the headers it believes.</summary>
     public static IApplicationBuilder UseUntrustedProxyWarning(this IApplicationBuilder app)
     {
-        var options = app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value;
+        // Read at the first forwarded request, not here: an invalid setting is reported by the start-up validation.
+        var options = app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersOptions>>();
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ForwardedHeadersWarning).FullName!);
         var warned = 0;
         return app.Use(next => context =>
         {
             if (Volatile.Read(ref warned) == 0 && context.Request.Headers.ContainsKey("X-Forwarded-Proto") &&
-                context.Connection.RemoteIpAddress is { } address && !Trusted(options, address) &&
+                context.Connection.RemoteIpAddress is { } address && !Trusted(options.Value, address) &&
                 Interlocked.Exchange(ref warned, 1) == 0)
                 logger.LogWarning(Message, address);
             return next(context);
