@@ -19,19 +19,19 @@ public sealed class AccountRolesFlowTests(AppFixture app, BrowserFixture browser
 
             await page.GotoAsync("admin/processing");
             var table = page.Locator("#account-roles");
-            var demoteSelf = page.GetByRole(AriaRole.Button, new() { Name = "Make admin@example.test a user" });
+            var demoteSelf = page.GetByRole(AriaRole.Button, new() { Name = "Make user: admin@example.test" });
             await Expect(demoteSelf).ToBeEnabledAsync(); // interactive
 
             await demoteSelf.ClickAsync();
             await Expect(page.GetByText("This is the last administrator account")).ToBeVisibleAsync();
             await Expect(table.Locator("tr", new() { HasText = "admin@example.test" })).ToContainTextAsync("Admin");
 
-            await page.GetByRole(AriaRole.Button, new() { Name = "Make helper@example.test an administrator" }).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Make admin: helper@example.test" }).ClickAsync();
             await Expect(page.GetByText("helper@example.test is now an administrator.")).ToBeVisibleAsync();
             await Expect(table.Locator("tr", new() { HasText = "helper@example.test" }).Locator("td").Nth(1)).ToHaveTextAsync("Admin");
             Assert.Equal(2L, await AdminsAsync());
 
-            await page.GetByRole(AriaRole.Button, new() { Name = "Make helper@example.test a user" }).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Make user: helper@example.test" }).ClickAsync();
             await Expect(table.Locator("tr", new() { HasText = "helper@example.test" }).Locator("td").Nth(1)).ToHaveTextAsync("User");
             Assert.Equal(1L, await AdminsAsync());
         });
