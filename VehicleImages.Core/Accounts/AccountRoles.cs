@@ -83,7 +83,7 @@ public sealed class AccountRoles(UserManager<AppUser> users, RoleManager<Identit
             Check(await users.AddToRoleAsync(user, to));
             if (!admin)
                 Check(await users.UpdateSecurityStampAsync(user));
-            await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ProcessingChannels.AccountRoles}, {userId.ToString()})", cancellationToken);
+            await db.Database.ExecuteSqlAsync($"SELECT pg_notify({ProcessingChannels.AccountRoles}, {$"{userId}:{to}"})", cancellationToken);
             await tx.CommitAsync(cancellationToken);
             return RoleChangeOutcome.Changed;
         });

@@ -137,11 +137,17 @@ public sealed class AdminRightsTests
         }
     }
 
-    [Fact]
-    public async Task DemotedAdmin_OpenHubConnection_StopsReceivingOthersEvents_ButKeepsItsOwn()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DemotedAdmin_OpenHubConnection_StopsReceivingOthersEvents_ButKeepsItsOwn(bool demotedOnAnotherInstance)
     {
         await using var app = await StartAsync();
-        using var first = await app.CreateUserClientAsync("first@example.test");
+        // The hub connection is on this instance; the demotion is made here or on another instance of the same database.
+        await using var other = demotedOnAnotherInstance
+            ? await TestApp.StartAsync(app.ConnectionString, new Dictionary<string, string?> { ["Processing:Workers"] = "0" })
+            : null;
+        using var first = await (other ?? app).CreateUserClientAsync("first@example.test");
         using var second = await app.CreateUserClientAsync("second@example.test");
         var secondId = await IdOfAsync(app, "second@example.test");
         Assert.Equal(HttpStatusCode.OK, (await SetRoleAsync(first, secondId, "Admin")).StatusCode);

@@ -95,7 +95,31 @@ public sealed class HubAdmins(
         return base.StopAsync(cancellationToken);
     }
 
-    private void OnRoleChanged(Guid userId) => _ = RecheckLoggedAsync(userId, CancellationToken.None);
+    /// <summary>
+    /// A demotion takes the account's connections out of the group inside the listener's callback: leaving
+    /// completes at once for this instance's connections, so no status change announced after the demotion
+    /// reaches them, whichever instance made it. A promotion counts from the account's next connection.
+    /// </summary>
+    private void OnRoleChanged(Guid userId, bool isAdmin)
+    {
+        if (isAdmin)
+            return;
+        foreach (var (connection, _) in _members.Where(m => m.Value == userId).ToList())
+            _ = DropLoggedAsync(connection);
+    }
+
+    private async Task DropLoggedAsync(string connectionId)
+    {
+        try
+        {
+            await DropAsync(connectionId, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            // The periodic re-check tries again.
+            logger.LogWarning(e, "Taking a demoted admin's connection out of the admins' group failed");
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -21,8 +21,8 @@ public sealed class ProcessingEvents
     /// <summary>An analysis provider became unavailable or available again, on any instance.</summary>
     public event Action<string>? ProviderStateChanged;
 
-    /// <summary>An account's role changed (promoted or demoted), on any instance.</summary>
-    public event Action<Guid>? AccountRoleChanged;
+    /// <summary>An account's role changed, on any instance: its id, and whether it is an Admin now.</summary>
+    public event Action<Guid, bool>? AccountRoleChanged;
 
     internal void Publish(string channel, string payload)
     {
@@ -38,8 +38,9 @@ public sealed class ProcessingEvents
                 case ProcessingChannels.ProviderState:
                     ProviderStateChanged?.Invoke(payload);
                     break;
-                case ProcessingChannels.AccountRoles when Guid.TryParse(payload, out var account):
-                    AccountRoleChanged?.Invoke(account);
+                // "{id}:Admin" or "{id}:User".
+                case ProcessingChannels.AccountRoles when payload.Split(':') is [var id, var role] && Guid.TryParse(id, out var account):
+                    AccountRoleChanged?.Invoke(account, role == Accounts.Roles.Admin);
                     break;
                 case ProcessingChannels.AdminAlert when JsonSerializer.Deserialize(payload, EventsJson.Default.AlertEvent) is { } alert:
                     AlertRaised?.Invoke(alert);
@@ -143,7 +144,7 @@ public static class ProcessingChannels
     public const string AdminAlert = "admin_alert";
     public const string ProviderState = "provider_state";
 
-    /// <summary>An account's role changed (payload: its id), so every instance re-checks that account's live connections.</summary>
+    /// <summary>An account's role changed (payload: "{id}:Admin" or "{id}:User"), so every instance re-checks that account's live connections.</summary>
     public const string AccountRoles = "account_roles";
 }
 
