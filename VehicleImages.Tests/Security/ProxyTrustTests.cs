@@ -79,7 +79,21 @@ public sealed class ProxyTrustTests
         var locked = await LoginAsync(client, "owner@example.test", Password, "203.0.113.66");
         Assert.Equal(HttpStatusCode.Unauthorized, locked.StatusCode);
         Assert.Equal(SignInLockout.LockedMessage, (await locked.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("detail").GetString());
-        // The owner, elsewhere, is not locked out; through the sign-in page neither.
+        // The sign-in page refuses that address too, with the reason.
+        using (var page = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false }) { BaseAddress = app.BaseAddress })
+        {
+            page.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.66");
+            var form = await page.GetStringAsync("account/login", Ct);
+            var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+            var refused = await page.PostAsync("account/login", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["_handler"] = "login", ["__RequestVerificationToken"] = token, ["Input.Email"] = "owner@example.test", ["Input.Password"] = Password,
+            }), Ct);
+            Assert.Equal(HttpStatusCode.OK, refused.StatusCode); // the form again, not the redirect of a signed-in user
+            Assert.Contains("Too many failed attempts", await refused.Content.ReadAsStringAsync(Ct));
+        }
+
+        // The owner, elsewhere, is not locked out: through the API and through the sign-in page.
         Assert.Equal(HttpStatusCode.OK, (await LoginAsync(client, "owner@example.test", Password, "198.51.100.8")).StatusCode);
         using var cookie = await app.CreateCookieClientAsync("owner@example.test");
     }
