@@ -223,7 +223,8 @@ public sealed class RateLimitOptions
 
 /// <summary>
 /// Which proxies may tell us the client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto).
-/// Nobody by default: then the header is ignored, whoever sends it. Either list takes array entries
+/// With neither list set, a proxy on loopback (the same machine) is believed and every other sender's
+/// headers are ignored; with either set, only the proxies named. Either list takes array entries
 /// (<c>ForwardedHeaders__KnownProxies__0=10.0.0.2</c>) or one comma-separated value.
 /// </summary>
 public sealed class ForwardedHeadersSettings

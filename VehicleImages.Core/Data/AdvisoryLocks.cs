@@ -20,6 +20,9 @@ public static class AdvisoryLocks
     /// <summary>Failure alerts: one decision at a time across instances, so a burst yields exactly one burst alert.</summary>
     public const long Alerts = 0x56494D49;
 
+    /// <summary>Role changes: two admins demoting each other at once are decided one after the other, so one admin always remains.</summary>
+    public const long Roles = 0x56494D4A;
+
     /// <summary>Takes a numbered lock until the current transaction ends.</summary>
     public static Task LockAsync(DbContext db, long key, CancellationToken cancellationToken) =>
         db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key})", cancellationToken);

@@ -54,6 +54,8 @@ public sealed class ConfigurationTests
     [InlineData("Accounts:InvitationDays", "0", "Accounts__InvitationDays")]
     [InlineData("ForwardedHeaders:KnownProxies", "proxy.example.test", "ForwardedHeaders__KnownProxies")]
     [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/99", "ForwardedHeaders__KnownNetworks")]
+    [InlineData("Metrics:Port", "70000", "Metrics__Port")]
+    [InlineData("Metrics:Host", " ", "Metrics__Host")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));
