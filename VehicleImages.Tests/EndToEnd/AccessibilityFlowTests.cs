@@ -64,6 +64,8 @@ public sealed class AccessibilityFlowTests(AccessibilityAppFixture app, BrowserF
         {
             await page.GotoAsync("account/login");
             await Expect(page.Locator("#page-title")).ToHaveTextAsync("Sign in");
+            // A static page follows the device's setting through CSS alone.
+            await Expect(page.Locator("body")).ToHaveCSSAsync("background-color", theme == ColorScheme.Dark ? "rgb(50, 51, 61)" : "rgb(255, 255, 255)");
             await Accessibility.AssertNoViolationsAsync(page, $"sign-in ({theme})");
 
             await page.Locator("#email").FillAsync(AccessibilityAppFixture.Email);
