@@ -139,4 +139,81 @@ public sealed class AccessibilityFlowTests(AccessibilityAppFixture app, BrowserF
             await Accessibility.AssertNoViolationsAsync(page, $"account ({mode})");
         }, theme);
     }
+
+    [Fact]
+    public async Task Keyboard_SignInOpenStepThroughAndCloseAPhotoThenMoveIt_NeedsNoMouse()
+    {
+        var seeded = await app.SeededAsync();
+        await browser.RunAsync(app.App.BaseAddress, "a11y-keyboard", async page =>
+        {
+            await page.GotoAsync("account/login");
+            await Expect(page.Locator("#email")).ToBeFocusedAsync(); // autofocus
+            await page.Keyboard.TypeAsync(AccessibilityAppFixture.Email);
+            await page.Keyboard.PressAsync("Tab");
+            await page.Keyboard.TypeAsync("Passw0rd!");
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.Locator(".vehicle-card")).ToHaveCountAsync(1);
+
+            await page.GotoAsync($"vehicles/{seeded.VehicleId}");
+            await Expect(page.Locator(".mud-layout[data-theme=light]")).ToBeAttachedAsync();
+            await Expect(page.Locator(".photo-card")).ToHaveCountAsync(3);
+            var first = page.Locator(".photo-open").First;
+            await KeyboardFocusAsync(page, first);
+            await Expect(first).ToHaveCSSAsync("outline-style", "solid"); // the focus is visible
+            await Expect(first).ToHaveAccessibleNameAsync(new System.Text.RegularExpressions.Regex(", (analyzed|processing|failed)$"));
+
+            await page.Keyboard.PressAsync("Enter");
+            var viewer = page.Locator(".photo-viewer");
+            await Expect(page.Locator("#photo-position")).ToHaveTextAsync("1 of 3");
+            await Expect(page.Locator(".mud-dialog:focus-within")).ToHaveCountAsync(1); // the dialog took the focus
+            var firstName = await page.Locator(".detail-name").TextContentAsync();
+            await page.Keyboard.PressAsync("ArrowRight");
+            await Expect(page.Locator("#photo-position")).ToHaveTextAsync("2 of 3");
+            await Expect(page.Locator(".detail-name")).Not.ToHaveTextAsync(firstName!);
+            await page.Keyboard.PressAsync("ArrowLeft");
+            await Expect(page.Locator("#photo-position")).ToHaveTextAsync("1 of 3");
+            await Expect(page.Locator(".detail-name")).ToHaveTextAsync(firstName!);
+            await page.Keyboard.PressAsync("Escape");
+            await Expect(viewer).ToHaveCountAsync(0);
+            await Expect(first).ToBeFocusedAsync(); // the focus is given back to the photo
+
+            // The categorizer: select a photo with Space, choose the shot in the two lists, Move, all from the keyboard.
+            await page.GotoAsync($"vehicles/{seeded.VehicleId}/categorizer");
+            await Expect(page.Locator(".mud-layout[data-theme=light]")).ToBeAttachedAsync();
+            var photo = page.Locator($".categorizer-photo[data-image-id='{seeded.Analysed}']");
+            var box = photo.Locator("input[type=checkbox]");
+            await KeyboardFocusAsync(page, box);
+            await page.Keyboard.PressAsync("Space");
+            await Expect(box).ToBeCheckedAsync();
+            await Expect(page.Locator("#move-bar")).ToContainTextAsync("1 selected");
+
+            var category = page.Locator("#move-category");
+            await KeyboardFocusAsync(page, category);
+            await Expect(category).ToHaveCSSAsync("outline-style", "solid");
+            await page.Keyboard.PressAsync("ArrowDown"); // a closed list steps through its choices
+            await Expect(category).ToHaveValueAsync("exterior");
+            await page.Keyboard.PressAsync("ArrowDown");
+            await Expect(category).ToHaveValueAsync("interior");
+            await page.Keyboard.PressAsync("Tab");
+            var angle = page.Locator("#move-angle");
+            await Expect(angle).ToBeFocusedAsync();
+            await Expect(angle).ToBeEnabledAsync();
+            await page.Keyboard.PressAsync("ArrowDown");
+            await Expect(angle).ToHaveValueAsync("dashboard");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(RepoPaths.Artifacts, "a11y-keyboard-category.png"), FullPage = true });
+            await page.Keyboard.PressAsync("Tab");
+            await Expect(page.Locator("#move-apply")).ToBeFocusedAsync();
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.Locator($"[data-group='interior.dashboard'] .categorizer-photo[data-image-id='{seeded.Analysed}']")).ToHaveCountAsync(1);
+        });
+    }
+
+    /// <summary>Puts the keyboard's focus on <paramref name="target"/> as Tab does (so :focus-visible applies): from the element before it.</summary>
+    private static async Task KeyboardFocusAsync(IPage page, ILocator target)
+    {
+        await target.FocusAsync();
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(target).ToBeFocusedAsync();
+    }
 }
