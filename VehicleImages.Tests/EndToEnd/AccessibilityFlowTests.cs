@@ -115,8 +115,25 @@ public sealed class AccessibilityFlowTests(AccessibilityAppFixture app, BrowserF
             await Expect(page.Locator("#exif-table")).ToBeVisibleAsync();
             await Expect(page.Locator("#analysis-table")).ToBeVisibleAsync();
             await Accessibility.AssertNoViolationsAsync(page, $"photo detail ({mode})");
+            await page.Locator("#delete-photo").ClickAsync();
+            var confirm = page.Locator(".mud-dialog", new() { HasText = "cannot be undone" });
+            await Expect(confirm).ToBeVisibleAsync();
+            await Accessibility.AssertNoViolationsAsync(page, $"the delete confirmation ({mode})");
+            await confirm.GetByRole(AriaRole.Button, new() { Name = "Keep" }).ClickAsync();
+            await Expect(confirm).ToHaveCountAsync(0);
             await page.Keyboard.PressAsync("Escape");
             await Expect(page.Locator("#exif-table")).ToHaveCountAsync(0);
+
+            await page.Locator($".photo-card[data-image-id='{seeded.Failed}'] .photo-open").ClickAsync();
+            await Expect(page.Locator(".photo-viewer .status-badge")).ToHaveTextAsync("Failed");
+            await Accessibility.AssertNoViolationsAsync(page, $"a failed photo's detail ({mode})");
+            await page.Keyboard.PressAsync("Escape");
+            await Expect(page.Locator(".photo-viewer")).ToHaveCountAsync(0);
+
+            // The uploader with a file it refused (its row says why).
+            await page.Locator("#file-input").SetInputFilesAsync(TestData.BadFile("truncated_libvips.jpg"));
+            await Expect(page.Locator(".upload-row[data-outcome=rejected]")).ToContainTextAsync("truncated");
+            await Accessibility.AssertNoViolationsAsync(page, $"gallery with a refused upload ({mode})");
 
             await OpenAsync($"vehicles/{seeded.VehicleId}/categorizer");
             await Expect(page.Locator(".categorizer-photo")).ToHaveCountAsync(3);
