@@ -222,6 +222,7 @@ public sealed class AccessibilityFlowTests(AccessibilityAppFixture app, BrowserF
             await Expect(page.Locator("#move-apply")).ToBeFocusedAsync();
             await page.Keyboard.PressAsync("Enter");
             await Expect(page.Locator($"[data-group='interior.dashboard'] .categorizer-photo[data-image-id='{seeded.Analysed}']")).ToHaveCountAsync(1);
+            await Expect(page.Locator(".mud-snackbar")).ToContainTextAsync("Moved 1 photo(s)");
         });
     }
 
