@@ -392,7 +392,7 @@ public sealed class UploadServerErrorFlowTests(AppFixture app, BrowserFixture br
         browser.RunAsync(app.App.BaseAddress, "upload-keyboard", async page =>
         {
             await UploadWatch.OpenNewGalleryAsync(page, "keyboard");
-            var zone = page.GetByRole(AriaRole.Button, new() { Name = "Add photos: drop files here, or press Enter to choose files" });
+            var zone = page.GetByRole(AriaRole.Button, new() { Name = "Drop photos here, or Choose files" });
             await zone.FocusAsync();
             var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
             var announcements = new List<string>();
