@@ -84,6 +84,8 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await ExpectOrderAsync(items, rear, dash, cover);
 
             await page.ReloadAsync();
+            // Read by the live page (its buttons work), not only the prerendered markup.
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Move Dashboard up", Exact = true })).ToBeEnabledAsync();
             await ExpectOrderAsync(items, rear, dash, cover);
             await Expect(mode).ToHaveAttributeAsync("data-mode", "manual");
             await Expect(items.First).ToHaveAttributeAsync("data-cover", "true");
