@@ -26,7 +26,8 @@ if [ -z "${DataProtection__CertificatePath:-}" ]; then
       (umask 077; openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj "/CN=VehicleImages Data Protection" \
         -keyout "$cert.key" -out "$cert.crt" >/dev/null 2>&1 && cat "$cert.crt" "$cert.key" > "$cert" && rm -f "$cert.crt" "$cert.key")
     else
-      echo "run.sh: openssl not found; the Data Protection keys will be stored unencrypted" >&2
+      # The app refuses to start outside Development without a certificate, naming DataProtection__CertificatePath.
+      echo "run.sh: openssl not found, so no Data Protection certificate could be made: install openssl or set DataProtection__CertificatePath" >&2
     fi
   fi
   if [ -f "$cert" ]; then export DataProtection__CertificatePath="$cert"; fi

@@ -19,6 +19,7 @@ public static class FigureRegistry
         new GalleryFigure(),
         new DecodeFigure(),
         new TusFigure(),
+        new TusBucketFigure(),
         new LiveFigure(),
         new CircuitsFigure(),
         new TusBrowserFigure(),

@@ -91,6 +91,7 @@ public static class Rig
         start.Environment["Storage__Root"] = storage;
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["DataProtection__CertificatePath"] = Support.DataProtectionCertificate.Path;
         foreach (var (k, v) in settings ?? new Dictionary<string, string>())
             start.Environment[k] = v;
         var process = Process.Start(start)!;

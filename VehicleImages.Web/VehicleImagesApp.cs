@@ -37,7 +37,7 @@ public static class VehicleImagesApp
     /// <summary>Validates configuration, migrates the database, then starts serving.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
-        await PrepareAsync(app, cancellationToken);
+        await PrepareAsync(app, serving: true, cancellationToken);
         await app.StartAsync(cancellationToken);
     }
 
@@ -46,7 +46,8 @@ public static class VehicleImagesApp
         try
         {
             var app = Build(args);
-            await PrepareAsync(app, CancellationToken.None);
+            // Migrating and queueing a backfill sign nobody in: only serving needs the Data Protection certificate.
+            await PrepareAsync(app, serving: !args.Contains(MigrateOnly) && !args.Contains(Backfill), CancellationToken.None);
             if (args.Contains(MigrateOnly))
             {
                 Console.WriteLine("Migrations applied.");
@@ -72,10 +73,29 @@ public static class VehicleImagesApp
         }
     }
 
-    private static async Task PrepareAsync(WebApplication app, CancellationToken cancellationToken)
+    public const string MissingCertificateMessage =
+        "DataProtection__CertificatePath is not set. Outside Development the keys that sign login cookies and tokens are kept in the " +
+        "database only encrypted, so that reading the table is not enough to sign in as anyone. Point DataProtection__CertificatePath at " +
+        "a PEM certificate with its private key (or a .pfx/.p12 with DataProtection__CertificatePassword); ./run.sh makes one under .data/, " +
+        "or: openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj \"/CN=VehicleImages Data Protection\" -keyout dp.key -out dp.crt " +
+        "&& cat dp.crt dp.key > data-protection.pem. Every instance that shares the database needs the same certificate.";
+
+    /// <summary>
+    /// Refuses to serve outside Development without the certificate that encrypts the Data Protection keys.
+    /// Not generated here: instances that share keys through the database must share the certificate too.
+    /// </summary>
+    private static void RequireKeyCertificate(WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment() && string.IsNullOrWhiteSpace(app.Configuration["DataProtection:CertificatePath"]))
+            throw new InvalidOperationException(MissingCertificateMessage);
+    }
+
+    private static async Task PrepareAsync(WebApplication app, bool serving, CancellationToken cancellationToken)
     {
         // Options first, so a bad setting stops start-up before anything touches the database.
         app.Services.GetService<IStartupValidator>()?.Validate();
+        if (serving)
+            RequireKeyCertificate(app);
         try
         {
             await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);

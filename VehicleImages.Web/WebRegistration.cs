@@ -24,12 +24,16 @@ public static class WebRegistration
         services.AddSingleton<Live.LiveNotifier>();
         services.AddHostedService<Live.LiveRelay>();
         services.AddVehicleImagesObservability(builder.Configuration);
+        builder.AddVehicleImagesMetricsListener();
         return builder;
     }
 
     public static WebApplication MapVehicleImagesWeb(this WebApplication app)
     {
+        // The metrics listener (Metrics:Port) serves /metrics and nothing else.
+        app.UseMetricsListener();
         // First, so that everything after sees the client's address and scheme (only from proxies believed).
+        app.UseUntrustedProxyWarning();
         app.UseForwardedHeaders();
         app.UseVehicleImagesSecurity();
         // Unhandled errors become RFC 7807 problem details (no stack traces outside Development).
@@ -67,6 +71,7 @@ public static class WebRegistration
         app.MapExportEndpoints();
         app.MapTusEndpoints();
         app.MapAdminEndpoints();
+        app.MapAccountRoleEndpoints();
         app.MapUsageEndpoints();
         app.MapHealthEndpoints();
         app.MapHub<Hubs.ProcessingHub>(Hubs.ProcessingHub.Path);

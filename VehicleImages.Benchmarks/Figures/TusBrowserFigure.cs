@@ -48,7 +48,7 @@ internal sealed class TusBrowserFigure : IFigure
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-tus-browser")).FullName;
         await using var app = await Rig.StartAppAsync(cs, storage, new Dictionary<string, string>
         {
-            ["Processing__Workers"] = "0", ["RateLimits__UploadsPerMinute"] = "0", ["RateLimits__AuthPerMinute"] = "0",
+            ["Processing__Workers"] = "0", ["RateLimits__UploadsPerMinute"] = "0", ["RateLimits__UploadPatchesPerMinute"] = "0", ["RateLimits__AuthPerMinute"] = "0",
         });
 
         using var playwright = await Playwright.CreateAsync();

@@ -27,7 +27,7 @@ internal sealed class TusFigure : IFigure
 
         var cs = await Rig.DatabaseAsync(admin);
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-tus")).FullName;
-        var settings = new Dictionary<string, string> { ["Processing__Workers"] = "0", ["RateLimits__UploadsPerMinute"] = "0" };
+        var settings = new Dictionary<string, string> { ["Processing__Workers"] = "0", ["RateLimits__UploadsPerMinute"] = "0", ["RateLimits__UploadPatchesPerMinute"] = "0" };
         await using var app = await Rig.StartAppAsync(cs, storage, settings);
         var (client, _) = await Rig.UserAsync(app.BaseAddress, "bench-tus@example.test");
 
@@ -69,7 +69,7 @@ internal sealed class TusFigure : IFigure
     {
         var cs = await Rig.DatabaseAsync(admin);
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-tus-rss")).FullName;
-        await using var app = await Rig.StartAppAsync(cs, storage, new Dictionary<string, string> { ["Processing__Workers"] = "0", ["RateLimits__UploadsPerMinute"] = "0" });
+        await using var app = await Rig.StartAppAsync(cs, storage, new Dictionary<string, string> { ["Processing__Workers"] = "0", ["RateLimits__UploadsPerMinute"] = "0", ["RateLimits__UploadPatchesPerMinute"] = "0" });
         var (client, _) = await Rig.UserAsync(app.BaseAddress, "bench-tus-rss@example.test");
         var vehicle = await Rig.VehicleAsync(client);
         var file = new byte[40 * 1024 * 1024];
@@ -100,7 +100,7 @@ internal sealed class TusFigure : IFigure
     }
 
     /// <summary>What tus-js-client does: create, PATCH each chunk, then read the outcome.</summary>
-    private static async Task<string> TusUploadAsync(HttpClient client, Guid vehicle, string name, byte[] bytes, int chunkSize)
+    internal static async Task<string> TusUploadAsync(HttpClient client, Guid vehicle, string name, byte[] bytes, int chunkSize)
     {
         using var create = new HttpRequestMessage(HttpMethod.Post, "api/uploads");
         create.Headers.Add("Tus-Resumable", "1.0.0");

@@ -8,7 +8,8 @@ namespace VehicleImages.Core.Accounts;
 /// data_protection_keys table is not enough to forge a login cookie. Configured by
 /// <c>DataProtection__CertificatePath</c>: a PEM certificate with its private key in the same file or in
 /// <c>DataProtection__KeyPath</c>, or a PKCS#12 file (.pfx, .p12) with <c>DataProtection__CertificatePassword</c>.
-/// run.sh generates one under .data/. Without it the keys are stored unencrypted and the framework warns.
+/// run.sh generates one under .data/. Without it the app serves only in the Development environment
+/// (VehicleImagesApp refuses to start otherwise), where the keys are stored unencrypted.
 /// </summary>
 public static class KeyEncryptionCertificate
 {

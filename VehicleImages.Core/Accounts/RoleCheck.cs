@@ -20,4 +20,23 @@ public sealed class RoleCheck(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Admin });
         return (bool)(await cmd.ExecuteScalarAsync(cancellationToken))!;
     }
+
+    /// <summary>Which of <paramref name="userIds"/> are Admins now: one statement for every open admin connection.</summary>
+    public async Task<HashSet<Guid>> AdminsAmongAsync(IReadOnlyCollection<Guid> userIds, CancellationToken cancellationToken = default)
+    {
+        var admins = new HashSet<Guid>();
+        if (userIds.Count == 0)
+            return admins;
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT ur.user_id FROM asp_net_user_roles ur JOIN asp_net_roles r ON r.id = ur.role_id
+            WHERE ur.user_id = ANY($1) AND r.name = $2
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. userIds] });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Admin });
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            admins.Add(reader.GetGuid(0));
+        return admins;
+    }
 }

@@ -77,8 +77,15 @@ public sealed class AnalysisException(AnalysisFailure failure, string message, T
     /// </summary>
     public bool IsOutage { get; init; }
 
-    /// <summary>The provider that failed, when one did.</summary>
+    /// <summary>The provider that failed (or answered what could not be read), when one did.</summary>
     public string? Provider { get; init; }
+
+    /// <summary>The model of that provider, so an attempt names who answered it.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>The same failure, naming the provider and model that was asked.</summary>
+    public AnalysisException AnsweredBy(string provider, string model) =>
+        new(Failure, Message, RetryAfter, InnerException ?? this) { IsOutage = IsOutage, Provider = provider, Model = model };
 }
 
 public static class AnalysisRequestExtensions

@@ -79,6 +79,13 @@ public sealed class UploadOptions
     /// <summary>How long an unfinished resumable (tus) upload waits for its next chunk before it and its bytes are removed.</summary>
     [Range(1, 24 * 365, ErrorMessage = "Upload:ResumableExpiryHours (Upload__ResumableExpiryHours) must be between 1 and 8760 hours.")]
     public int ResumableExpiryHours { get; set; } = 24;
+
+    /// <summary>
+    /// Unfinished resumable uploads one account may hold at once; a creation past it is refused (403).
+    /// The browser keeps three going, so 200 leaves room for many tabs while bounding what one account parks.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Upload:MaxUnfinishedPerUser (Upload__MaxUnfinishedPerUser) must be between 1 and 100000.")]
+    public int MaxUnfinishedPerUser { get; set; } = 200;
 }
 
 public enum AnalysisProvider
@@ -199,6 +206,14 @@ public sealed class RateLimitOptions
     public int UploadsPerMinute { get; set; } = 120;
 
     /// <summary>
+    /// Resumable-upload PATCH requests (chunks) per user per minute; 0 = no limit. The browser sends 4 MiB
+    /// chunks three at a time, so 1200 (20 a second) is about 80 MiB/s per account: no honest client meets
+    /// it, while a flood of tiny or empty chunks does.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:UploadPatchesPerMinute (RateLimits__UploadPatchesPerMinute) must be between 0 (no limit) and 100000.")]
+    public int UploadPatchesPerMinute { get; set; } = 1200;
+
+    /// <summary>
     /// Owner re-analysis calls (<c>POST /api/vehicles/{id}/reanalyze</c>) per user per hour; 0 = no limit. Each call
     /// queues every analysed photo of a vehicle for the provider again, so a few an hour is plenty for a person.
     /// </summary>
@@ -208,7 +223,8 @@ public sealed class RateLimitOptions
 
 /// <summary>
 /// Which proxies may tell us the client's address (X-Forwarded-For) and scheme (X-Forwarded-Proto).
-/// Nobody by default: then the header is ignored, whoever sends it. Either list takes array entries
+/// With neither list set, a proxy on loopback (the same machine) is believed and every other sender's
+/// headers are ignored; with either set, only the proxies named. Either list takes array entries
 /// (<c>ForwardedHeaders__KnownProxies__0=10.0.0.2</c>) or one comma-separated value.
 /// </summary>
 public sealed class ForwardedHeadersSettings

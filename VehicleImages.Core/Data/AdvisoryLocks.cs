@@ -20,6 +20,9 @@ public static class AdvisoryLocks
     /// <summary>Failure alerts: one decision at a time across instances, so a burst yields exactly one burst alert.</summary>
     public const long Alerts = 0x56494D49;
 
+    /// <summary>Role changes: two admins demoting each other at once are decided one after the other, so one admin always remains.</summary>
+    public const long Roles = 0x56494D4A;
+
     /// <summary>Takes a numbered lock until the current transaction ends.</summary>
     public static Task LockAsync(DbContext db, long key, CancellationToken cancellationToken) =>
         db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key})", cancellationToken);
@@ -42,6 +45,13 @@ public static class AdvisoryLocks
     /// <summary>One vehicle's primary photo, until the transaction ends: ingest, delete and set-primary.</summary>
     public static Task LockVehicleAsync(DbContext db, Guid vehicleId, CancellationToken cancellationToken) =>
         LockTextAsync(db, vehicleId.ToString(), cancellationToken);
+
+    /// <summary>
+    /// One account's stored-bytes quota, until the transaction ends: a tus creation's reservation and
+    /// ingest's final check pass one at a time, so neither counts without the other.
+    /// </summary>
+    public static Task LockQuotaAsync(DbContext db, Guid userId, CancellationToken cancellationToken) =>
+        LockTextAsync(db, "quota:" + userId.ToString("N"), cancellationToken);
 
     /// <summary>Holds a numbered lock on <paramref name="connection"/> (not a transaction) until disposed.</summary>
     public static async Task<IAsyncDisposable> HoldSessionLockAsync(NpgsqlConnection connection, long key, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Data;
 
 namespace VehicleImages.Core.Quotas;
 
@@ -43,6 +44,14 @@ public sealed class QuotaService(NpgsqlDataSource db, IOptions<QuotaOptions> opt
     private bool ChecksUploads => options.Value.MaxStoredBytes > 0 || options.Value.PhotosPerDay > 0;
 
     /// <summary>
+    /// The bytes an account's unfinished resumable uploads hold (their Upload-Length, reserved at creation).
+    /// A finished, terminated or expired upload holds nothing; one being ingested ("finishing") is counted
+    /// by the ingest itself. Parameters: @user, @now (the app's clock, the one expiry is written with).
+    /// </summary>
+    public const string ReservedSql =
+        "SELECT coalesce(sum(length), 0)::bigint FROM resumable_uploads WHERE user_id = @user AND state = 'uploading' AND expires_at > @now";
+
+    /// <summary>
     /// Before any pixel is decoded: would this file be refused? No lock, so a race can pass it; the
     /// answer that counts is <see cref="ReserveAsync"/>'s, inside the transaction that stores the photo.
     /// </summary>
@@ -52,14 +61,44 @@ public sealed class QuotaService(NpgsqlDataSource db, IOptions<QuotaOptions> opt
             return null;
         await using var cmd = db.CreateCommand($"""
             SELECT (SELECT photos FROM user_daily_usage WHERE user_id = @user AND day = {Today}),
-                   (SELECT sum(file_size) FROM vehicle_images WHERE user_id = @user)
+                   (SELECT sum(file_size) FROM vehicle_images WHERE user_id = @user),
+                   ({ReservedSql})
             """);
         cmd.Parameters.AddWithValue("user", userId);
+        cmd.Parameters.AddWithValue("now", time.GetUtcNow());
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var photosToday = reader.IsDBNull(0) ? 0 : reader.GetInt32(0);
         var stored = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
-        return Refusal(photosToday + 1, stored, bytes);
+        return Refusal(photosToday + 1, stored, reader.GetInt64(2), bytes);
+    }
+
+    /// <summary>
+    /// A tus creation, inside the transaction that inserts its row: would <paramref name="length"/> more
+    /// bytes, on top of the photos kept and the other unfinished uploads' reservations, pass the stored-bytes
+    /// quota? Holds the account's quota lock until the transaction ends. Null: it fits (or there is no quota).
+    /// </summary>
+    public async Task<string?> ReserveUploadAsync(DbContext context, Guid userId, long length, CancellationToken cancellationToken)
+    {
+        if (options.Value.MaxStoredBytes <= 0)
+            return null;
+        await AdvisoryLocks.LockQuotaAsync(context, userId, cancellationToken);
+        var (stored, reserved) = await StoredAndReservedAsync(context, userId, cancellationToken);
+        return StorageRefusal(stored, reserved, length);
+    }
+
+    private async Task<(long Stored, long Reserved)> StoredAndReservedAsync(DbContext context, Guid userId, CancellationToken cancellationToken)
+    {
+        var connection = (NpgsqlConnection)context.Database.GetDbConnection();
+        var transaction = (NpgsqlTransaction?)context.Database.CurrentTransaction?.GetDbTransaction()
+            ?? throw new InvalidOperationException("Reserving quota needs a transaction.");
+        await using var sum = new NpgsqlCommand(
+            $"SELECT (SELECT coalesce(sum(file_size), 0)::bigint FROM vehicle_images WHERE user_id = @user), ({ReservedSql})", connection, transaction);
+        sum.Parameters.AddWithValue("user", userId);
+        sum.Parameters.AddWithValue("now", time.GetUtcNow());
+        await using var reader = await sum.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     /// <summary>
@@ -86,19 +125,19 @@ public sealed class QuotaService(NpgsqlDataSource db, IOptions<QuotaOptions> opt
 
         if (!ChecksUploads)
             return null;
-        // A statement of its own, after the lock above: its snapshot includes photos committed meanwhile.
-        await using var sum = new NpgsqlCommand("SELECT coalesce(sum(file_size), 0)::bigint FROM vehicle_images WHERE user_id = @user", connection, transaction);
-        sum.Parameters.AddWithValue("user", userId);
-        return Refusal(photosToday, (long)(await sum.ExecuteScalarAsync(cancellationToken))!, bytes);
+        // After the locks: the sums' snapshot includes photos and reservations committed meanwhile, and a
+        // tus creation cannot reserve between them and this photo's commit.
+        await AdvisoryLocks.LockQuotaAsync(context, userId, cancellationToken);
+        var (stored, reserved) = await StoredAndReservedAsync(context, userId, cancellationToken);
+        return Refusal(photosToday, stored, reserved, bytes);
     }
 
     /// <summary>Why a file is refused (a reason its owner can act on), or null.</summary>
-    private string? Refusal(int photosTodayWithThis, long storedBytes, long bytes)
+    private string? Refusal(int photosTodayWithThis, long storedBytes, long reservedBytes, long bytes)
     {
         var o = options.Value;
-        if (o.MaxStoredBytes > 0 && storedBytes + bytes > o.MaxStoredBytes)
-            return $"your storage is full: {ByteSize.Format(storedBytes)} of your {ByteSize.Format(o.MaxStoredBytes)} are in use and this file needs " +
-                   $"{ByteSize.Format(bytes)}. Delete photos you no longer need, or ask an administrator for more space.";
+        if (StorageRefusal(storedBytes, reservedBytes, bytes) is { } full)
+            return full;
         if (o.PhotosPerDay > 0 && photosTodayWithThis > o.PhotosPerDay)
         {
             var left = DayEndsAt() - time.GetUtcNow();
@@ -107,6 +146,17 @@ public sealed class QuotaService(NpgsqlDataSource db, IOptions<QuotaOptions> opt
         }
 
         return null;
+    }
+
+    private string? StorageRefusal(long storedBytes, long reservedBytes, long bytes)
+    {
+        var max = options.Value.MaxStoredBytes;
+        if (max <= 0 || storedBytes + reservedBytes + bytes <= max)
+            return null;
+        var held = reservedBytes > 0 ? $" (and unfinished uploads hold {ByteSize.Format(reservedBytes)} more)" : "";
+        return $"your storage is full: {ByteSize.Format(storedBytes)} of your {ByteSize.Format(max)} are in use{held} and this file needs " +
+               $"{ByteSize.Format(bytes)}. Delete photos you no longer need{(reservedBytes > 0 ? ", finish or cancel unfinished uploads" : "")}, " +
+               "or ask an administrator for more space.";
     }
 
     /// <summary>When today's counts start again (the next midnight UTC).</summary>

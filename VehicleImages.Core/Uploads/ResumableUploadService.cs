@@ -5,11 +5,23 @@ using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Data;
 using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Quotas;
 using VehicleImages.Core.Storage;
 
 namespace VehicleImages.Core.Uploads;
 
 public sealed record NewUpload(Guid VehicleId, string FileName, string? FileType, long Length);
+
+/// <summary>Why a creation was refused: the stored-bytes quota (413) or too many unfinished uploads (403).</summary>
+public enum CreationRefusal
+{
+    None,
+    OverQuota,
+    TooManyUnfinished,
+}
+
+/// <summary>A new upload, or why there is none (with the reason for its owner).</summary>
+public sealed record UploadCreation(ResumableUpload? Upload, CreationRefusal Refusal = CreationRefusal.None, string? Reason = null);
 
 /// <summary>What one PATCH did: the offset now durable, or why nothing was kept.</summary>
 public enum ChunkStatus
@@ -36,6 +48,7 @@ public sealed class ResumableUploadService(
     IUploadBytes bytes,
     IImageStore store,
     ImageIngestService ingest,
+    QuotaService quotas,
     IOptions<UploadOptions> options,
     TimeProvider time,
     ILogger<ResumableUploadService> logger)
@@ -45,7 +58,13 @@ public sealed class ResumableUploadService(
 
     private TimeSpan Expiry => TimeSpan.FromHours(options.Value.ResumableExpiryHours);
 
-    public async Task<ResumableUpload> CreateAsync(Guid userId, NewUpload request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates an upload: its Upload-Length is reserved against the stored-bytes quota until it ends or
+    /// expires, and an account holds at most Upload:MaxUnfinishedPerUser unfinished ones. Both are decided
+    /// under the account's quota lock in the transaction that inserts the row, so simultaneous creations
+    /// (on any instance) see each other.
+    /// </summary>
+    public async Task<UploadCreation> CreateAsync(Guid userId, NewUpload request, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var upload = new ResumableUpload
@@ -62,9 +81,20 @@ public sealed class ResumableUploadService(
             ExpiresAt = now + Expiry,
         };
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await AdvisoryLocks.LockQuotaAsync(db, userId, cancellationToken);
+        var most = options.Value.MaxUnfinishedPerUser;
+        var unfinished = await db.ResumableUploads.CountAsync(u => u.UserId == userId && u.State == UploadState.Uploading && u.ExpiresAt > now, cancellationToken);
+        if (unfinished >= most)
+            return new UploadCreation(null, CreationRefusal.TooManyUnfinished,
+                $"You have {unfinished} unfinished uploads, the most one account may hold ({most}). Finish or cancel some of them, " +
+                $"or wait until they expire ({options.Value.ResumableExpiryHours} h after their last chunk), then start this one again.");
+        if (await quotas.ReserveUploadAsync(db, userId, request.Length, cancellationToken) is { } overQuota)
+            return new UploadCreation(null, CreationRefusal.OverQuota, char.ToUpperInvariant(overQuota[0]) + overQuota[1..]);
         db.ResumableUploads.Add(upload);
         await db.SaveChangesAsync(cancellationToken);
-        return upload;
+        await tx.CommitAsync(cancellationToken);
+        return new UploadCreation(upload);
     }
 
     /// <summary>The caller's own upload, or null (another's is as absent as a missing one).</summary>
@@ -259,7 +289,16 @@ public sealed class ResumableUploadService(
         if (deleted == 0)
             return false;
         // The row's last state: a chunk committed between the read and the delete may have added a part.
-        await bytes.DeleteAsync(upload, CancellationToken.None);
+        try
+        {
+            await bytes.DeleteAsync(upload, CancellationToken.None);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // The upload is gone (its row, its reservation); the sweep removes bytes no row names once the store is back.
+            logger.LogWarning("Upload {Id} terminated; its bytes are left for the sweep: {Reason}", id, e.Message);
+        }
+
         return true;
     }
 

@@ -11,14 +11,18 @@ namespace VehicleImages.Core.Uploads;
 
 /// <summary>
 /// Bytes of unfinished uploads in the bucket, so that an upload begun on one instance resumes on
-/// any other (Storage:Provider=S3; docs/decisions/014). Shaped after tusd's s3store: the bytes go
-/// into one S3 multipart upload per tus upload (object <c>uploads/{id}/file</c>), in parts of at
-/// least <see cref="MinPartSize"/> except the last; a chunk that leaves fewer bytes than that waits
-/// in a pending object <c>uploads/{id}/pending-{n}</c> (n: the part it will begin) until enough
-/// arrive. Unlike tusd the truth is the database row: its offset counts the parts it lists
-/// (<see cref="ResumableUpload.StorageParts"/>) plus the pending bytes, and moves only after they
-/// are stored. A chunk is received into a local temporary file first (checksum and Upload-Length
-/// are checked before a byte reaches the bucket), then written under a hold on the upload.
+/// any other (Storage:Provider=S3; docs/decisions/014). A chunk of at least <see cref="MinPartSize"/>
+/// (or the last one) that follows the parts directly becomes parts of one S3 multipart upload per tus
+/// upload (object <c>uploads/{id}/file</c>); any other chunk becomes a piece of its own,
+/// <c>uploads/{id}/piece-{offset}</c>, and every chunk after a piece becomes a piece too. No byte is
+/// fetched back or sent twice while an upload runs (tusd's s3store, which this began as, fetched the
+/// pending bytes and re-sent them with every chunk: a 5 MiB part in 256 KiB chunks moved about 20×
+/// its bytes). The
+/// truth is the database row: its offset counts the parts it lists (<see cref="ResumableUpload.StorageParts"/>)
+/// and the pieces after them, and moves only after they are stored; a piece no offset counts is
+/// ignored and replaced. A chunk is received into a local temporary file under the upload's hold
+/// (checksum and Upload-Length are checked before a byte reaches the bucket). At the end the parts
+/// are completed into one object and the ingest reads it and then each piece, in order.
 /// </summary>
 public sealed class S3UploadBytes : IUploadBytes
 {
@@ -51,72 +55,60 @@ public sealed class S3UploadBytes : IUploadBytes
 
     public static string FileKey(Guid id) => Prefix(id) + "file";
 
+    /// <summary>The pending object of the format before pieces: the bytes after the parts, in one object named by the part it would begin.</summary>
     public static string PendingKey(Guid id, int part) => Prefix(id) + $"pending-{part}";
+
+    /// <summary>A piece: one chunk's bytes that did not become parts, named by the upload offset it starts at (zero-padded, so names sort by offset).</summary>
+    public static string PieceKey(Guid id, long start) => Prefix(id) + $"{PiecePrefix}{start:D15}";
+
+    private const string PiecePrefix = "piece-";
 
     public async Task<ChunkWrite> WriteAsync(UploadWrite write, Stream chunk, CancellationToken cancellationToken)
     {
         var upload = write.Upload;
+        // The hold before anything else: a second request for this upload (an empty one, one of many in
+        // parallel) costs one statement and a 409, and never a byte of the bucket's.
+        await using var hold = await write.TryHoldAsync(CancellationToken.None)
+                               ?? throw new UploadBusyException("Another request is writing this upload; ask HEAD and resume.");
+        if (!await write.StillAtOffsetAsync(CancellationToken.None))
+            return new ChunkWrite(ChunkWriteOutcome.Moved);
+
+        var buffer = new byte[128 * 1024];
+        var read = await chunk.ReadAsync(buffer, cancellationToken);
+        // An empty chunk: nothing to store, nothing to renew (its checksum, if it named one, is still judged).
+        if (read == 0)
+            return new ChunkWrite(write.Keep() ? ChunkWriteOutcome.Committed : ChunkWriteOutcome.Discarded);
+
         var parts = UploadParts.Parse(upload.StorageParts);
-        var next = parts.Count + 1;
-        var pending = write.Offset - parts.Sum(p => p.Size);
+        var inParts = parts.Sum(p => p.Size);
+        var pending = write.Offset - inParts;
         if (pending < 0)
             throw new InvalidOperationException($"Upload {upload.Id}: its parts hold more bytes than its offset {write.Offset}.");
 
         var temp = _store.CreateTempPath();
         try
         {
-            // The pending bytes first (fewer than a part), then the body: one local file whose ranges become parts.
+            // The body into one local file (judged before a byte reaches the bucket) whose ranges become parts or a piece.
             long written = 0;
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, useAsync: true))
             {
-                if (pending > 0)
-                {
-                    using var response = await GuardAsync(() => _s3.GetObjectAsync(new GetObjectRequest
-                    {
-                        BucketName = _bucket, Key = PendingKey(upload.Id, next), ByteRange = new ByteRange(0, pending - 1),
-                    }, cancellationToken), cancellationToken);
-                    await response.ResponseStream.CopyToAsync(file, cancellationToken);
-                    if (file.Length != pending)
-                        throw new IOException($"Upload {upload.Id}: its pending object holds {file.Length} bytes, not {pending}.");
-                }
-
-                var buffer = new byte[128 * 1024];
-                int read;
-                while ((read = await chunk.ReadAsync(buffer, cancellationToken)) > 0)
+                do
                 {
                     await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                     written += read;
                 }
+                while ((read = await chunk.ReadAsync(buffer, cancellationToken)) > 0);
             }
 
             if (!write.Keep())
                 return new ChunkWrite(ChunkWriteOutcome.Discarded);
-            if (written == 0)
-                return await write.CommitAsync(0, null, CancellationToken.None)
-                    ? new ChunkWrite(ChunkWriteOutcome.Committed)
-                    : new ChunkWrite(ChunkWriteOutcome.Moved);
 
-            // From here on the bucket changes: one writer per upload across every instance.
-            await using var hold = await write.TryHoldAsync(CancellationToken.None)
-                                   ?? throw new UploadBusyException("Another request is writing this upload; ask HEAD and resume.");
-            if (!await write.StillAtOffsetAsync(CancellationToken.None))
-                return new ChunkWrite(ChunkWriteOutcome.Moved);
-
-            var total = pending + written;
             var final = write.Offset + written == upload.Length;
             string? newParts = null;
-            if (total < MinPartSize && !final)
-            {
-                // Too few bytes for a part: they wait as the pending object. Its first bytes are the
-                // ones the row already counts, so a crash before the commit below changes nothing that counts.
-                await using var tail = new MemoryStream(await File.ReadAllBytesAsync(temp, cancellationToken), writable: false);
-                await GuardAsync(() => _s3.PutObjectAsync(new PutObjectRequest
-                {
-                    BucketName = _bucket, Key = PendingKey(upload.Id, next), InputStream = tail, AutoCloseStream = false,
-                    UseChunkEncoding = false, DisablePayloadSigning = _unsignedPayload,
-                }, CancellationToken.None), CancellationToken.None);
-            }
-            else
+            // Parts only while nothing waits after them (a part must follow the last one directly), and
+            // only of at least a part's size, or the last. Anything else becomes a piece of its own, so no
+            // byte is ever fetched back from the bucket or sent to it twice.
+            if (pending == 0 && (written >= MinPartSize || (final && parts.Count > 0)))
             {
                 var storageUploadId = upload.StorageUploadId;
                 if (storageUploadId is null)
@@ -136,9 +128,9 @@ public sealed class S3UploadBytes : IUploadBytes
 
                 var added = new List<UploadPart>();
                 long position = 0;
-                foreach (var size in PartSizes(total))
+                foreach (var size in PartSizes(written))
                 {
-                    var number = next + added.Count;
+                    var number = parts.Count + 1 + added.Count;
                     var from = position;
                     var response = await GuardAsync(() => _s3.UploadPartAsync(new UploadPartRequest
                     {
@@ -152,12 +144,20 @@ public sealed class S3UploadBytes : IUploadBytes
 
                 newParts = UploadParts.Format([.. parts, .. added]);
             }
+            else
+            {
+                // Named by its offset: a crash before the commit leaves it at the row's offset, where the
+                // next chunk's piece replaces it (or below the parts, where nothing reads it).
+                await GuardAsync(() => _s3.PutObjectAsync(new PutObjectRequest
+                {
+                    BucketName = _bucket, Key = PieceKey(upload.Id, write.Offset), FilePath = temp,
+                    UseChunkEncoding = false, DisablePayloadSigning = _unsignedPayload,
+                }, CancellationToken.None), CancellationToken.None);
+            }
 
-            if (!await write.CommitAsync(written, newParts, CancellationToken.None))
-                return new ChunkWrite(ChunkWriteOutcome.Moved);
-            if (newParts is not null && pending > 0)
-                await DeleteQuietlyAsync(PendingKey(upload.Id, next));
-            return new ChunkWrite(ChunkWriteOutcome.Committed, written);
+            return await write.CommitAsync(written, newParts, CancellationToken.None)
+                ? new ChunkWrite(ChunkWriteOutcome.Committed, written)
+                : new ChunkWrite(ChunkWriteOutcome.Moved);
         }
         finally
         {
@@ -176,29 +176,87 @@ public sealed class S3UploadBytes : IUploadBytes
     public async Task<Stream?> OpenReadAsync(ResumableUpload upload, CancellationToken cancellationToken)
     {
         var parts = UploadParts.Parse(upload.StorageParts);
-        if (parts.Count == 0 || upload.StorageUploadId is null)
-            return upload.Length == 0 ? new MemoryStream([], writable: false) : null;
-        try
+        var inParts = parts.Sum(p => p.Size);
+        var segments = new List<Func<CancellationToken, Task<Stream>>>();
+        if (parts.Count > 0 && upload.StorageUploadId is not null)
         {
-            await GuardAsync(() => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            try
             {
-                BucketName = _bucket, Key = FileKey(upload.Id), UploadId = upload.StorageUploadId,
-                PartETags = parts.Select(p => new PartETag(p.Number, p.ETag)).ToList(),
-            }, cancellationToken), cancellationToken);
+                await GuardAsync(() => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+                {
+                    BucketName = _bucket, Key = FileKey(upload.Id), UploadId = upload.StorageUploadId,
+                    PartETags = parts.Select(p => new PartETag(p.Number, p.ETag)).ToList(),
+                }, cancellationToken), cancellationToken);
+            }
+            catch (StoreUnavailableException e) when (e.InnerException is AmazonS3Exception { ErrorCode: "NoSuchUpload" })
+            {
+                // Completed already (by a finisher whose instance died after it): the object is there.
+            }
+
+            segments.Add(ct => OpenAsync(FileKey(upload.Id), inParts, ct));
         }
-        catch (StoreUnavailableException e) when (e.InnerException is AmazonS3Exception { ErrorCode: "NoSuchUpload" })
+        else
         {
-            // Completed already (by a finisher whose instance died after it): the object is there.
+            inParts = 0;
         }
 
+        if (inParts < upload.Length)
+        {
+            // The pieces after the parts, each where the one before it ends.
+            var pieces = await PiecesAsync(upload, parts.Count, inParts, cancellationToken);
+            var position = inParts;
+            while (position < upload.Length)
+            {
+                if (!pieces.TryGetValue(position, out var piece))
+                    return null;
+                var size = Math.Min(piece.Size, upload.Length - position);
+                if (size <= 0)
+                    return null;
+                segments.Add(ct => OpenAsync(piece.Key, size, ct));
+                position += size;
+            }
+        }
+
+        return segments.Count == 0 && upload.Length > 0 ? null : new Concatenated(segments);
+    }
+
+    /// <summary>The upload's pieces at or after the parts, by the offset each starts at (the old format's one pending object starts right after the parts).</summary>
+    private async Task<Dictionary<long, (string Key, long Size)>> PiecesAsync(ResumableUpload upload, int partCount, long inParts, CancellationToken cancellationToken)
+    {
+        var pieces = new Dictionary<long, (string Key, long Size)>();
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = Prefix(upload.Id) };
+        while (true)
+        {
+            var page = await GuardAsync(() => _s3.ListObjectsV2Async(request, cancellationToken), cancellationToken);
+            foreach (var o in page.S3Objects ?? [])
+            {
+                var name = o.Key[Prefix(upload.Id).Length..];
+                long? start = name.StartsWith(PiecePrefix, StringComparison.Ordinal) && long.TryParse(name[PiecePrefix.Length..], out var at) ? at
+                    : o.Key == PendingKey(upload.Id, partCount + 1) ? inParts : null;
+                if (start is { } s && s >= inParts)
+                    pieces[s] = (o.Key, o.Size ?? 0);
+            }
+
+            if (page.IsTruncated != true)
+                return pieces;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
+    /// <summary>One segment's bytes; none when its object is gone (the stream then ends short, and the ingest says the bytes are gone).</summary>
+    private async Task<Stream> OpenAsync(string key, long size, CancellationToken cancellationToken)
+    {
         try
         {
-            var response = await GuardAsync(() => _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = FileKey(upload.Id) }, cancellationToken), cancellationToken);
+            var response = await GuardAsync(() => _s3.GetObjectAsync(new GetObjectRequest
+            {
+                BucketName = _bucket, Key = key, ByteRange = new ByteRange(0, size - 1),
+            }, cancellationToken), cancellationToken);
             return new ResponseStream(response);
         }
         catch (StoreUnavailableException e) when (e.InnerException is AmazonS3Exception { StatusCode: HttpStatusCode.NotFound, ErrorCode: not "NoSuchBucket" })
         {
-            return null;
+            return Stream.Null;
         }
     }
 
@@ -294,21 +352,55 @@ public sealed class S3UploadBytes : IUploadBytes
     }
 
 
-    private async Task DeleteQuietlyAsync(string key)
-    {
-        try
-        {
-            await GuardAsync(() => _s3.DeleteObjectAsync(_bucket, key, CancellationToken.None), CancellationToken.None);
-        }
-        catch (StoreUnavailableException e)
-        {
-            // Harmless: nothing counts its bytes any more, and termination, completion or the sweep deletes it.
-            _logger.LogWarning("Could not delete {Key} from the {Store}: {Reason}", key, _description, e.Message);
-        }
-    }
-
     private Task<T> GuardAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) =>
         _connection.GuardAsync(call, "upload store", cancellationToken);
+
+    /// <summary>The upload's bytes as one stream: each segment (the completed parts, then each piece) opened when the one before ends.</summary>
+    private sealed class Concatenated(List<Func<CancellationToken, Task<Stream>>> segments) : Stream
+    {
+        private int _next;
+        private Stream? _current;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            while (true)
+            {
+                if (_current is null)
+                {
+                    if (_next == segments.Count)
+                        return 0;
+                    _current = await segments[_next++](cancellationToken);
+                }
+
+                var n = await _current.ReadAsync(buffer, cancellationToken);
+                if (n > 0 || buffer.Length == 0)
+                    return n;
+                await _current.DisposeAsync();
+                _current = null;
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                _current?.Dispose();
+            base.Dispose(disposing);
+        }
+    }
 
     private sealed class ResponseStream(GetObjectResponse response) : Stream
     {

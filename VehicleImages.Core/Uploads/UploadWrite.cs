@@ -77,10 +77,14 @@ public sealed class UploadWrite
 
     /// <summary>
     /// Moves the offset from <see cref="Offset"/> by <paramref name="written"/> (and records the store's
-    /// parts when it has any); false when another request moved it first. Also moves the expiry on.
+    /// parts when it has any); false when another request moved it first. Bytes also move the expiry on;
+    /// an empty chunk renews nothing (else one empty PATCH a day would keep an upload, and its
+    /// reservation, forever), and only says whether the row still stands where the chunk began.
     /// </summary>
     public async Task<bool> CommitAsync(long written, string? storageParts, CancellationToken cancellationToken)
     {
+        if (written == 0 && storageParts is null)
+            return await StillAtOffsetAsync(cancellationToken);
         await using var db = await _contexts.CreateDbContextAsync(cancellationToken);
         var newOffset = Offset + written;
         return await db.ResumableUploads

@@ -149,7 +149,9 @@ public sealed class TieredAnalysisTests
 
         var id = await rig.UploadAndWaitAsync("exif-orientation-examples__Landscape_4.jpg");
 
-        Assert.Equal([1, 2, 2, 3], rig.Fake.Tiers);
+        // The 500 asked "is the provider down?": one probe with the app's own image, which it answered.
+        Assert.Equal([1, 2, 2, 3], rig.Fake.Calls.Where(c => !c.IsProbe).Select(c => c.Tier));
+        Assert.Single(rig.Fake.Calls, c => c.IsProbe);
         var history = (await rig.DetailAsync(id)).GetProperty("processing").GetProperty("history").EnumerateArray().ToList();
         Assert.Equal(["retry", "complete"], history.Select(h => h.GetProperty("outcome").GetString()));
         Assert.Equal(1, history[0].GetProperty("tierReached").GetInt32());
@@ -242,11 +244,13 @@ public sealed class TieredAnalysisTests
     {
         await using var rig = await StartAsync(new() { ["Analysis:TimeoutSeconds"] = "1", ["Processing:MaxAttempts"] = "1" });
         rig.Fake.SlowDelay = TimeSpan.FromSeconds(3);
-        rig.Fake.Script = (_, _) => FakeMode.Slow;
+        // Slow for this photo only: the probe with the app's own image is answered, so the timeout is the photo's.
+        rig.Fake.ByCall = c => c.IsProbe ? FakeMode.Ok : FakeMode.Slow;
 
         var id = await rig.UploadAndWaitAsync("exif-orientation-examples__Landscape_8.jpg", "failed");
 
         Assert.Contains("timed out", (await rig.DetailAsync(id)).GetProperty("lastError").GetString());
+        Assert.Single(rig.Fake.Calls, c => c.IsProbe);
     }
 
     [Fact]

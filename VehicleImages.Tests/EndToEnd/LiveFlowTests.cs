@@ -1,3 +1,4 @@
+using Microsoft.Playwright;
 using VehicleImages.Tests.TestHost;
 using static Microsoft.Playwright.Assertions;
 
@@ -42,10 +43,8 @@ public sealed class LiveFlowTests(FakeProviderAppFixture app, BrowserFixture bro
             await Expect(front).ToHaveCountAsync(4);
             await Expect(page.Locator("#checklist [data-present=true]")).ToHaveCountAsync(1);
             await front.First.Locator("input[type=checkbox]").CheckAsync();
-            await page.Locator("#move-category").ClickAsync();
-            await page.Locator(".mud-popover-open").GetByText("Interior", new() { Exact = true }).ClickAsync();
-            await page.Locator("#move-angle").ClickAsync();
-            await page.Locator(".mud-popover-open").GetByText("Dashboard", new() { Exact = true }).ClickAsync();
+            await page.Locator("#move-category").SelectOptionAsync(new SelectOptionValue { Label = "Interior" });
+            await page.Locator("#move-angle").SelectOptionAsync(new SelectOptionValue { Label = "Dashboard" });
             await page.Locator("#move-apply").ClickAsync();
             await Expect(page.Locator("[data-group='interior.dashboard'] .categorizer-photo")).ToHaveCountAsync(1);
             await Expect(front).ToHaveCountAsync(3);

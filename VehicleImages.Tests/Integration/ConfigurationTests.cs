@@ -46,12 +46,16 @@ public sealed class ConfigurationTests
     [InlineData("Upload:MaxFilesPerRequest", "0", "Upload__MaxFilesPerRequest")]
     [InlineData("RateLimits:AuthPerMinute", "-1", "RateLimits__AuthPerMinute")]
     [InlineData("RateLimits:UploadsPerMinute", "-1", "RateLimits__UploadsPerMinute")]
+    [InlineData("RateLimits:UploadPatchesPerMinute", "-1", "RateLimits__UploadPatchesPerMinute")]
+    [InlineData("Upload:MaxUnfinishedPerUser", "0", "Upload__MaxUnfinishedPerUser")]
     [InlineData("Quotas:MaxStoredBytes", "-1", "Quotas__MaxStoredBytes")]
     [InlineData("Quotas:PhotosPerDay", "-1", "Quotas__PhotosPerDay")]
     [InlineData("Quotas:ProviderCallsPerDay", "-1", "Quotas__ProviderCallsPerDay")]
     [InlineData("Accounts:InvitationDays", "0", "Accounts__InvitationDays")]
     [InlineData("ForwardedHeaders:KnownProxies", "proxy.example.test", "ForwardedHeaders__KnownProxies")]
     [InlineData("ForwardedHeaders:KnownNetworks:0", "10.0.0.0/99", "ForwardedHeaders__KnownNetworks")]
+    [InlineData("Metrics:Port", "70000", "Metrics__Port")]
+    [InlineData("Metrics:Host", " ", "Metrics__Host")]
     public async Task Start_InvalidValue_StopsNamingTheKey(string key, string value, string named)
     {
         var error = await StartFailureAsync((key, value));

@@ -29,11 +29,15 @@ public sealed class PrometheusScrapeTests
             $"{PrometheusBinary} is missing: install Debian's prometheus package (./test.sh does: apt-get install prometheus).");
 
         var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
-        await using var app = await TestApp.StartAsync(cs, null, s => s.AddSingleton<IImageAnalyzer>(new ScriptedAnalyzer()));
+        // Prometheus scrapes the metrics listener (Metrics:Port), which needs no sign-in; the app's own port would refuse it.
+        var metricsPort = FreePort();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Metrics:Port"] = $"{metricsPort}" },
+            s => s.AddSingleton<IImageAnalyzer>(new ScriptedAnalyzer()));
+        var metrics = new Uri($"http://127.0.0.1:{metricsPort}/");
         await ImageRows.InsertAsync(cs, 3);
         await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "processing_status = 'complete'") == 3, "the run");
 
-        using var self = new HttpClient { BaseAddress = app.BaseAddress };
+        using var self = new HttpClient { BaseAddress = metrics };
         var expected = await CompletedAsync(self);
         Assert.True(expected >= 3);
 
@@ -46,7 +50,7 @@ public sealed class PrometheusScrapeTests
               - job_name: vehicleimages
                 metrics_path: /metrics
                 static_configs:
-                  - targets: ['{app.BaseAddress.Authority}']
+                  - targets: ['{metrics.Authority}']
             """, Ct);
         var start = new ProcessStartInfo(PrometheusBinary) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { $"--config.file={dir}/prometheus.yml", $"--storage.tsdb.path={dir}/data", $"--web.listen-address=127.0.0.1:{port}" })
@@ -109,10 +113,5 @@ public sealed class PrometheusScrapeTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => TestApp.FreePort();
 }

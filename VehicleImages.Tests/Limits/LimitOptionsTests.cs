@@ -31,6 +31,8 @@ public sealed class LimitOptionsTests
 
         Assert.Equal((20, 120), (rates.AuthPerMinute, rates.UploadsPerMinute));
         Assert.Equal(100, upload.MaxFilesPerRequest);
+        Assert.Equal(1200, rates.UploadPatchesPerMinute);
+        Assert.Equal(200, upload.MaxUnfinishedPerUser);
         Assert.Equal((0L, 0, 0), (quotas.MaxStoredBytes, quotas.PhotosPerDay, quotas.ProviderCallsPerDay));
         Assert.Equal((RegistrationMode.Open, 7), (accounts.Registration, accounts.InvitationDays));
         Assert.Empty(proxies.KnownProxies);
@@ -44,17 +46,19 @@ public sealed class LimitOptionsTests
             ("ForwardedHeaders:KnownProxies", "10.0.0.2, 10.0.0.3"), ("ForwardedHeaders:KnownNetworks:0", "172.16.0.0/12"),
             ("ForwardedHeaders:KnownNetworks:1", "fd00::/8"));
         var options = await BoundAsync<ForwardedHeadersOptions>(("ForwardedHeaders:KnownProxies", "10.0.0.2"));
-        var untrusting = await BoundAsync<ForwardedHeadersOptions>();
+        var byDefault = await BoundAsync<ForwardedHeadersOptions>();
 
         Assert.Equal(["10.0.0.2", "10.0.0.3"], proxies.KnownProxies);
         Assert.Equal(["172.16.0.0/12", "fd00::/8"], proxies.KnownNetworks);
         Assert.Equal([IPAddress.Parse("10.0.0.2")], options.KnownProxies);
         Assert.Empty(options.KnownIPNetworks);
-        // Nobody named: never the client's address; only the scheme, and only from a proxy on this machine
-        // (TLS ended locally), which the security headers rely on. Empty lists alone would trust everyone.
-        Assert.Equal(Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto, untrusting.ForwardedHeaders);
-        Assert.Equal([IPAddress.IPv6Loopback], untrusting.KnownProxies);
-        Assert.True(Assert.Single(untrusting.KnownIPNetworks).Contains(IPAddress.Loopback));
+        // Nobody named: a proxy on this machine (loopback) is believed, for the client's address (so the limits see
+        // real clients behind a same-host TLS proxy) and the scheme; nobody else. Empty lists alone would trust everyone.
+        Assert.Equal(Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+            byDefault.ForwardedHeaders);
+        Assert.Equal([IPAddress.IPv6Loopback], byDefault.KnownProxies);
+        Assert.True(Assert.Single(byDefault.KnownIPNetworks).Contains(IPAddress.Loopback));
+        Assert.Equal(1, byDefault.ForwardLimit);
     }
 
     [Theory]

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 using VehicleImages.Tests.TestHost;
 
@@ -20,7 +20,7 @@ public sealed class KeyEncryptionTests
     [Fact]
     public async Task Keys_WithACertificate_AreEncryptedInTheTable_AndAnotherInstanceWithItAcceptsTheCookie()
     {
-        var certificate = WriteCertificate();
+        var certificate = TestCertificate.Write();
         var settings = new Dictionary<string, string?> { ["DataProtection:CertificatePath"] = certificate, ["Processing:Workers"] = "0" };
         var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         var cookies = new CookieContainer();
@@ -48,7 +48,7 @@ public sealed class KeyEncryptionTests
                 Assert.Equal("keys@example.test", me.GetProperty("email").GetString());
             }
 
-            // Without the certificate the table's keys are useless: the cookie is not accepted.
+            // Without that certificate (here: another one) the table's keys are useless: the cookie is not accepted.
             await using (var stranger = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" }))
             {
                 using var client = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = stranger.BaseAddress };
@@ -70,15 +70,70 @@ public sealed class KeyEncryptionTests
         Assert.Contains("DataProtection__CertificatePath", error.ToString(), StringComparison.Ordinal);
     }
 
-    /// <summary>What run.sh makes with openssl: a self-signed certificate and its key in one PEM file.</summary>
-    private static string WriteCertificate()
+    [Fact]
+    public async Task Start_OutsideDevelopmentWithoutACertificate_RefusesNamingTheKey()
     {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=VehicleImages test Data Protection", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1));
-        var path = Path.Combine(Path.GetTempPath(), $"vi-dp-{Guid.NewGuid():N}.pem");
-        File.WriteAllText(path, certificate.ExportCertificatePem() + "\n" + rsa.ExportPkcs8PrivateKeyPem() + "\n");
-        return path;
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+
+        // The test host runs the app as shipped (Production) and gives it a certificate, as run.sh does; here, none.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(cs,
+            new Dictionary<string, string?> { [TestCertificate.Key] = "", ["Processing:Workers"] = "0" }));
+
+        Assert.Contains("DataProtection__CertificatePath", error.Message, StringComparison.Ordinal);
+        Assert.Contains("run.sh", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Process_WithoutACertificate_ExitsNamingTheKey_ButMigratesAndServesInDevelopment()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Default"] = cs, ["ASPNETCORE_URLS"] = "http://127.0.0.1:0", ["Processing__Workers"] = "0",
+            ["DataProtection__CertificatePath"] = "", ["ASPNETCORE_ENVIRONMENT"] = "Production",
+        };
+
+        var (exit, output) = await RunAsync(environment);
+        Assert.Equal(1, exit);
+        Assert.Contains("cannot start: DataProtection__CertificatePath is not set", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+
+        // Applying migrations signs nobody in: no certificate needed for that.
+        var (migrated, migrateOutput) = await RunAsync(environment, "--migrate-only");
+        Assert.True(migrated == 0, migrateOutput);
+
+        // In Development the app serves without one (keys unencrypted, as the framework warns).
+        var app = VehicleImages.Web.VehicleImagesApp.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development"], b =>
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Default"] = cs, ["Processing:Workers"] = "0", ["Storage:Root"] = Path.GetTempPath(),
+            }));
+        await using (app)
+        {
+            await VehicleImages.Web.VehicleImagesApp.StartAsync(app, Ct);
+            Assert.True(app.Environment.IsDevelopment());
+            await app.StopAsync(Ct);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(IDictionary<string, string> environment, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        foreach (var (k, v) in environment)
+            start.Environment[k] = v;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
     }
 
     private static async Task<List<string>> KeyXmlAsync(string cs)

@@ -36,6 +36,7 @@ public sealed partial class AppProcess : IAsyncDisposable
         start.Environment["Storage__Root"] = storage;
         start.Environment["Processing__Workers"] = "0";
         start.Environment["RateLimits__AuthPerMinute"] = "0";
+        start.Environment["DataProtection__CertificatePath"] = TestCertificate.Path;
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

@@ -39,12 +39,14 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 
     /// <summary>Runs <paramref name="test"/> on a new page; on failure saves a screenshot under TestResults/artifacts.</summary>
-    public async Task RunAsync(Uri baseAddress, string name, Func<IPage, Task> test)
+    /// <param name="colorScheme">the device's light or dark setting the pages see (prefers-color-scheme); light unless given</param>
+    public async Task RunAsync(Uri baseAddress, string name, Func<IPage, Task> test, ColorScheme colorScheme = ColorScheme.Light)
     {
         await using var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = baseAddress.ToString(),
             ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+            ColorScheme = colorScheme,
         });
         context.SetDefaultTimeout(15_000);
         var page = await context.NewPageAsync();

@@ -2,11 +2,13 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace VehicleImages.Tests.TestHost;
 
@@ -28,28 +30,42 @@ public enum FakeMode
 
     /// <summary>400 with an OpenAI-style error whose message names a path on the provider's side (<see cref="FakeOpenAiServer.BadRequestMessage"/>).</summary>
     BadRequest,
+
+    /// <summary>The connection is reset (a TCP RST, no answer), as a crashed proxy or a dropped NAT entry does.</summary>
+    Reset,
+
+    /// <summary>No answer at all until the client gives up: the app's own timeout ends the call.</summary>
+    Hang,
 }
 
 /// <summary>
 /// An OpenAI-compatible chat-completions server on loopback (real Kestrel), for tests: it records
 /// every request and answers well, slowly, with 429 + Retry-After, 500, malformed JSON, content outside
-/// the schema or 401, as the test scripts it.
+/// the schema or 401, drops or resets the connection, or never answers, as the test scripts it; it can
+/// also close its port (connections refused) and open it again on the same address.
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
     public const string BadRequestMessage = "Invalid image: could not read /srv/provider/tmp/req-42/image.png";
     public const string BadRequestCode = "invalid_image";
 
-    private readonly WebApplication _app;
+    private readonly SemaphoreSlim _port = new(1, 1);
+    private WebApplication? _app;
+    private string _address = "http://127.0.0.1:0";
     private int _calls;
     private readonly Random _random = new(20261125);
 
-    private FakeOpenAiServer(WebApplication app) => _app = app;
+    private FakeOpenAiServer()
+    {
+    }
 
     public ConcurrentQueue<FakeCall> Calls { get; } = new();
 
     /// <summary>Chooses the answer for (tier, n-th call of the whole run); Ok unless set.</summary>
     public Func<int, int, FakeMode> Script { get; set; } = (_, _) => FakeMode.Ok;
+
+    /// <summary>Chooses the answer from the call itself (its image, say) before <see cref="Script"/>; null falls through to it.</summary>
+    public Func<FakeCall, FakeMode?>? ByCall { get; set; }
 
     public JsonObject Tier1 { get; set; } = new()
     {
@@ -73,19 +89,59 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromMilliseconds(300);
 
-    public Uri Endpoint => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/v1");
+    public Uri Endpoint => new(_address + "/v1");
+
+    /// <summary>True while the port is closed (<see cref="ClosePortAsync"/>).</summary>
+    public bool IsClosed => _app is null;
 
     public IReadOnlyList<int> Tiers => Calls.Select(c => c.Tier).ToList();
 
     public static async Task<FakeOpenAiServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        var server = new FakeOpenAiServer(app);
-        app.MapPost("/v1/chat/completions", server.HandleAsync);
-        await app.StartAsync();
+        var server = new FakeOpenAiServer();
+        await server.OpenPortAsync();
         return server;
+    }
+
+    /// <summary>Stops listening: every connection to the address is refused until <see cref="OpenPortAsync"/>.</summary>
+    public async Task ClosePortAsync()
+    {
+        await _port.WaitAsync();
+        try
+        {
+            if (_app is null)
+                return;
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+        finally
+        {
+            _port.Release();
+        }
+    }
+
+    /// <summary>Listens again, on the same address as before.</summary>
+    public async Task OpenPortAsync()
+    {
+        await _port.WaitAsync();
+        try
+        {
+            if (_app is not null)
+                return;
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls(_address);
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
+            var app = builder.Build();
+            app.MapPost("/v1/chat/completions", HandleAsync);
+            await app.StartAsync();
+            _address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            _app = app;
+        }
+        finally
+        {
+            _port.Release();
+        }
     }
 
     private async Task<IResult> HandleAsync(HttpRequest request)
@@ -93,9 +149,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body);
         var schemaName = body.GetProperty("response_format").GetProperty("json_schema").GetProperty("name").GetString()!;
         var tier = int.Parse(schemaName[^1..]);
-        Calls.Enqueue(new FakeCall(tier, body, request.Headers.Authorization.ToString()));
+        var (width, height) = FakeCall.ImageSize(body);
+        var call = new FakeCall(tier, body, request.Headers.Authorization.ToString()) { ImageWidth = width, ImageHeight = height };
+        Calls.Enqueue(call);
         var n = Interlocked.Increment(ref _calls);
-        switch (Script(tier, n))
+        switch (ByCall?.Invoke(call) ?? Script(tier, n))
         {
             case FakeMode.RateLimited:
                 request.HttpContext.Response.Headers["Retry-After"] = "1";
@@ -115,6 +173,27 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 return Completion(body, wrong.ToJsonString());
             case FakeMode.Refuse:
                 request.HttpContext.Abort();
+                return Results.Empty;
+            case FakeMode.Reset:
+                // Linger 0: closing sends a RST, not a FIN.
+                if (request.HttpContext.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+                {
+                    socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+                    socket.Close();
+                }
+
+                request.HttpContext.Abort();
+                return Results.Empty;
+            case FakeMode.Hang:
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, request.HttpContext.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client gave up.
+                }
+
                 return Results.Empty;
             case FakeMode.SchemaObeying:
                 var schema = body.GetProperty("response_format").GetProperty("json_schema").GetProperty("schema");
@@ -144,5 +223,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     private static object Error(string message, string code) => new { error = new { message, type = code, code } };
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await ClosePortAsync();
+        _port.Dispose();
+    }
 }

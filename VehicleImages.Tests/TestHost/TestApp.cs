@@ -44,6 +44,8 @@ public sealed class TestApp : IAsyncDisposable
                 // The rig signs up hundreds of accounts from 127.0.0.1 within a minute; the limit itself
                 // is tested with its own settings (Limits/RateLimitTests), which replace this one.
                 ["RateLimits:AuthPerMinute"] = "0",
+                // As run.sh provides one: outside Development the app refuses to serve without it.
+                [TestCertificate.Key] = TestCertificate.Path,
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
                 values[key] = value;
@@ -53,11 +55,21 @@ public sealed class TestApp : IAsyncDisposable
             services?.Invoke(builder.Services);
         });
         await VehicleImagesApp.StartAsync(app, TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var metricsPort = app.Configuration["Metrics:Port"];
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => metricsPort is null || !a.EndsWith($":{metricsPort}", StringComparison.Ordinal));
         return new TestApp(app, new Uri(address.TrimEnd('/') + "/"), connectionString, storage, storageRoot is null);
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    /// <summary>A loopback port free right now, for a second listener such as Metrics:Port.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     /// <summary>Registers a new account (unless it exists), signs in with a token and returns a client that sends it.</summary>
     public async Task<HttpClient> CreateUserClientAsync(string? email = null, string password = "Passw0rd!")

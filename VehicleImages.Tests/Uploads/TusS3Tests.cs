@@ -35,7 +35,7 @@ internal static class TusS3
         return page.S3Objects ?? [];
     }
 
-    /// <summary>The bytes of the upload's objects (its pending object; parts in progress are not objects), or null when it has none.</summary>
+    /// <summary>The bytes of the upload's objects (its pieces; parts in progress are not objects), or null when it has none.</summary>
     public static async Task<long?> StoredBytesAsync(TestApp app, Guid id)
     {
         var objects = await ObjectsAsync(app, S3UploadBytes.Prefix(id));
@@ -100,24 +100,26 @@ public sealed class TusS3Tests
         var url = await Tus.StartAsync(onA, vehicleId, "big.jpg", file.Length);
         var id = TusS3.IdOf(url);
 
-        // On A: 3 MiB (fewer than a part: pending), 4 MiB more (7 MiB: one part), 1 MiB (pending again).
-        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 0, 3 * MiB)).StatusCode);
-        Assert.Equal(3L * MiB, await TusS3.StoredBytesAsync(a, id));
-        Assert.Null((await RowAsync(cs, id)).UploadId);
-        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 3 * MiB, 4 * MiB)).StatusCode);
+        // On A: 6 MiB (a part), 1 MiB (fewer than a part: a piece of its own), 4 MiB (after a piece: another piece).
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 0, 6 * MiB)).StatusCode);
         var (uploadId, parts) = await RowAsync(cs, id);
         Assert.NotNull(uploadId);
-        Assert.Equal([(1, 7L * MiB)], parts.Select(p => (p.Number, p.Size)));
+        Assert.Equal([(1, 6L * MiB)], parts.Select(p => (p.Number, p.Size)));
         Assert.Null(await TusS3.StoredBytesAsync(a, id));
         Assert.Equal([uploadId], s3.MultipartUploadsInProgress(bucket));
-        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 7 * MiB, 1 * MiB)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 6 * MiB, 1 * MiB)).StatusCode);
         Assert.Equal(1L * MiB, await TusS3.StoredBytesAsync(a, id));
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onA, url, file, 7 * MiB, 4 * MiB)).StatusCode);
+        Assert.Equal(5L * MiB, await TusS3.StoredBytesAsync(a, id));
+        Assert.Equal([S3UploadBytes.PieceKey(id, 6 * MiB), S3UploadBytes.PieceKey(id, 7 * MiB)],
+            (await TusS3.ObjectsAsync(a, S3UploadBytes.Prefix(id))).Select(o => o.Key));
+        Assert.Equal(parts, (await RowAsync(cs, id)).Parts);
         // Nothing of the upload on A's disk: B has to find it all in PostgreSQL and the bucket.
         Assert.Empty(Directory.EnumerateFiles(a.StorageRoot, "*", SearchOption.AllDirectories));
 
         // On B: HEAD gives the offset, and the rest goes there (the last chunk finishes it).
         var offset = Tus.Offset(await Tus.HeadAsync(onB, url));
-        Assert.Equal(8L * MiB, offset);
+        Assert.Equal(11L * MiB, offset);
         var rest = file.Length - (int)offset;
         Assert.Equal(HttpStatusCode.NoContent, (await SendAsync(onB, url, file, offset, rest - 1000)).StatusCode);
 
@@ -144,6 +146,33 @@ public sealed class TusS3Tests
         Assert.Empty(await TusS3.ObjectsAsync(a, "uploads/"));
         Assert.Empty(s3.MultipartUploadsInProgress(bucket));
         Assert.NotEmpty(await TusS3.ObjectsAsync(a, "originals/"));
+    }
+
+    [Fact]
+    public async Task Upload_BegunWithTheOldPendingObject_FinishesAfterAnUpgrade()
+    {
+        var s3 = await S3Server.GetAsync();
+        var bucket = S3Server.NewBucket();
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, Settings(s3, bucket));
+        using var client = await app.CreateUserClientAsync();
+        var vehicleId = await UploadTests.CreateVehicleAsync(client);
+        var file = LargePhoto(1 * MiB);
+        var url = await Tus.StartAsync(client, vehicleId, "upgraded.jpg", file.Length);
+        var id = TusS3.IdOf(url);
+        // What the code before pieces left: the first 300,000 bytes in pending-1, counted by the row.
+        using (var s3Client = TusS3.Client(app))
+            await s3Client.PutObjectAsync(new PutObjectRequest
+            {
+                BucketName = bucket, Key = S3UploadBytes.PendingKey(id, 1), InputStream = new MemoryStream(file[..300_000]), UseChunkEncoding = false,
+            }, Ct);
+        await ImageRows.ScalarAsync<long>(cs, $"WITH u AS (UPDATE resumable_uploads SET upload_offset = 300000 WHERE id = '{id}' RETURNING 1) SELECT count(*) FROM u");
+
+        await Tus.SendAllAsync(client, url, file, 256 * 1024, 300_000);
+
+        Assert.Equal(IngestOutcome.Created, (await TusProtocolTests.StatusAsync(client, url)).Outcome);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(file)), (await ImageRows.ScalarAsync<string>(cs, "SELECT sha256 FROM vehicle_images")).Trim());
+        Assert.Empty(await TusS3.ObjectsAsync(app, "uploads/"));
     }
 
     [Fact]

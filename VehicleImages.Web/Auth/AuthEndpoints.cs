@@ -48,14 +48,24 @@ public static class AuthEndpoints
     }
 
     private static async Task<Results<EmptyHttpResult, ProblemHttpResult>> LoginAsync(
-        LoginRequest request, SignInManager<AppUser> signIn)
+        LoginRequest request, SignInManager<AppUser> signIn, SignInLockout lockout, HttpContext http)
     {
-        // The bearer handler writes the token response itself when the sign-in succeeds.
-        signIn.AuthenticationScheme = IdentityConstants.BearerScheme;
-        var result = await signIn.PasswordSignInAsync(request.Email ?? "", request.Password ?? "", isPersistent: false, lockoutOnFailure: true);
-        if (result.Succeeded)
-            return TypedResults.Empty;
+        var email = request.Email ?? "";
+        var client = http.Connection.RemoteIpAddress;
+        if (lockout.IsLockedOut(email, client))
+            return TypedResults.Problem(SignInLockout.LockedMessage, statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed");
 
+        // The bearer handler writes the token response itself when the sign-in succeeds. Identity's
+        // per-account lockout stays off: a stranger's failures lock only the stranger's address (SignInLockout).
+        signIn.AuthenticationScheme = IdentityConstants.BearerScheme;
+        var result = await signIn.PasswordSignInAsync(email, request.Password ?? "", isPersistent: false, lockoutOnFailure: false);
+        if (result.Succeeded)
+        {
+            lockout.Succeeded(email, client);
+            return TypedResults.Empty;
+        }
+
+        lockout.Failed(email, client);
         var detail = result.IsLockedOut ? "Too many failed attempts; try again later." : "Wrong email or password.";
         return TypedResults.Problem(detail, statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed");
     }

@@ -61,7 +61,8 @@ internal static class AuthSetup
                 o.Password.RequiredLength = 8;
                 o.Password.RequireNonAlphanumeric = false;
                 o.Password.RequireUppercase = false;
-                o.Lockout.MaxFailedAccessAttempts = 10;
+                // No per-account lockout (sign-ins pass lockoutOnFailure: false): a stranger could lock the owner out.
+                // Failures lock an account for the address they came from only (SignInLockout).
             })
             .AddRoles<IdentityRole<Guid>>()
             .AddEntityFrameworkStores<VehicleImagesDbContext>()
@@ -75,6 +76,11 @@ internal static class AuthSetup
         services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, RevalidatingIdentityStateProvider>();
         services.AddScoped<AdminGuard>();
         services.AddScoped<AccountService>();
+        services.AddScoped<AccountRoles>();
+        services.AddSingleton<IClaimsTransformation, AdminClaimFromDatabase>();
+        services.AddSingleton<SignInLockout>();
+        services.AddSingleton<HubAdmins>();
+        services.AddHostedService(sp => sp.GetRequiredService<HubAdmins>());
     }
 
     private static string SelectScheme(HttpContext context)
@@ -102,7 +108,10 @@ internal static class AuthSetup
     internal static bool IsApi(HttpRequest request) =>
         request.Path.StartsWithSegments("/api") || request.Path.StartsWithSegments("/hubs");
 
-    /// <summary>Who is asking, as the image services see it: owners reach their own photos, admins every photo.</summary>
+    /// <summary>
+    /// Who is asking, as the image services see it: owners reach their own photos, admins every photo. The
+    /// Admin role on a request's principal has been checked against the database (<see cref="AdminClaimFromDatabase"/>).
+    /// </summary>
     public static Caller Caller(this ClaimsPrincipal user) => new(user.UserId(), user.IsInRole(Roles.Admin));
 
     public static Guid UserId(this ClaimsPrincipal user) =>

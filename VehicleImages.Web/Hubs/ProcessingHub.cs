@@ -1,16 +1,17 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
-using VehicleImages.Core.Accounts;
 using VehicleImages.Web.Auth;
 
 namespace VehicleImages.Web.Hubs;
 
 /// <summary>
 /// Server-to-client only: ImageStatusChanged to the image's owner and to admins, AdminAlert to admins.
-/// Browsers authenticate with the cookie; other clients with the bearer token as access_token.
+/// Browsers authenticate with the cookie; other clients with the bearer token as access_token. Whether a
+/// connection is an admin's is read from the database when it connects and re-checked when roles change
+/// (<see cref="HubAdmins"/>), never taken from the token's claims.
 /// </summary>
 [Authorize]
-public sealed class ProcessingHub : Hub
+public sealed class ProcessingHub(HubAdmins admins) : Hub
 {
     public const string Path = "/hubs/processing";
     public const string Admins = "admins";
@@ -19,10 +20,16 @@ public sealed class ProcessingHub : Hub
 
     public override async Task OnConnectedAsync()
     {
-        await Groups.AddToGroupAsync(Context.ConnectionId, UserGroup(Context.User!.UserId()));
-        if (Context.User!.IsInRole(Roles.Admin))
-            await Groups.AddToGroupAsync(Context.ConnectionId, Admins);
+        var userId = Context.User!.UserId();
+        await Groups.AddToGroupAsync(Context.ConnectionId, UserGroup(userId));
+        await admins.JoinIfAdminAsync(Context.ConnectionId, userId, Context.ConnectionAborted);
         await base.OnConnectedAsync();
+    }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        admins.Leave(Context.ConnectionId);
+        return base.OnDisconnectedAsync(exception);
     }
 }
 

@@ -20,6 +20,9 @@ public static class RateLimitPolicies
     /// <summary>Multipart uploads, per user: RateLimits:UploadsPerMinute.</summary>
     public const string Uploads = "uploads";
 
+    /// <summary>Resumable-upload chunks (tus PATCH), per user: RateLimits:UploadPatchesPerMinute.</summary>
+    public const string UploadPatches = "upload-patches";
+
     /// <summary>Owner re-analysis of a vehicle, per user: RateLimits:ReanalyzePerHour.</summary>
     public const string Reanalyze = "reanalyze";
 }
@@ -36,19 +39,15 @@ internal static class RateLimiting
     {
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ForwardedHeadersSettings>>((o, settings) =>
         {
-            // The framework trusts loopback by default, and with both lists empty it trusts everyone (what
-            // ASPNETCORE_FORWARDEDHEADERS_ENABLED sets up). We trust only what the operator names, and
-            // nothing when nothing is named: a client that sends X-Forwarded-For itself changes nothing.
+            // Nothing named: a proxy on this machine (loopback) is believed, the framework's default, so that
+            // behind the usual same-host TLS proxy the limits see each real client, not 127.0.0.1 for all. A
+            // client's own X-Forwarded-For reaches the app only through that proxy, which appends the address
+            // it saw: only that last entry is taken (ForwardLimit 1). With proxies named, only those are believed.
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             var any = settings.Value.KnownProxies.Count + settings.Value.KnownNetworks.Count > 0;
             if (!any)
-            {
-                // Nothing named: only the scheme, and only from a proxy on this machine (TLS ended by a local
-                // proxy makes the request HTTPS here, for Secure cookies and HSTS). Never the client's address.
-                o.ForwardedHeaders = ForwardedHeaders.XForwardedProto;
                 return;
-            }
 
-            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
             o.KnownProxies.Clear();
             o.KnownIPNetworks.Clear();
             foreach (var proxy in settings.Value.KnownProxies)
@@ -79,6 +78,14 @@ internal static class RateLimiting
                 return perMinute == 0
                     ? RateLimitPartition.GetNoLimiter("")
                     : RateLimitPartition.GetTokenBucketLimiter(user, _ => PerMinute(perMinute));
+            });
+            o.AddPolicy(RateLimitPolicies.UploadPatches, http =>
+            {
+                var perMinute = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.UploadPatchesPerMinute;
+                var user = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? ClientKey(http.Connection.RemoteIpAddress);
+                return perMinute == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter("patch:" + user, _ => PerMinute(perMinute));
             });
             o.AddPolicy(RateLimitPolicies.Reanalyze, http =>
             {
@@ -132,6 +139,7 @@ internal static class RateLimiting
         var detail = policy switch
         {
             RateLimitPolicies.Uploads => $"Too many uploads from your account in the last minute; try again in {seconds} s.",
+            RateLimitPolicies.UploadPatches => $"Too many upload chunks from your account in the last minute; try again in {seconds} s.",
             RateLimitPolicies.Reanalyze => $"Too many re-analysis requests from your account in the last hour; try again in {seconds} s.",
             _ => $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.",
         };

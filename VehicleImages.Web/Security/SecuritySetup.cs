@@ -14,7 +14,7 @@ public static class SecuritySetup
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         // Which proxies' X-Forwarded-* are believed is set once, with the rate limits (Limits/RateLimiting):
-        // by default only X-Forwarded-Proto from loopback.
+        // by default a proxy on loopback.
         return services;
     }
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
 using VehicleImages.Core.Configuration;
 
 namespace VehicleImages.Core.Analysis;
@@ -42,10 +41,15 @@ public sealed class AlwaysOpenGate : IAnalysisGate
 
 /// <summary>
 /// The OpenAI-compatible providers in order (Analysis:Endpoint, then Analysis:Fallbacks): each call
-/// goes to the first one available. A provider is skipped while it is unavailable, except for the
-/// one probe per Analysis:BreakSeconds that tests it again. Errors that belong to one photo (an
-/// answer that cannot be read, a 400) are that photo's; when no provider is left, the photo waits
+/// goes to the first one available. A call that fails for a reason that could be the provider's (no
+/// answer, a 5xx, a timeout) asks "is the provider down?" before the photo is charged: the database
+/// may already say so (another instance found out); otherwise a probe with the app's own tiny image
+/// (<see cref="ProbeImage"/>) decides. Down: the provider is marked unavailable (one alert, every
+/// instance), the call goes to the next provider, and when none is left the photo waits
 /// (<see cref="AnalysisFailure.Unavailable"/>), spending no attempt, and the claimer stops claiming.
+/// The probe answers: the failure is the photo's, and its attempt counts. While a provider is
+/// unavailable, one probe per Analysis:BreakSeconds across all instances tests it again, with the
+/// same tiny image: never with a user's photo.
 /// </summary>
 public sealed class ProviderChain : IAnalysisGate, IDisposable
 {
@@ -53,7 +57,9 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<ProviderChain> _logger;
     private readonly TimeSpan _break;
+    private readonly CancellationTokenSource _stopping = new();
     private int _registered;
+    private int _disposed;
 
     public ProviderChain(IOptions<AnalysisOptions> options, IHttpClientFactory http, ProviderHealth health, TimeProvider time,
         ILogger<ProviderChain> logger, ILoggerFactory loggers, Func<ProviderSettings, IVisionClient>? clients = null)
@@ -63,7 +69,7 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
         _logger = logger;
         _break = TimeSpan.FromSeconds(options.Value.BreakSeconds);
         Providers = [.. ProviderSettings.Chain(options.Value).Select(s => new VisionProvider(
-            s, clients?.Invoke(s) ?? new OpenAiVisionClient(s, http, loggers.CreateLogger<OpenAiVisionClient>()), new ProviderThrottle(s.RequestsPerMinute, time), _break, OnOpenedAsync))];
+            s, clients?.Invoke(s) ?? new OpenAiVisionClient(s, http, loggers.CreateLogger<OpenAiVisionClient>()), new ProviderThrottle(s.RequestsPerMinute, time), time))];
         // Learned from another instance that a provider is back: this instance's breaker closes too.
         health.Changed += () =>
         {
@@ -91,7 +97,7 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
         await EnsureRegisteredAsync(cancellationToken);
         await _health.RefreshIfStaleAsync(cancellationToken);
         var now = _time.GetUtcNow();
-        var nextProbe = TimeSpan.MaxValue;
+        var wait = poll;
         foreach (var p in Providers)
         {
             var state = _health[p.Name];
@@ -104,13 +110,15 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
                 return paused > TimeSpan.Zero ? new ClaimPermit(0, paused < poll ? paused : poll) : new ClaimPermit(free, poll);
             }
 
+            // Unavailable: its probe (the app's image, not a claimed photo) runs by itself when due; a
+            // success wakes the claimer. Until then, sleep to the next probe or the poll, whichever is first.
+            ProbeWhenDue(p, state);
             var untilProbe = state.NextProbeAt - now;
-            if (untilProbe <= TimeSpan.Zero)
-                return new ClaimPermit(Math.Min(free, 1), poll); // one photo, to probe with
-            nextProbe = untilProbe < nextProbe ? untilProbe : nextProbe;
+            if (untilProbe > TimeSpan.Zero && untilProbe < wait)
+                wait = untilProbe;
         }
 
-        return new ClaimPermit(0, nextProbe < poll ? nextProbe : poll);
+        return new ClaimPermit(0, wait);
     }
 
     public async Task<IReadOnlyList<ProviderView>> ProvidersAsync(CancellationToken cancellationToken)
@@ -129,53 +137,134 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
         foreach (var p in Providers)
         {
             var state = _health[p.Name];
-            if (state is null || state.IsAvailable)
+            if (state is { IsAvailable: false })
             {
-                if (p.IsBroken)
-                    continue;
-                try
+                ProbeWhenDue(p, state);
+                continue;
+            }
+
+            if (p.IsBroken)
+                continue;
+            var started = _time.GetTimestamp();
+            try
+            {
+                await p.Throttle.AcquireAsync(cancellationToken);
+                return (await CallAsync(p, tier, jpeg, cancellationToken), p);
+            }
+            catch (AnalysisException e) when (e.IsOutage)
+            {
+                switch (await IsDownAsync(p, started, cancellationToken))
                 {
-                    await p.Throttle.AcquireAsync(cancellationToken);
-                    return (await p.Pipeline.ExecuteAsync(async ct => await CallAsync(p, tier, jpeg, ct), cancellationToken), p);
-                }
-                catch (BrokenCircuitException)
-                {
-                    continue; // it opened meanwhile
-                }
-                catch (AnalysisException e) when (e.IsOutage && p.IsBroken)
-                {
-                    continue; // this very failure opened it: the outage, not the photo
-                }
-                catch (AnalysisException e) when (e.IsOutage)
-                {
-                    // Another instance may already have judged it an outage: then this photo waits with its attempt.
-                    if (!await MarkedUnavailableElsewhereAsync(p, cancellationToken))
-                        throw;
-                }
-                catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
-                {
-                    p.Throttle.PauseFor(e.RetryAfter ?? TimeSpan.FromSeconds(30));
-                    throw;
+                    case ProbeOutcome.Down:
+                        continue; // the provider's outage, not the photo's: the next provider, or the photo waits
+                    case ProbeOutcome.RateLimited:
+                        throw new AnalysisException(AnalysisFailure.RateLimited, "the AI provider is rate limiting (429)", p.Throttle.PausedFor, e)
+                            { Provider = p.Name, Model = p.Model };
+                    default:
+                        throw; // the provider answers the app's own image: the failure is this photo's
                 }
             }
-            else if (state.NextProbeAt <= _time.GetUtcNow() && await _health.TryTakeProbeAsync(p.Settings, _break, cancellationToken))
+            catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
             {
-                try
-                {
-                    await p.Throttle.AcquireAsync(cancellationToken);
-                    var answer = await CallAsync(p, tier, jpeg, cancellationToken);
-                    await _health.ReportRecoveredAsync(p.Settings, CancellationToken.None);
-                    await p.CloseAsync();
-                    return (answer, p);
-                }
-                catch (AnalysisException e) when (e.IsOutage)
-                {
-                    await _health.ProbeFailedAsync(p.Settings, e.Message, CancellationToken.None);
-                }
+                p.Throttle.PauseFor(e.RetryAfter ?? TimeSpan.FromSeconds(30));
+                throw;
             }
         }
 
         throw new AnalysisException(AnalysisFailure.Unavailable, WaitingReason());
+    }
+
+    /// <summary>
+    /// After a call that started at <paramref name="started"/> failed as an outage would: is the
+    /// provider down? The database says so when another instance found out; otherwise a probe that
+    /// started no earlier than the call decides (its failure marks the provider unavailable).
+    /// </summary>
+    private async Task<ProbeOutcome> IsDownAsync(VisionProvider p, long started, CancellationToken cancellationToken)
+    {
+        await _health.RefreshAsync(cancellationToken);
+        if (_health[p.Name] is { IsAvailable: false })
+            return ProbeOutcome.Down;
+        return await p.ProbeAsync(started, () => ProbeAsync(p)).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>One probe with the app's own image; when it finds the provider down, marks it unavailable for every instance.</summary>
+    private async Task<ProbeOutcome> ProbeAsync(VisionProvider p)
+    {
+        var (outcome, error) = await SendProbeAsync(p);
+        if (outcome != ProbeOutcome.Down)
+            return outcome;
+        p.Open(_break);
+        try
+        {
+            await _health.ReportOutageAsync(p.Settings, error!, _break, CancellationToken.None);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+        {
+            // This instance's breaker is open either way; other instances learn at the next report.
+            _logger.LogWarning("Recording the outage of {Provider} failed ({Message})", p.Name, e.Message);
+        }
+
+        return outcome;
+    }
+
+    /// <summary>Sends the probe image as a tier 1 question; any answer that is not an outage's means the provider is there.</summary>
+    private async Task<(ProbeOutcome Outcome, string? Error)> SendProbeAsync(VisionProvider p)
+    {
+        try
+        {
+            await p.Throttle.AcquireAsync(_stopping.Token);
+            await CallAsync(p, Tier.Classification, ProbeImage.Jpeg, _stopping.Token);
+            return (ProbeOutcome.Answered, null);
+        }
+        catch (AnalysisException e) when (e.IsOutage)
+        {
+            return (ProbeOutcome.Down, e.Message);
+        }
+        catch (AnalysisException e) when (e.Failure == AnalysisFailure.RateLimited)
+        {
+            p.Throttle.PauseFor(e.RetryAfter ?? TimeSpan.FromSeconds(30));
+            return (ProbeOutcome.RateLimited, null);
+        }
+        catch (AnalysisException)
+        {
+            return (ProbeOutcome.Answered, null); // an unreadable answer or a 400 still comes from a provider that is up
+        }
+    }
+
+    /// <summary>
+    /// While a provider is unavailable: when its probe is due and this instance takes it (one per
+    /// break across all instances), sends the probe image in the background; an answer marks the
+    /// provider available again (one alert) and wakes every claimer.
+    /// </summary>
+    private void ProbeWhenDue(VisionProvider p, ProviderStatus state)
+    {
+        if (state.NextProbeAt > _time.GetUtcNow() || _stopping.IsCancellationRequested || !p.TryStartRecovery())
+            return;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (!await _health.TryTakeProbeAsync(p.Settings, _break, _stopping.Token))
+                    return;
+                var (outcome, error) = await SendProbeAsync(p);
+                if (outcome == ProbeOutcome.Down)
+                {
+                    await _health.ProbeFailedAsync(p.Settings, error!, CancellationToken.None);
+                    return;
+                }
+
+                await _health.ReportRecoveredAsync(p.Settings, CancellationToken.None);
+                await p.CloseAsync();
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+            {
+                _logger.LogDebug("Probing {Provider} did not finish ({Message})", p.Name, e.Message);
+            }
+            finally
+            {
+                p.RecoveryDone();
+            }
+        });
     }
 
     /// <summary>One call, measured: latency, outcome and tokens per provider, and a span in the photo's trace.</summary>
@@ -199,19 +288,13 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
             var outcome = e.Failure == AnalysisFailure.RateLimited ? "rate_limited" : e.IsOutage ? "unavailable" : "error";
             Observability.Telemetry.ProviderCalls.Add(1, provider, Observability.Telemetry.Tag("outcome", outcome));
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
-            throw;
+            // The attempt's history names who was asked, an answer that could not be read included.
+            throw e.AnsweredBy(p.Name, p.Model);
         }
         finally
         {
             Observability.Telemetry.ProviderLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, provider);
         }
-    }
-
-    /// <summary>After an outage failure while this instance's breaker is closed: has another instance already marked the provider unavailable?</summary>
-    private async Task<bool> MarkedUnavailableElsewhereAsync(VisionProvider provider, CancellationToken cancellationToken)
-    {
-        await _health.RefreshAsync(cancellationToken);
-        return _health[provider.Name] is { IsAvailable: false };
     }
 
     public string WaitingReason() => UnavailableSince is { } since
@@ -227,21 +310,13 @@ public sealed class ProviderChain : IAnalysisGate, IDisposable
         Volatile.Write(ref _registered, 1);
     }
 
-    private async ValueTask OnOpenedAsync(VisionProvider provider, string error)
-    {
-        try
-        {
-            await _health.ReportOutageAsync(provider.Settings, error, _break, CancellationToken.None);
-        }
-        catch (Exception e)
-        {
-            // The breaker is open here either way; other instances learn at the next report.
-            _logger.LogWarning("Recording the outage of {Provider} failed ({Message})", provider.Name, e.Message);
-        }
-    }
-
     public void Dispose()
     {
+        // Registered as itself and as the gate: the container may dispose it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        _stopping.Cancel();
+        _stopping.Dispose();
         foreach (var p in Providers)
             p.Dispose();
     }

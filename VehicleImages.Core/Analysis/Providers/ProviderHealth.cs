@@ -16,11 +16,11 @@ public sealed record ProviderStatus(string Name, string? Model, string State, Da
 /// <summary>
 /// The providers' state in PostgreSQL (analysis_providers), so that an outage one instance sees is
 /// known to all, and the recovery too, without each instance spending attempts to find out. The
-/// first instance whose breaker opens marks the provider unavailable (one provider_unavailable
+/// first instance whose probe finds the provider down marks it unavailable (one provider_unavailable
 /// alert), gives back the attempts the outage already cost, and sets when it may be probed; from
-/// then on one call per Analysis:BreakSeconds, across all instances, is the probe (whoever takes the
-/// probe slot first). A probe that succeeds marks it available (one provider_recovered alert) and
-/// every claimer wakes. Changes are announced with NOTIFY provider_state.
+/// then on one probe per Analysis:BreakSeconds, across all instances, tests it (whoever takes the
+/// probe slot first), always with the app's own image. A probe that gets an answer marks it available
+/// (one provider_recovered alert) and every claimer wakes. Changes are announced with NOTIFY provider_state.
 /// </summary>
 public sealed class ProviderHealth(NpgsqlDataSource db, AlertService alerts, WakeSignal wake, ProcessingEvents events,
     TimeProvider time, ILogger<ProviderHealth> logger)
@@ -107,7 +107,7 @@ public sealed class ProviderHealth(NpgsqlDataSource db, AlertService alerts, Wak
     }
 
     /// <summary>
-    /// This instance's breaker opened. The first to report it marks the provider unavailable, gives
+    /// A probe of this instance found the provider down. The first to report it marks the provider unavailable, gives
     /// back the attempts its outage cost photos, and alerts; later reports only keep the latest error.
     /// The flip and the give-back are two statements of one transaction: the give-back's snapshot,
     /// taken after the flip holds the provider's row, includes every outage failure that read the row

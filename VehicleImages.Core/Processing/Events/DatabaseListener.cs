@@ -37,7 +37,7 @@ public sealed class DatabaseListener(
                         events.Publish(e.Channel, e.Payload);
                 };
                 await using (var listen = new NpgsqlCommand(
-                    $"LISTEN {ProcessingChannels.Jobs}; LISTEN {ProcessingChannels.ImageStatus}; LISTEN {ProcessingChannels.AdminAlert}; LISTEN {ProcessingChannels.ProviderState};", connection))
+                    $"LISTEN {ProcessingChannels.Jobs}; LISTEN {ProcessingChannels.ImageStatus}; LISTEN {ProcessingChannels.AdminAlert}; LISTEN {ProcessingChannels.ProviderState}; LISTEN {ProcessingChannels.AccountRoles};", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);
 
                 Connected = true;

@@ -21,6 +21,9 @@ public sealed class ProcessingEvents
     /// <summary>An analysis provider became unavailable or available again, on any instance.</summary>
     public event Action<string>? ProviderStateChanged;
 
+    /// <summary>An account's role changed, on any instance: its id, and whether it is an Admin now.</summary>
+    public event Action<Guid, bool>? AccountRoleChanged;
+
     internal void Publish(string channel, string payload)
     {
         try
@@ -34,6 +37,10 @@ public sealed class ProcessingEvents
                     break;
                 case ProcessingChannels.ProviderState:
                     ProviderStateChanged?.Invoke(payload);
+                    break;
+                // "{id}:Admin" or "{id}:User".
+                case ProcessingChannels.AccountRoles when payload.Split(':') is [var id, var role] && Guid.TryParse(id, out var account):
+                    AccountRoleChanged?.Invoke(account, role == Accounts.Roles.Admin);
                     break;
                 case ProcessingChannels.AdminAlert when JsonSerializer.Deserialize(payload, EventsJson.Default.AlertEvent) is { } alert:
                     AlertRaised?.Invoke(alert);
@@ -136,6 +143,9 @@ public static class ProcessingChannels
     public const string ImageStatus = "image_status";
     public const string AdminAlert = "admin_alert";
     public const string ProviderState = "provider_state";
+
+    /// <summary>An account's role changed (payload: "{id}:Admin" or "{id}:User"), so every instance re-checks that account's live connections.</summary>
+    public const string AccountRoles = "account_roles";
 }
 
 /// <summary>

@@ -61,10 +61,11 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
 
     /// <summary>
     /// Ends a failed attempt in one statement: the job pending again after <paramref name="delay"/>
-    /// (or failed), the photo's status and reason, and the attempt's history row.
+    /// (or failed), the photo's status and reason, and the attempt's history row (naming the provider
+    /// and model asked, when one was).
     /// </summary>
     public async Task<FailOutcome?> FailAsync(ClaimKey claim, string error, bool final, TimeSpan delay, int tierReached, string? outageOf,
-        CancellationToken cancellationToken)
+        string? provider, string? model, CancellationToken cancellationToken)
     {
         // An outage failure of a provider already marked unavailable (by any instance) spends nothing:
         // the photo waits with this attempt and any earlier outage attempts given back. The provider's
@@ -97,8 +98,9 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
                 FROM job WHERE v.id = job.image_id
                 RETURNING v.file_name, job.waits),
             attempt AS (
-                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, error)
-                SELECT job.id, job.image_id, @attempt, @started, now(), @tier, CASE WHEN job.waits THEN '{AttemptOutcome.Retry}' ELSE @outcome END, @error FROM job)
+                INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, error, provider, model)
+                SELECT job.id, job.image_id, @attempt, @started, now(), @tier, CASE WHEN job.waits THEN '{AttemptOutcome.Retry}' ELSE @outcome END, @error,
+                       @provider, @model FROM job)
             SELECT file_name, waits FROM image
             """);
         AddFence(cmd, claim);
@@ -110,6 +112,8 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue("tier", tierReached);
         cmd.Parameters.AddWithValue("outcome", final ? AttemptOutcome.Failed : AttemptOutcome.Retry);
         cmd.Parameters.AddWithValue("outage", NpgsqlDbType.Text, (object?)outageOf ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("provider", NpgsqlDbType.Text, (object?)provider ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("model", NpgsqlDbType.Text, (object?)model ?? DBNull.Value);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? new FailOutcome(final && !reader.GetBoolean(1), reader.GetString(0)) : null;
     }

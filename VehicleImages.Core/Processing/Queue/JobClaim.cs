@@ -121,13 +121,15 @@ public sealed class JobClaim : ITierResults, IAsyncDisposable
     /// Ends a failed attempt: back to pending after the retry schedule's delay, or failed when the
     /// error is permanent or the attempts are spent. Null when the claim was lost. <paramref name="outageOf"/>
     /// names the provider when the error was its outage, so the attempt can be given back if that
-    /// outage is then recognised (see ProviderHealth).
+    /// outage is then recognised (see ProviderHealth). <paramref name="provider"/> and <paramref name="model"/>
+    /// name who was asked (and answered, when there was an answer), for the attempt's history row.
     /// </summary>
-    public Task<FailOutcome?> FailAsync(string error, bool permanent, string? outageOf = null)
+    public Task<FailOutcome?> FailAsync(string error, bool permanent, string? outageOf = null, string? provider = null, string? model = null)
     {
         End();
         var final = _retry.IsFinal(Attempt, permanent);
-        return _sql.FailAsync(Key, error, final, final ? TimeSpan.Zero : _retry.Delay(Attempt), TierReached, outageOf, CancellationToken.None);
+        return _sql.FailAsync(Key, error, final, final ? TimeSpan.Zero : _retry.Delay(Attempt), TierReached, outageOf, provider, model,
+            CancellationToken.None);
     }
 
     /// <summary>A 429: the job goes back without spending its attempt and waits as long as the provider asked.</summary>

@@ -82,7 +82,9 @@ public sealed class ImageProcessingAttempt
     public required string Outcome { get; set; }
     public string? Error { get; set; }
 
-    /// <summary>Who answered this attempt and what it cost, when it completed through a provider.</summary>
+    /// <summary>
+    /// Who answered this attempt (or was asked, when nothing answered) and, when it completed, what it cost.
+    /// </summary>
     public string? Provider { get; set; }
     public string? Model { get; set; }
     public int? PromptTokens { get; set; }

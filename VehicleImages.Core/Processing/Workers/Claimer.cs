@@ -11,10 +11,10 @@ namespace VehicleImages.Core.Processing;
 /// for, starts each claim's lease renewal, and hands the claims to the workers. It sleeps until a new
 /// job, a finished worker, a resume or a provider's recovery wakes it, or the fallback poll. It asks
 /// the <see cref="IAnalysisGate"/> first: while the provider asked us to wait (429) or no provider is
-/// available (an outage) it claims nothing, since claims would only sit idle or be handed back —
-/// except one photo when a provider is due to be probed. Up to <see cref="ClaimsInFlight"/> loops claim
-/// at once, each into slots it reserved from the pool first, so a fast drain keeps more than one
-/// backend busy (ADR 015).
+/// available (an outage) it claims nothing, since claims would only sit idle or be handed back (a
+/// provider is probed with the app's own image, never a claimed photo). Up to <see cref="ClaimsInFlight"/>
+/// loops claim at once, each into slots it reserved from the pool first, so a fast drain keeps more
+/// than one backend busy (ADR 015).
 /// </summary>
 public sealed class Claimer(JobQueue queue, IAnalysisGate gate, WakeSignal wake, ILogger<Claimer> logger)
 {
@@ -65,8 +65,8 @@ public sealed class Claimer(JobQueue queue, IAnalysisGate gate, WakeSignal wake,
         if (free <= 0)
             return ([], 0, PollInterval);
 
-        // A claim while another is on its way only for a batch's worth (and never for a provider's
-        // probe, a permit of one photo): the second loop adds a statement in flight, not many small ones.
+        // A claim while another is on its way only for a batch's worth: the second loop adds a
+        // statement in flight, not many small ones.
         var alone = Interlocked.Increment(ref _inFlight) == 1;
         try
         {

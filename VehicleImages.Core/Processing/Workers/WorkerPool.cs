@@ -136,7 +136,7 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
         }
         catch (AnalysisException e)
         {
-            await FailAsync(claim, e.Message, e.Failure == AnalysisFailure.Permanent, e.IsOutage ? e.Provider : null);
+            await FailAsync(claim, e.Message, e.Failure == AnalysisFailure.Permanent, e.IsOutage ? e.Provider : null, e.Provider, e.Model);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -167,7 +167,8 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
             }
             catch (Exception e) when (DatabaseErrors.IsDataError(e))
             {
-                await FailAsync(claim, "the database refused the result: " + DatabaseErrors.MessageText(e), permanent: false);
+                await FailAsync(claim, "the database refused the result: " + DatabaseErrors.MessageText(e), permanent: false,
+                    provider: result.Usage?.Provider, model: result.Usage?.Model);
             }
         }
         catch (Exception e)
@@ -180,9 +181,9 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
         }
     }
 
-    private async Task FailAsync(JobClaim claim, string error, bool permanent, string? outageOf = null)
+    private async Task FailAsync(JobClaim claim, string error, bool permanent, string? outageOf = null, string? provider = null, string? model = null)
     {
-        var outcome = await claim.FailAsync(error, permanent, outageOf);
+        var outcome = await claim.FailAsync(error, permanent, outageOf, provider, model);
         if (outcome is not null)
             Finished(outcome.Final ? "failed" : "retry");
         if (outcome is { Final: true } failed)

@@ -27,7 +27,8 @@ public sealed record CheckResponse(IReadOnlyList<ExistingImage> Existing);
 /// creation-with-upload, termination, expiration and checksum. The headers are this file's; the
 /// upload's life (offsets, the one completion, expiry) is <see cref="ResumableUploadService"/>'s.
 /// Cookie-signed POST, PATCH and DELETE carry the antiforgery header like every API change
-/// (Security/ApiAntiforgery); only creation counts against the per-user upload rate, never a chunk.
+/// (Security/ApiAntiforgery); creation counts against the per-user upload rate, chunks against a
+/// per-user chunk rate of their own (RateLimits:UploadPatchesPerMinute).
 /// </summary>
 public static class TusEndpoints
 {
@@ -58,7 +59,7 @@ public static class TusEndpoints
         uploads.MapMethods("/", [HttpMethods.Options], Options).AllowAnonymous();
         uploads.MapPost("/", CreateAsync).RequireAuthorization().RequireRateLimiting(Limits.RateLimitPolicies.Uploads);
         uploads.MapMethods("/{id:guid}", [HttpMethods.Head], HeadAsync).RequireAuthorization();
-        uploads.MapPatch("/{id:guid}", PatchAsync).RequireAuthorization();
+        uploads.MapPatch("/{id:guid}", PatchAsync).RequireAuthorization().RequireRateLimiting(Limits.RateLimitPolicies.UploadPatches);
         uploads.MapDelete("/{id:guid}", DeleteAsync).RequireAuthorization();
         uploads.MapGet("/{id:guid}", GetAsync).RequireAuthorization();
 
@@ -101,9 +102,13 @@ public static class TusEndpoints
         if (request.ContentLength > length)
             return Problem(StatusCodes.Status413PayloadTooLarge, $"The first chunk goes beyond Upload-Length ({length} bytes).");
 
-        var upload = await uploads.CreateAsync(userId,
+        var creation = await uploads.CreateAsync(userId,
             new NewUpload(vehicleId, UploadNames.Clean(fileName), metadata.GetValueOrDefault("filetype") is { Length: > 0 and <= 255 } t ? t : null, length),
             cancellationToken);
+        if (creation.Upload is not { } upload)
+            return creation.Refusal == CreationRefusal.OverQuota
+                ? Problem(StatusCodes.Status413PayloadTooLarge, creation.Reason!, "Storage quota reached")
+                : Problem(StatusCodes.Status403Forbidden, creation.Reason!, "Too many unfinished uploads");
         var location = $"{Path}/{upload.Id}";
         http.Response.Headers.Location = location;
 
@@ -178,8 +183,7 @@ public static class TusEndpoints
         catch (StoreUnavailableException e)
         {
             // Nothing of the chunk counts (the offset did not move); the client retries after a HEAD.
-            http.Response.Headers.RetryAfter = "5";
-            return Problem(StatusCodes.Status503ServiceUnavailable, $"The chunk was not kept: {e.Message}. Try again shortly.");
+            return StorageUnavailable(http, $"Upload {id}: chunk at {offset} not kept: {e.Message}", "The chunk was not kept: storage is unavailable. Try again shortly.");
         }
         http.Response.Headers["Upload-Offset"] = result.Offset.ToString(CultureInfo.InvariantCulture);
         return result.Status switch
@@ -214,7 +218,16 @@ public static class TusEndpoints
             return Problem(StatusCodes.Status404NotFound, "No such upload.");
         // Every byte is here but no outcome yet (the finishing request failed, or its instance died): finish it now, once.
         if (uploads.AwaitsCompletion(upload))
-            upload = await uploads.CompleteAsync(id, cancellationToken) ?? upload;
+        {
+            try
+            {
+                upload = await uploads.CompleteAsync(id, cancellationToken) ?? upload;
+            }
+            catch (StoreUnavailableException e)
+            {
+                return StorageUnavailable(http, $"Upload {id}: finishing it failed: {e.Message}", "The upload is complete but cannot be finished now: storage is unavailable. Try again shortly.");
+            }
+        }
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Ok(new UploadStatusResponse(upload.Id, upload.VehicleId, upload.FileName, upload.Length, upload.Offset,
             IsOutcome(upload.State) ? upload.State : UploadState.Uploading, upload.ImageId, upload.Error, upload.ExpiresAt));
@@ -294,6 +307,14 @@ public static class TusEndpoints
         {
             return null;
         }
+    }
+
+    /// <summary>503 with Retry-After. The store's own words (bucket, internal address) go to the log, never to the client.</summary>
+    private static IResult StorageUnavailable(HttpContext http, string logged, string detail)
+    {
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TusEndpoints)).LogWarning("{What}", logged);
+        http.Response.Headers.RetryAfter = "5";
+        return Problem(StatusCodes.Status503ServiceUnavailable, detail, "Storage unavailable");
     }
 
     private static IResult Problem(int status, string detail, string? title = null) =>
