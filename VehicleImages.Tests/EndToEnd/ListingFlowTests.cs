@@ -98,4 +98,51 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             Assert.Equal(rear, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
                 "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
         });
+
+    [Fact]
+    public Task Browser_TwoTabs_TheStaleOneGetsTheCurrentOrder_RemoveAddAndRebuild() =>
+        browser.RunAsync(app.App.BaseAddress, "listing-two-tabs", async page =>
+        {
+            await BrowserSteps.RegisterAsync(page, "two-tabs@example.test");
+            await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Hilux");
+            var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
+            var (cover, rear, dash) = await PhotosAsync(vehicleId,
+                ("exterior.front_3q_left", 9, "complete"), ("exterior.rear", 8, "complete"), ("interior.dashboard", 7, "complete")) switch
+            { var ids => (ids[0], ids[1], ids[2]) };
+
+            await page.GotoAsync($"vehicles/{vehicleId}/listing");
+            var other = await page.Context.NewPageAsync();
+            await other.GotoAsync($"vehicles/{vehicleId}/listing");
+            var items = page.Locator(".listing-item");
+            var otherItems = other.Locator(".listing-item");
+            await ExpectOrderAsync(items, cover, rear, dash);
+            await ExpectOrderAsync(otherItems, cover, rear, dash);
+
+            // The other tab removes the rear; this tab, still showing it, stars the dashboard: refused, and the current order shown.
+            var remove = other.GetByRole(AriaRole.Button, new() { Name = "Remove Rear from the listing", Exact = true });
+            await Expect(remove).ToBeEnabledAsync();
+            await remove.ClickAsync();
+            await ExpectOrderAsync(otherItems, cover, dash);
+            await Expect(other.Locator($".tray-item[data-image-id='{rear}'] .tray-reason")).ToHaveTextAsync("left out by you");
+
+            var star = page.GetByRole(AriaRole.Button, new() { Name = "Make Interior, dashboard the cover", Exact = true });
+            await Expect(star).ToBeEnabledAsync();
+            await star.ClickAsync();
+            await Expect(page.Locator("#listing-status")).ToContainTextAsync("changed elsewhere");
+            await ExpectOrderAsync(items, cover, dash);
+
+            // Made again on the current order, the change is saved; the rear comes back from the tray at the end.
+            await star.ClickAsync();
+            await ExpectOrderAsync(items, dash, cover);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Add Rear to the listing", Exact = true }).ClickAsync();
+            await ExpectOrderAsync(items, dash, cover, rear);
+            await Expect(page.Locator("#listing-mode")).ToHaveAttributeAsync("data-mode", "manual");
+
+            // Rebuild: the automatic listing again, the front three-quarter the cover.
+            await page.Locator("#rebuild").ClickAsync();
+            await ExpectOrderAsync(items, cover, rear, dash);
+            await Expect(page.Locator("#listing-mode")).ToHaveAttributeAsync("data-mode", "auto");
+            Assert.Equal(cover, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
+                "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
+        });
 }
