@@ -94,6 +94,12 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await Expect(items.First.Locator(".cover-mark")).ToHaveTextAsync("Cover");
             await Expect(page.Locator(".cover-mark")).ToHaveCountAsync(1);
             await Accessibility.AssertNoViolationsAsync(page, "the listing, edited");
+
+            // Download: the browser starts the zip at once, in the size chosen (these rows have no stored files: only photos.csv names them).
+            await page.Locator("#export-size").SelectOptionAsync("1024");
+            var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("#export-download").ClickAsync());
+            Assert.Equal("Defender-listing-1024.zip", download.SuggestedFilename);
+            Assert.Null(await download.FailureAsync());
             // The cover is the vehicle's primary photo.
             Assert.Equal(rear, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
                 "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
