@@ -151,4 +151,33 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             Assert.Equal(cover, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
                 "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
         });
+
+    [Fact]
+    public Task Browser_APhotoThatFinishesItsAnalysis_FillsTheOpenListingIn() =>
+        browser.RunAsync(app.App.BaseAddress, "listing-live", async page =>
+        {
+            await BrowserSteps.RegisterAsync(page, "live-listing@example.test");
+            await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Patrol");
+            var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
+            var (cover, front) = await PhotosAsync(vehicleId, ("exterior.front_3q_left", 9, "complete"), ("exterior.front", 8, "pending")) switch
+            { var ids => (ids[0], ids[1]) };
+
+            await page.GotoAsync($"vehicles/{vehicleId}/listing");
+            var items = page.Locator(".listing-item");
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Remove Front 3/4 left from the listing", Exact = true })).ToBeEnabledAsync();
+            await ExpectOrderAsync(items, cover);
+            await Expect(page.Locator("#still-analysing")).ToHaveTextAsync("1 photo still being analysed");
+            await Expect(page.Locator($".tray-item[data-image-id='{front}'] .tray-reason")).ToHaveTextAsync("still being analysed");
+
+            // The analysis finishes as a worker leaves it: the shot first, then the status (the database announces the change).
+            await ImageRows.ScalarAsync<int>(app.App.ConnectionString, """
+                INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source) VALUES (@id, 'exterior', 'front', 0.9, 'ai');
+                UPDATE vehicle_images SET processing_status = 'complete' WHERE id = @id;
+                SELECT 1
+                """, ("id", front));
+
+            await ExpectOrderAsync(items, cover, front);
+            await Expect(page.Locator("#still-analysing")).ToHaveCountAsync(0);
+            await Expect(page.Locator(".tray-item")).ToHaveCountAsync(0);
+        });
 }
