@@ -75,7 +75,8 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await page.Keyboard.PressAsync("Enter");
             await ExpectOrderAsync(items, cover, dash, rear);
             await Expect(mode).ToHaveAttributeAsync("data-mode", "manual");
-            await up.FocusAsync();
+            // The focus moved with the photo: Enter again moves it on.
+            await Expect(up).ToBeFocusedAsync();
             await page.Keyboard.PressAsync("Enter");
             await ExpectOrderAsync(items, dash, cover, rear);
             await Expect(page.Locator("#listing-status")).ToHaveTextAsync("Moved Interior, dashboard to place 1.");
