@@ -80,7 +80,11 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await page.Keyboard.PressAsync("Enter");
             await ExpectOrderAsync(items, dash, cover, rear);
             await Expect(page.Locator("#listing-status")).ToHaveTextAsync("Moved Interior, dashboard to place 1.");
-            await Expect(up).ToBeDisabledAsync();
+            // First place: Move up says it is unavailable, and the focus stays on it.
+            await Expect(up).ToHaveAttributeAsync("aria-disabled", "true");
+            await Expect(up).ToBeFocusedAsync();
+            await page.Keyboard.PressAsync("Enter");
+            await ExpectOrderAsync(items, dash, cover, rear);
 
             // The rear as the cover: first place.
             await page.GetByRole(AriaRole.Button, new() { Name = "Make Rear the cover", Exact = true }).ClickAsync();
