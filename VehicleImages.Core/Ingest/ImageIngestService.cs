@@ -214,7 +214,7 @@ public sealed class ImageIngestService(
             Variants = variants.ToJson(),
             TakenAt = exif.TakenAt?.ToUniversalTime(),
             IsPrimary = !await db.VehicleImages.AnyAsync(i => i.VehicleId == vehicleId && i.IsPrimary, cancellationToken),
-            ProcessingStatus = ProcessingStatus.Pending,
+            ProcessingStatus = Processing.PhotoStatus.OnArrival,
             CreatedAt = time.GetUtcNow(),
             Sha256 = file.Sha256,
             ContentType = variants.Original.ContentType,

@@ -141,24 +141,7 @@ public sealed class ProviderHealth(NpgsqlDataSource db, AlertService alerts, Wak
 
             if (flipped)
             {
-                await using var refund = new NpgsqlCommand($"""
-                    WITH refunded AS (
-                        UPDATE image_processing_jobs j
-                        SET attempt = greatest(j.attempt - j.outage_attempts, 0), outage_provider = NULL, outage_attempts = 0,
-                            status = '{Pending}', run_at = now(),
-                            finished_at = NULL, updated_at = now()
-                        WHERE j.outage_provider = @name AND j.updated_at > now() - @window
-                          AND (j.status = '{Pending}' OR (j.status = '{Failed}' AND NOT EXISTS (
-                                SELECT 1 FROM image_processing_jobs l WHERE l.image_id = j.image_id AND l.status IN ('{Pending}', '{Images.ProcessingStatus.Processing}'))))
-                        RETURNING j.image_id),
-                    images AS (
-                        UPDATE vehicle_images v SET processing_status = '{Pending}', processing_error = NULL
-                        FROM refunded WHERE v.id = refunded.image_id AND v.processing_status IN ('{Pending}', '{Failed}'))
-                    SELECT count(*) FROM refunded
-                    """, connection, transaction);
-                refund.Parameters.AddWithValue("name", provider.Name);
-                refund.Parameters.AddWithValue("window", RefundWindow);
-                refunded = (long)(await refund.ExecuteScalarAsync(cancellationToken))!;
+                refunded = await PhotoStatus.WaitForProviderAsync(connection, transaction, provider.Name, RefundWindow, cancellationToken);
             }
 
             await using (var notify = new NpgsqlCommand($"SELECT pg_notify('{ProcessingChannels.ProviderState}', @name)", connection, transaction))

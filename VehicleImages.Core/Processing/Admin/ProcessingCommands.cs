@@ -29,8 +29,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand($"""
             WITH image AS (
-                UPDATE vehicle_images SET processing_status = '{Pending}', processing_error = NULL
-                WHERE id = @image AND (processing_status = '{Failed}' OR (@admin AND processing_status = '{Cancelled}'))
+                {PhotoStatus.Retry}
                 RETURNING id)
             INSERT INTO image_processing_jobs (image_id) SELECT id FROM image
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
@@ -44,8 +43,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand($"""
             WITH images AS (
-                UPDATE vehicle_images SET processing_status = '{Pending}', processing_error = NULL
-                WHERE processing_status = '{Failed}'
+                {PhotoStatus.RetryAllFailed}
                 RETURNING id)
             INSERT INTO image_processing_jobs (image_id) SELECT id FROM images
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
@@ -70,7 +68,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
                                   WHERE j.image_id = v.id AND j.status IN ('{Pending}', '{Images.ProcessingStatus.Processing}'))
                 LIMIT {BackfillBatch}),
             images AS (
-                UPDATE vehicle_images v SET processing_status = '{Pending}' FROM missing WHERE v.id = missing.id
+                {PhotoStatus.Enqueue}
                 RETURNING v.id)
             INSERT INTO image_processing_jobs (image_id, priority) SELECT id, {JobPriority.Backfill} FROM images
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
@@ -97,12 +95,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
         await using var cmd = db.CreateCommand($"""
             WITH chosen AS ({ReanalysisCandidates} LIMIT {BackfillBatch}),
             images AS (
-                UPDATE vehicle_images v
-                SET processing_status = '{Pending}', processing_error = NULL,
-                    ai_scan_metadata = CASE WHEN v.ai_scan_metadata IS NULL THEN NULL ELSE jsonb_strip_nulls(jsonb_build_object(
-                        'previous_analysis', v.ai_scan_metadata - 'previous_analysis' - '{Tiers.UsageKey}',
-                        '{Tiers.UsageKey}', v.ai_scan_metadata->'{Tiers.UsageKey}')) END
-                FROM chosen WHERE v.id = chosen.id
+                {PhotoStatus.EnqueueForReanalysis}
                 RETURNING v.id)
             INSERT INTO image_processing_jobs (image_id, priority) SELECT id, {JobPriority.Reanalysis} FROM images
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING
@@ -159,8 +152,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
                 FROM chosen WHERE j.id = chosen.id
                 RETURNING j.image_id),
             images AS (
-                UPDATE vehicle_images v SET processing_status = '{Cancelled}', processing_error = @reason
-                FROM job WHERE v.id = job.image_id)
+                {PhotoStatus.Cancel})
             SELECT count(*) FROM job
             """);
         AddSelection(cmd, selection);
@@ -176,8 +168,7 @@ public sealed class ProcessingCommands(NpgsqlDataSource db)
                 SELECT DISTINCT j.image_id FROM image_processing_jobs j JOIN vehicle_images v ON v.id = j.image_id
                 WHERE {Selected} AND j.status IN ('{Failed}', '{Cancelled}')),
             images AS (
-                UPDATE vehicle_images v SET processing_status = '{Pending}', processing_error = NULL
-                FROM chosen WHERE v.id = chosen.image_id AND v.processing_status IN ('{Failed}', '{Cancelled}')
+                {PhotoStatus.RetryChosen}
                 RETURNING v.id)
             INSERT INTO image_processing_jobs (image_id) SELECT id FROM images
             ON CONFLICT (image_id) WHERE status IN ('{Pending}', '{Images.ProcessingStatus.Processing}') DO NOTHING

@@ -92,10 +92,7 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
                 WHERE {Fence}
                 RETURNING j.id, j.image_id, d.waits),
             image AS (
-                UPDATE vehicle_images v
-                SET processing_status = CASE WHEN job.waits THEN '{Pending}' ELSE @status END,
-                    processing_error = CASE WHEN job.waits THEN NULL ELSE @error END
-                FROM job WHERE v.id = job.image_id
+                {PhotoStatus.Fail}
                 RETURNING v.file_name, job.waits),
             attempt AS (
                 INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, error, provider, model)
@@ -104,7 +101,7 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
             SELECT file_name, waits FROM image
             """);
         AddFence(cmd, claim);
-        cmd.Parameters.AddWithValue("status", final ? Failed : Pending);
+        cmd.Parameters.AddWithValue("status", PhotoStatus.AfterFailure(final));
         cmd.Parameters.AddWithValue("delay", delay);
         cmd.Parameters.AddWithValue("error", error);
         cmd.Parameters.AddWithValue("final", final);
@@ -128,7 +125,7 @@ internal sealed class ClaimStatements(NpgsqlDataSource db)
                     locked_by = NULL, lease_until = NULL
                 WHERE {Fence}
                 RETURNING j.image_id)
-            UPDATE vehicle_images v SET processing_status = '{Pending}' FROM released WHERE v.id = released.image_id
+            {PhotoStatus.Release}
             """);
         AddFence(cmd, claim);
         cmd.Parameters.AddWithValue("after", after);

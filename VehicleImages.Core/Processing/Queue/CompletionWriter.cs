@@ -168,10 +168,7 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
             RETURNING j.id, j.image_id, j.attempt, j.priority, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
                       i.provider, i.model, i.prompt_tokens, i.completion_tokens),
         image AS (
-            UPDATE vehicle_images v
-            SET processing_status = '{Complete}', processing_error = NULL,
-                ai_scan_metadata = coalesce(v.ai_scan_metadata, jsonb_build_object()) || job.metadata
-            FROM job WHERE v.id = job.image_id
+            {PhotoStatus.Complete}
             RETURNING v.id, v.vehicle_id, v.user_id, job.attempt),
         announced AS MATERIALIZED ({StatusAnnouncement.Of("image", Complete)}),
         angle AS (

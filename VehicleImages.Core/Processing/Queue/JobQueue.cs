@@ -40,8 +40,7 @@ public sealed class JobQueue(
             FROM due WHERE j.id = due.id
             RETURNING j.id, j.image_id, j.attempt, j.run_at, j.trace_parent),
         images AS (
-            UPDATE vehicle_images v SET processing_status = '{Images.ProcessingStatus.Processing}', processing_error = NULL
-            FROM claimed WHERE v.id = claimed.image_id
+            {PhotoStatus.Claim}
             RETURNING claimed.id AS job_id, v.id, v.file_name, v.width, v.height, v.variants, v.ai_scan_metadata, v.vehicle_id, v.user_id,
                       claimed.attempt, claimed.run_at, claimed.trace_parent),
         announced AS MATERIALIZED ({StatusAnnouncement.Of("images", Images.ProcessingStatus.Processing)})
@@ -114,8 +113,7 @@ public sealed class JobQueue(
                 FROM expired e WHERE j.id = e.id
                 RETURNING j.id, j.image_id, j.attempt, e.final, e.started, j.status),
             image AS (
-                UPDATE vehicle_images v SET processing_status = job.status, processing_error = @error
-                FROM job WHERE v.id = job.image_id
+                {PhotoStatus.Rescue}
                 RETURNING v.id, v.file_name),
             attempt AS (
                 INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome, error)
@@ -145,7 +143,7 @@ public sealed class JobQueue(
                     locked_by = NULL, lease_until = NULL
                 WHERE j.status = '{Images.ProcessingStatus.Processing}' AND j.locked_by = @owner
                 RETURNING j.image_id)
-            UPDATE vehicle_images v SET processing_status = '{Pending}' FROM released WHERE v.id = released.image_id
+            {PhotoStatus.Release}
             """);
         cmd.Parameters.AddWithValue("owner", owner.Name);
         return await cmd.ExecuteNonQueryAsync(cancellationToken);
