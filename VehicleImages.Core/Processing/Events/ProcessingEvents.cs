@@ -59,9 +59,6 @@ public sealed class ProcessingEvents
 [JsonSerializable(typeof(AlertEvent))]
 internal sealed partial class EventsJson : JsonSerializerContext;
 
-/// <summary>The configured connection string, for the one connection opened outside the pool.</summary>
-public sealed record DatabaseConnection(string ConnectionString);
-
 public static class ProcessingChannels
 {
     public const string Jobs = "image_jobs";
