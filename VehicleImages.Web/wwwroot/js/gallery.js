@@ -97,15 +97,28 @@ function create(root, vehicleId, dotnet) {
     job.row.bar.setAttribute('aria-valuenow', String(percent));
   };
 
+  // The batch's finished rows, kept for this tab: a page that loads again mid-batch (Blazor reloads it when the
+  // server restarted and no longer knows its circuit) shows them again beside the kept files, so the overall line
+  // still counts the whole batch ("20 of 20"), not only the files that were still on their way.
+  const finishedKey = `vehicleimages-finished-${vehicleId}`;
+  const keptFinished = () => {
+    try { return JSON.parse(sessionStorage.getItem(finishedKey) ?? '[]'); } catch { return []; }
+  };
+  const keepFinished = entries => {
+    try { sessionStorage.setItem(finishedKey, JSON.stringify(entries)); } catch { /* storage refused: only the count suffers */ }
+  };
+
   const finish = (job, result) => {
     const kind = result.outcome;
     job.run = null;
     progress(job, 100);
     job.sent = job.file.size;
     job.row.row.dataset.outcome = kind;
-    setState(job, 'done', kind === 'created' ? 'uploaded'
+    const text = kind === 'created' ? 'uploaded'
       : kind === 'duplicate' ? 'already in this vehicle'
-      : `rejected: ${result.error ?? 'the server gave no reason'}`);
+      : `rejected: ${result.error ?? 'the server gave no reason'}`;
+    setState(job, 'done', text);
+    keepFinished([...keptFinished(), { name: job.file.name, size: job.file.size, outcome: kind, text }]);
     forget(job.key);
     // The circuit may be gone (the server restarted): the page shows the photo when it loads again.
     try {
@@ -476,6 +489,7 @@ function create(root, vehicleId, dotnet) {
     if (batch && !jobs.some(j => running(j) || j.state === 'queued' || j.state === 'offline')) {
       const mine = jobs.slice(batch.from);
       batch = null;
+      keepFinished([]); // through: a later reload has nothing of this batch to show again
       const count = (test, words) => { const n = mine.filter(test).length; return n ? [`${n} ${words}`] : []; };
       announce(['Uploads done:',
         [...count(j => j.row.row.dataset.outcome === 'created', 'uploaded'),
@@ -518,6 +532,16 @@ function create(root, vehicleId, dotnet) {
   // Files picked before the page was closed or reloaded: back in the queue, nobody picks them again.
   recall(vehicleId).then(kept => {
     if (kept.length > 0) announce(`Resuming ${kept.length} ${kept.length === 1 ? 'upload' : 'uploads'} from before the page was closed`);
+    // The batch was interrupted: its finished rows come back first, as they were.
+    for (const entry of kept.length > 0 ? keptFinished() : []) {
+      const file = { name: entry.name, size: entry.size };
+      const job = { key: null, file, restored: true, state: 'done', sent: entry.size, row: addRow(list, file) };
+      job.row.row.dataset.outcome = entry.outcome;
+      progress(job, 100);
+      setState(job, 'done', entry.text);
+      jobs.push(job);
+    }
+    if (kept.length === 0) keepFinished([]);
     for (const entry of kept) add(entry.file, entry.key, true);
     pump();
   }, () => {}).finally(() => { root.dataset.restored = 'true'; });
