@@ -66,6 +66,7 @@ public static class WebRegistration
         app.MapAuthEndpoints();
         app.MapAntiforgeryToken();
         app.MapVehicleEndpoints();
+        app.MapMultipartUploadEndpoints();
         app.MapImageEndpoints();
         app.MapListingEndpoints();
         app.MapExportEndpoints();
