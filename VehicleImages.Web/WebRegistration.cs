@@ -4,6 +4,7 @@ using VehicleImages.Web.Components;
 using VehicleImages.Web.Endpoints;
 using VehicleImages.Web.Security;
 using VehicleImages.Web.Limits;
+using VehicleImages.Web.Uploads;
 using VehicleImages.Web.Uploads.Tus;
 
 namespace VehicleImages.Web;

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using VehicleImages.Core.Ingest;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Endpoints;
+using VehicleImages.Web.Uploads;
 
 namespace VehicleImages.Tests.Integration;
 

@@ -8,6 +8,7 @@ using VehicleImages.Core.Images;
 using VehicleImages.Core.Ingest;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Endpoints;
+using VehicleImages.Web.Uploads;
 
 namespace VehicleImages.Tests.Integration;
 

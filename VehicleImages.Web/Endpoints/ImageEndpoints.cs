@@ -13,6 +13,7 @@ using VehicleImages.Core.Processing;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
+using VehicleImages.Web.Uploads;
 
 namespace VehicleImages.Web.Endpoints;
 

@@ -10,7 +10,7 @@ using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
 
-namespace VehicleImages.Web.Endpoints;
+namespace VehicleImages.Web.Uploads;
 
 public sealed record UploadResponse(IReadOnlyList<IngestResult> Results);
 
