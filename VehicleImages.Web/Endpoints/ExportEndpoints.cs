@@ -54,7 +54,7 @@ public static class ExportEndpoints
                 statusCode: StatusCodes.Status429TooManyRequests);
         }
 
-        var left = false;
+        string? left = null;
         try
         {
             http.Response.ContentType = "application/zip";
@@ -67,19 +67,19 @@ public static class ExportEndpoints
             await http.Response.StartAsync(http.RequestAborted);
             await exports.WriteAsync(plan, size, http.Response.Body, http.RequestAborted);
         }
-        catch (Exception e) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or IOException || http.RequestAborted.IsCancellationRequested)
         {
-            // The client left: nothing more to write, and nobody to tell. (Whatever failed on the way out, an aborted
-            // write or the zip's last bytes, failed because of that.)
-            left = true;
-            logger.LogDebug("Export of {Vehicle}: {Exception} after the client left", plan.VehicleName, e.GetType().Name);
+            // The client left: nothing more to write, and nobody to tell. Kestrel cancels RequestAborted on the thread pool
+            // after it aborts the connection, so a write can fail (or the zip's last bytes with it) before the token shows it.
+            left = e.GetType().Name;
         }
         finally
         {
             exports.Exit(caller.UserId);
         }
-        if (left)
-            logger.LogInformation("Export of {Vehicle} stopped: the client left (its place is free again)", plan.VehicleName);
+        if (left is not null)
+            logger.LogInformation("Export of {Vehicle} stopped: the client left or the connection failed ({Exception}); its place is free again",
+                plan.VehicleName, left);
         return TypedResults.Empty;
     }
 
