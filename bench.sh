@@ -4,7 +4,7 @@
 #   ./bench.sh NAME         one figure
 #   ./bench.sh --list       the figures, what each measures and its target (the list lives in the program:
 #                           VehicleImages.Benchmarks/FigureRegistry.cs)
-# Installs what the chosen figures need, as the program says (--needs NAME): vipsthumbnail (libvips-tools),
+# Installs what the chosen figures need, as the program says (--needs NAME): vipsthumbnail (libvips-tools), zip,
 # s3rver (npm, scripts/s3), chromium; PostgreSQL server binaries unless ConnectionStrings__Default is set.
 # Each row is printed as soon as its figure finishes, as a tab-separated line for scripts
 # (result, figure, row, measured, reference, ratio, target, met), and all rows as a markdown table at the end.
@@ -34,6 +34,9 @@ needs=" $("${bench[@]}" --needs "$figure" | tr '\n' ' ') " || exit $?
 
 case "$needs" in *" vipsthumbnail "*)
   command -v vipsthumbnail >/dev/null 2>&1 || apt_install libvips-tools "the ingest references need vipsthumbnail" ;;
+esac
+case "$needs" in *" zip "*)
+  command -v zip >/dev/null 2>&1 || apt_install zip "the export figure's reference is zip -0" ;;
 esac
 case "$needs" in *" s3rver "*) (cd scripts/s3 && npm ci --no-audit --no-fund --loglevel=error) ;; esac
 case "$needs" in *" chromium "*)

@@ -23,6 +23,7 @@ public static class FigureRegistry
         new LiveFigure(),
         new CircuitsFigure(),
         new TusBrowserFigure(),
+        new ExportFigure(),
     ];
 
     /// <summary>The figures a command-line name stands for: "all", or one figure by name; null for an unknown name.</summary>
@@ -41,6 +42,8 @@ public static class FigureRegistry
             yield return "chromium";
         if (needs.HasFlag(Need.PgStatStatements))
             yield return "pg_stat_statements";
+        if (needs.HasFlag(Need.Zip))
+            yield return "zip";
     }
 
     /// <summary>What <c>./bench.sh --list</c> prints, and an unknown name's answer.</summary>

@@ -36,6 +36,8 @@ public enum Need
     Chromium = 4,
     /// <summary>pg_stat_statements preloaded in the benchmark's cluster (it ships with the PostgreSQL server package).</summary>
     PgStatStatements = 8,
+    /// <summary>Info-ZIP's zip (Debian's zip): the export figure's reference, <c>zip -0</c>.</summary>
+    Zip = 16,
 }
 
 /// <summary>The benchmark cluster's admin connection string and a scratch folder removed after the run.</summary>

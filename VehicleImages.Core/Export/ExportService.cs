@@ -102,6 +102,7 @@ public sealed class ExportService(
                     entry.LastWriteTime = photo.TakenAt ?? DateTimeOffset.UtcNow;
                     await using var stream = await entry.OpenAsync(cancellationToken);
                     await stream.WriteAsync(jpeg, cancellationToken);
+                    logger.LogDebug("Export of {Vehicle}: entry {EntryName} written", plan.VehicleName, photo.EntryName);
                 }
                 csv.Append(CultureInfo.InvariantCulture, $"{photo.Position},{Cell(jpeg is null ? "" : photo.EntryName)},{Cell(photo.OriginalName)},")
                     .Append(CultureInfo.InvariantCulture, $"{Cell(photo.Category)},{Cell(photo.Angle)},{photo.Quality},")

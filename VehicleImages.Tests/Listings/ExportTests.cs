@@ -20,7 +20,7 @@ public sealed class ExportTests
     private static (string Name, byte[] Bytes) File(string name, string? uploadAs = null) => (uploadAs ?? name, System.IO.File.ReadAllBytes(TestData.Image(name)));
 
     /// <summary>Marks the uploaded photos analysed as the given shots (quality 8), as the analysis leaves them.</summary>
-    private static async Task AnalysedAsync(string cs, params (Guid Id, string Shot)[] photos)
+    internal static async Task AnalysedAsync(string cs, params (Guid Id, string Shot)[] photos)
     {
         foreach (var (id, shot) in photos)
             await ImageRows.ScalarAsync<int>(cs, """
@@ -31,7 +31,7 @@ public sealed class ExportTests
                 """, ("id", id), ("c", shot.Split('.')[0]), ("a", shot.Split('.')[1]));
     }
 
-    private static async Task<ZipArchive> ZipAsync(HttpClient client, string url)
+    internal static async Task<ZipArchive> ZipAsync(HttpClient client, string url)
     {
         using var response = await client.GetAsync(url, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -39,7 +39,7 @@ public sealed class ExportTests
         return new ZipArchive(new MemoryStream(await response.Content.ReadAsByteArrayAsync(Ct)), ZipArchiveMode.Read);
     }
 
-    private static byte[] Bytes(ZipArchiveEntry entry)
+    internal static byte[] Bytes(ZipArchiveEntry entry)
     {
         using var stream = entry.Open();
         using var copy = new MemoryStream();
@@ -47,14 +47,14 @@ public sealed class ExportTests
         return copy.ToArray();
     }
 
-    private static List<string[]> Csv(ZipArchive zip)
+    internal static List<string[]> Csv(ZipArchive zip)
     {
         using var reader = new StreamReader(zip.GetEntry("photos.csv")!.Open());
         return [.. reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(','))];
     }
 
     /// <summary>No GPS, no serial numbers, no owner or artist names, no maker notes: what MetadataExtractor finds in the entry.</summary>
-    private static void AssertNothingPrivate(string name, byte[] jpeg)
+    internal static void AssertNothingPrivate(string name, byte[] jpeg)
     {
         var directories = ImageMetadataReader.ReadMetadata(new MemoryStream(jpeg));
         Assert.DoesNotContain(directories, d => d is GpsDirectory);

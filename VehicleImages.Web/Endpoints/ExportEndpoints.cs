@@ -25,7 +25,7 @@ public static class ExportEndpoints
     }
 
     private static async Task<IResult> ExportAsync(Guid vehicleId, string? set, string? size, HttpContext http, ClaimsPrincipal user,
-        ExportService exports, IOptions<ExportOptions> options)
+        ExportService exports, IOptions<ExportOptions> options, ILogger<ExportService> logger)
     {
         set ??= "listing";
         size ??= "2048";
@@ -54,6 +54,7 @@ public static class ExportEndpoints
                 statusCode: StatusCodes.Status429TooManyRequests);
         }
 
+        string? left = null;
         try
         {
             http.Response.ContentType = "application/zip";
@@ -66,14 +67,19 @@ public static class ExportEndpoints
             await http.Response.StartAsync(http.RequestAborted);
             await exports.WriteAsync(plan, size, http.Response.Body, http.RequestAborted);
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or IOException || http.RequestAborted.IsCancellationRequested)
         {
-            // The client left: nothing more to write, and nobody to tell.
+            // The client left: nothing more to write, and nobody to tell. Kestrel cancels RequestAborted on the thread pool
+            // after it aborts the connection, so a write can fail (or the zip's last bytes with it) before the token shows it.
+            left = e.GetType().Name;
         }
         finally
         {
             exports.Exit(caller.UserId);
         }
+        if (left is not null)
+            logger.LogInformation("Export of {Vehicle} stopped: the client left or the connection failed ({Exception}); its place is free again",
+                plan.VehicleName, left);
         return TypedResults.Empty;
     }
 
