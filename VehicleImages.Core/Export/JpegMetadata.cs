@@ -13,25 +13,35 @@ public static class JpegMetadata
     /// <summary>The JPEG without its metadata; null when the bytes are not a well-formed JPEG.</summary>
     public static byte[]? Strip(ReadOnlySpan<byte> jpeg, int? orientation)
     {
-        if (jpeg.Length < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8)
-            return null;
         using var output = new MemoryStream(jpeg.Length);
+        return Strip(jpeg, orientation, output) ? output.ToArray() : null;
+    }
+
+    /// <summary>
+    /// Writes the JPEG without its metadata into <paramref name="output"/> (emptied first; an export reuses one for every
+    /// entry, so a big export does not leave a photo-sized array behind per entry); false when it is not a well-formed JPEG.
+    /// </summary>
+    public static bool Strip(ReadOnlySpan<byte> jpeg, int? orientation, MemoryStream output)
+    {
+        output.SetLength(0);
+        if (jpeg.Length < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8)
+            return false;
         output.Write([0xFF, 0xD8]);
         var wroteOrientation = false;
         var pos = 2;
         while (pos < jpeg.Length)
         {
             if (jpeg[pos] != 0xFF)
-                return null;
+                return false;
             while (pos < jpeg.Length && jpeg[pos] == 0xFF)
                 pos++; // fill bytes
             if (pos >= jpeg.Length)
-                return null;
+                return false;
             var marker = jpeg[pos++];
             if (marker == 0xD9)
             {
                 output.Write([0xFF, 0xD9]);
-                return output.ToArray();
+                return true;
             }
             if (marker is 0x01 or >= 0xD0 and <= 0xD7)
             {
@@ -39,10 +49,10 @@ public static class JpegMetadata
                 continue;
             }
             if (pos + 2 > jpeg.Length)
-                return null;
+                return false;
             var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[pos..]);
             if (length < 2 || pos + length > jpeg.Length)
-                return null;
+                return false;
             var body = jpeg.Slice(pos + 2, length - 2);
             var segmentEnd = pos + length;
 
@@ -66,10 +76,10 @@ public static class JpegMetadata
             while (pos + 1 < jpeg.Length && !(jpeg[pos] == 0xFF && jpeg[pos + 1] is not 0x00 and not (>= 0xD0 and <= 0xD7)))
                 pos++;
             if (pos + 1 >= jpeg.Length)
-                return null; // no end-of-image marker: a cut file
+                return false; // no end-of-image marker: a cut file
             output.Write(jpeg[start..pos]);
         }
-        return null;
+        return false;
     }
 
     private static bool Keep(byte marker, ReadOnlySpan<byte> body) => marker switch
