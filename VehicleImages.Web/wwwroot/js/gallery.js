@@ -414,6 +414,7 @@ function create(root, vehicleId, dotnet) {
 
   const add = (file, key, restored) => {
     const job = { key, file, restored, state: 'queued', sent: 0, row: addRow(list, file) };
+    if (restored) job.row.row.dataset.kept = 'true'; // taken back from the browser's storage after a reload
     job.row.pause.onclick = () => pause(job);
     job.row.resume.onclick = () => resume(job);
     job.row.retry.onclick = () => resume(job);
