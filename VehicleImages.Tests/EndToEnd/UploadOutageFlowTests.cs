@@ -388,6 +388,50 @@ public sealed class UploadServerErrorFlowTests(AppFixture app, BrowserFixture br
         });
 
     [Fact]
+    public Task Browser_ChunkAnswered423Always_ResumesFromHeadEachTime_FailsAfter10WithTheReason_RetrySendsIt() =>
+        browser.RunAsync(app.App.BaseAddress, "upload-423", async page =>
+        {
+            await page.Clock.InstallAsync();
+            var vehicle = await UploadWatch.OpenNewGalleryAsync(page, "423");
+            var failing = true;
+            var (patches, heads) = (0, 0);
+            await page.RouteAsync("**/api/uploads/**", async route =>
+            {
+                if (route.Request.Method == "HEAD" && Volatile.Read(ref failing))
+                    Interlocked.Increment(ref heads);
+                if (route.Request.Method != "PATCH" || !Volatile.Read(ref failing))
+                {
+                    await route.ContinueAsync();
+                    return;
+                }
+                Interlocked.Increment(ref patches);
+                await route.FulfillAsync(new()
+                {
+                    Status = 423,
+                    ContentType = "application/problem+json",
+                    Body = """{"status":423,"detail":"Another request is writing to this upload."}""",
+                });
+            });
+
+            await page.Locator("#file-input").SetInputFilesAsync(UploadWatch.Photos(1));
+            var row = page.Locator(".upload-row");
+            await Expect(row).ToContainTextAsync("resuming from where the server stands");
+            for (var i = 0; i < 30 && await row.GetAttributeAsync("data-state") != "failed"; i++)
+                await page.Clock.RunForAsync(10_000);
+
+            await Expect(row).ToHaveAttributeAsync("data-state", "failed");
+            await Expect(row.Locator(".upload-outcome")).ToHaveTextAsync("failed: Another request is writing to this upload.");
+            Assert.Equal(11, Volatile.Read(ref patches));
+            Assert.True(Volatile.Read(ref heads) >= 10, $"each go after a 423 asks where the server stands (HEAD): {heads}");
+            var retry = page.GetByRole(AriaRole.Button, new() { Name = "Retry IMG_0000.jpg" });
+            Volatile.Write(ref failing, false);
+            await retry.ClickAsync();
+            await Expect(row).ToHaveAttributeAsync("data-outcome", "created");
+            Assert.Equal(1, await ImageRows.ScalarAsync<long>(app.App.ConnectionString,
+                "SELECT count(*) FROM vehicle_images i JOIN vehicles v ON v.id = i.vehicle_id WHERE v.name = @n", ("n", vehicle)));
+        });
+
+    [Fact]
     public Task Browser_Keyboard_DropZoneOpensThePicker_ProgressAndButtonsNamed_OneAnnouncementPerBatch() =>
         browser.RunAsync(app.App.BaseAddress, "upload-keyboard", async page =>
         {

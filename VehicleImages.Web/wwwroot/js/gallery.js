@@ -10,8 +10,8 @@
 //   tus creation, its PATCHes and HEADs, the outcome read) that gets no answer (a network error, a
 //   reset, a timeout) is sent again, with capped and jittered backoff, for as long as the page is
 //   open, until the person pauses or cancels: the file shows "waiting for the connection". A 429
-//   waits out Retry-After; a 409 or 423 resumes from HEAD; a 5xx is tried again up to
-//   serverErrorLimit times, then the file fails with the server's reason and a Retry button.
+//   waits out Retry-After; a 409 or 423 resumes from HEAD; a 5xx, or a 409/423 with no byte moving, is
+//   tried again up to serverErrorLimit times, then the file fails with the server's reason and a Retry button.
 //   navigator.onLine is not trusted to be false during an outage (a Wi-Fi drop, a captive portal, a
 //   VPN reconnecting, a server restarting all keep it true); going offline still pauses every upload
 //   at once and coming back resumes them, with no click.
@@ -186,6 +186,7 @@ function create(root, vehicleId, dotnet) {
   async function ask(job, run, send) {
     let quiet = 0;
     let serverErrors = 0;
+    let conflicts = 0;
     for (;;) {
       let answer = null;
       try {
@@ -317,6 +318,7 @@ function create(root, vehicleId, dotnet) {
     }
     let quiet = 0;
     let serverErrors = 0;
+    let conflicts = 0;
     for (;;) {
       if (run.stopped) throw new Stopped();
       setState(job, 'uploading', 'uploading');
@@ -334,6 +336,7 @@ function create(root, vehicleId, dotnet) {
       if ((job.accepted ?? 0) > acceptedBefore) {
         quiet = 0;
         serverErrors = 0;
+        conflicts = 0;
       }
       const response = err.originalResponse ?? null;
       const status = response ? response.getStatus() : 0;
@@ -347,6 +350,9 @@ function create(root, vehicleId, dotnet) {
         await rest(job, run, retryAfterMs(response.getHeader('Retry-After')) ?? backoff(quiet++), 'the server asks to wait; trying again by itself', 'busy');
       } else if (status === 409 || status === 423) {
         // Another request moved the offset or holds the upload: the next go asks the server where it stands (HEAD).
+        // Bounded like a 5xx: a server that says so forever, with no byte moving, is an answer too.
+        if (++conflicts > serverErrorLimit)
+          throw new Failed(detail(response.getBody()) ?? `the server kept answering ${status}`);
         await rest(job, run, backoff(Math.min(quiet++, 3)), 'resuming from where the server stands', 'conflict');
       } else if (status >= 500) {
         const why = detail(response.getBody()) ?? `the server answered ${status}`;
