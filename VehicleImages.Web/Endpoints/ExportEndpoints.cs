@@ -80,6 +80,8 @@ public static class ExportEndpoints
         if (left is not null)
             logger.LogInformation("Export of {Vehicle} stopped: the client left or the connection failed ({Exception}); its place is free again",
                 plan.VehicleName, left);
+        else
+            logger.LogDebug("Export of {Vehicle} finished: its place is free again", plan.VehicleName);
         return TypedResults.Empty;
     }
 
