@@ -108,6 +108,7 @@ public static class CoreRegistration
         services.AddSingleton<Alerts.AlertInbox>();
         // The provider chain (primary, then fallbacks) and its shared state; the gate the claimer asks.
         services.AddSingleton<Analysis.ProviderHealth>();
+        services.AddSingleton<Analysis.LocalSteps>();
         services.AddSingleton<Analysis.ProviderChain>();
         services.AddSingleton<Analysis.IAnalysisGate>(sp =>
             sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Provider == AnalysisProvider.OpenAI

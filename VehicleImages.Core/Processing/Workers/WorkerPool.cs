@@ -17,7 +17,7 @@ namespace VehicleImages.Core.Processing;
 /// which alerts the admins); a 429, or an outage of every provider, gives the attempt back and the
 /// photo waits.
 /// </summary>
-public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, WakeSignal wake,
+public sealed class WorkerPool(IImageAnalyzer analyzer, LocalSteps localSteps, AlertService alerts, WakeSignal wake,
     IOptions<ProcessingOptions> options, ILogger<WorkerPool> logger)
 {
     /// <summary>How long a photo whose bytes the store could not give waits before it is claimed again.</summary>
@@ -102,7 +102,9 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, AlertService alerts, Wak
         claim.Trace = activity?.Context ?? default;
         try
         {
-            return await analyzer.AnalyzeAsync(claim.ToRequest(), claim, claim.Lost);
+            var request = claim.ToRequest();
+            await localSteps.RunAsync(request, claim.Lost);
+            return await analyzer.AnalyzeAsync(request, claim, claim.Lost);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
