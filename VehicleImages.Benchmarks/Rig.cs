@@ -1,37 +1,17 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Npgsql;
 
+using VehicleImages.Rig;
+
 namespace VehicleImages.Benchmarks;
 
-/// <summary>PostgreSQL, app processes and HTTP helpers shared by the figures.</summary>
+/// <summary>The figures' shortcuts over the shared rig (VehicleImages.Rig): the app, PostgreSQL and HTTP helpers.</summary>
 public static class Rig
 {
-    public static string Root { get; } = FindRoot();
+    public static string Root => RepoPaths.Root;
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "VehicleImages.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("VehicleImages.sln not found");
-    }
-
-    public static async Task<string> ScriptAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(Root, "scripts", "postgres.sh"));
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var output = await p.StandardOutput.ReadToEndAsync();
-        var error = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"postgres.sh {string.Join(' ', args)}: {error}");
-        return output.Trim();
-    }
+    public static Task<string> ScriptAsync(params string[] args) => PostgresScript.RunAsync(args);
 
     /// <summary>A fresh database on the benchmark cluster.</summary>
     public static async Task<string> DatabaseAsync(string admin)
@@ -46,77 +26,9 @@ public static class Rig
         return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
     }
 
-    public sealed class AppProcess(Process process, Uri baseAddress) : IAsyncDisposable
-    {
-        public Uri BaseAddress { get; } = baseAddress;
-        public int Pid => process.Id;
-
-        /// <summary>Resident set size of the process now (VmRSS).</summary>
-        public long RssBytes()
-        {
-            foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-                if (line.StartsWith("VmRSS:"))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-            return 0;
-        }
-
-        /// <summary>Peak resident set size of the process so far, from the kernel (VmHWM).</summary>
-        public long PeakRssBytes()
-        {
-            foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-                if (line.StartsWith("VmHWM:"))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-            return 0;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-            }
-
-            process.Dispose();
-        }
-    }
-
-    /// <summary>The Release app as a separate process, so its memory is its own.</summary>
-    public static async Task<AppProcess> StartAppAsync(string connectionString, string storage, IDictionary<string, string>? settings = null)
-    {
-        var port = FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
-        start.Environment["ConnectionStrings__Default"] = connectionString;
-        start.Environment["Storage__Root"] = storage;
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["DataProtection__CertificatePath"] = Support.DataProtectionCertificate.Path;
-        foreach (var (k, v) in settings ?? new Dictionary<string, string>())
-            start.Environment[k] = v;
-        var process = Process.Start(start)!;
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
-        var app = new AppProcess(process, new Uri($"http://127.0.0.1:{port}/"));
-        using var http = new HttpClient { BaseAddress = app.BaseAddress };
-        for (var i = 0; i < 600; i++)
-        {
-            try
-            {
-                if ((await http.GetAsync("health")).IsSuccessStatusCode)
-                    return app;
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            if (process.HasExited)
-                throw new InvalidOperationException("the app process exited during start-up");
-            await Task.Delay(100);
-        }
-
-        throw new TimeoutException("the app did not start");
-    }
+    /// <summary>The Release app as a separate process, so its memory is its own; started as run.sh starts it.</summary>
+    public static Task<AppProcess> StartAppAsync(string connectionString, string storage, IDictionary<string, string>? settings = null) =>
+        AppProcess.StartWithAppDefaultsAsync(connectionString, storage, settings?.ToDictionary(p => p.Key, p => (string?)p.Value));
 
     public static int FreePort()
     {

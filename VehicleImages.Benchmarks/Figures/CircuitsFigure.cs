@@ -134,7 +134,7 @@ internal sealed class CircuitsFigure : IFigure
     }
 
     /// <summary>VmRSS of the app after full GCs induced over EventPipe until it stops falling, and the GC heap the last one left.</summary>
-    private static async Task<(long Rss, long Heap)> SettledRssAsync(Rig.AppProcess app)
+    private static async Task<(long Rss, long Heap)> SettledRssAsync(AppProcess app)
     {
         // The GC gives back the regions it no longer needs a step at a time, at each collection, so the RSS keeps
         // falling for several collections after activity stops: collect until it moves less than 256 KiB.
@@ -158,7 +158,7 @@ internal sealed class CircuitsFigure : IFigure
     }
 
     /// <summary>VmRSS after the app's startup hook ran an aggressive, compacting full GC, and the heap that GC left.</summary>
-    private static async Task<(long Rss, long Heap)> SqueezedRssAsync(Rig.AppProcess app, string trigger)
+    private static async Task<(long Rss, long Heap)> SqueezedRssAsync(AppProcess app, string trigger)
     {
         var done = trigger + ".done";
         File.Delete(done);
@@ -213,7 +213,7 @@ internal sealed class CircuitsFigure : IFigure
     }
 
     /// <summary>Diagnosis only: with BENCH_SMAPS_DIR set, a copy of the app's /proc/{pid}/smaps at each reading.</summary>
-    private static void Smaps(Rig.AppProcess app, string name)
+    private static void Smaps(AppProcess app, string name)
     {
         if (Environment.GetEnvironmentVariable("BENCH_SMAPS_DIR") is { Length: > 0 } dir)
             File.Copy($"/proc/{app.Pid}/smaps", Path.Combine(dir, name + ".smaps"), overwrite: true);
@@ -223,7 +223,7 @@ internal sealed class CircuitsFigure : IFigure
     /// Diagnosis only: with BENCH_GCDUMP_DIR set, a heap snapshot of the app (dotnet-gcdump on the PATH, taken after
     /// the RSS reading) at each reading, to compare with <c>dotnet-gcdump report</c>.
     /// </summary>
-    private static void GcDump(Rig.AppProcess app, string name)
+    private static void GcDump(AppProcess app, string name)
     {
         if (Environment.GetEnvironmentVariable("BENCH_GCDUMP_DIR") is not { Length: > 0 } dir)
             return;

@@ -119,7 +119,7 @@ internal sealed class ExportFigure : IFigure
     }
 
     /// <summary>The whole export read and dropped: its time, its bytes, and the app's RSS growth over it (sampled every 20 ms).</summary>
-    private static async Task<(TimeSpan Time, long Bytes, long RssGrowth)> ExportAsync(HttpClient client, Rig.AppProcess app, Guid vehicle, string size)
+    private static async Task<(TimeSpan Time, long Bytes, long RssGrowth)> ExportAsync(HttpClient client, AppProcess app, Guid vehicle, string size)
     {
         var before = app.RssBytes();
         var peak = before;
@@ -151,7 +151,7 @@ internal sealed class ExportFigure : IFigure
     /// The app's CPU from 1 s to 3 s after an export at 1600 starts reading (<paramref name="hangUp"/> false: the client
     /// keeps reading) or after the client resets the connection past its first 64 KiB.
     /// </summary>
-    private static async Task<TimeSpan> CpuDuringAsync(Rig.AppProcess app, string token, Guid vehicle, bool hangUp)
+    private static async Task<TimeSpan> CpuDuringAsync(AppProcess app, string token, Guid vehicle, bool hangUp)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(app.BaseAddress.Host, app.BaseAddress.Port);

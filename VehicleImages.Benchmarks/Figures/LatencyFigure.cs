@@ -18,7 +18,7 @@ internal sealed class LatencyFigure : IFigure
     public static async Task<Row> LatencyAsync(string admin, string work)
     {
         var providerTime = TimeSpan.FromMilliseconds(300);
-        await using var fake = await FakeProvider.StartAsync(providerTime);
+        await using var fake = await FakeOpenAiServer.StartForBenchmarksAsync(providerTime);
         var cs = await Rig.DatabaseAsync(admin);
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-latency")).FullName;
         var provider = new Dictionary<string, string>

@@ -37,7 +37,7 @@ internal sealed class LiveFigure : IFigure
     {
         const int photos = 150, vehicleSize = 1_500, pages = 4, rounds = 2;
         var files = MakeJpegs(Path.Combine(work, "live"), photos, 800, 600).Select(File.ReadAllBytes).ToList();
-        await using var fake = await FakeProvider.StartAsync(TimeSpan.FromMilliseconds(50));
+        await using var fake = await FakeOpenAiServer.StartForBenchmarksAsync(TimeSpan.FromMilliseconds(50));
         var (playwright, browser) = await ChromiumAsync();
         var statements = false;
         await using (var c = new NpgsqlConnection(admin))
@@ -90,7 +90,7 @@ internal sealed class LiveFigure : IFigure
         ];
     }
 
-    private static async Task<(double Cpu, double Commits, double Rows, double TableRows)> LiveRoundAsync(string admin, string work, FakeProvider fake, IBrowser browser,
+    private static async Task<(double Cpu, double Commits, double Rows, double TableRows)> LiveRoundAsync(string admin, string work, FakeOpenAiServer fake, IBrowser browser,
         List<byte[]> files, int vehicleSize, int pages, bool statements)
     {
         var cs = await Rig.DatabaseAsync(admin);

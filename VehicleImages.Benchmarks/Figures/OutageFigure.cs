@@ -24,7 +24,7 @@ internal sealed class OutageFigure : IFigure
     {
         const int photos = 100, instances = 2, breakSeconds = 30, perMinute = 600;
         var outage = TimeSpan.FromMinutes(2);
-        await using var fake = await FakeProvider.StartAsync(TimeSpan.FromMilliseconds(50));
+        await using var fake = await FakeOpenAiServer.StartForBenchmarksAsync(TimeSpan.FromMilliseconds(50));
         var cs = await Rig.DatabaseAsync(admin);
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-outage")).FullName;
         var settings = new Dictionary<string, string>

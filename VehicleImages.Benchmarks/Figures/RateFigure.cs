@@ -15,7 +15,7 @@ internal sealed class RateFigure : IFigure
 
     public static async Task<Row> RateLimitAsync(string admin, string work)
     {
-        await using var fake = await FakeProvider.StartAsync(TimeSpan.FromMilliseconds(50), perMinute: 60);
+        await using var fake = await FakeOpenAiServer.StartForBenchmarksAsync(TimeSpan.FromMilliseconds(50), perMinute: 60);
         var cs = await Rig.DatabaseAsync(admin);
         var storage = Directory.CreateDirectory(Path.Combine(work, "storage-rate")).FullName;
         await using var app = await Rig.StartAppAsync(cs, storage, new Dictionary<string, string>

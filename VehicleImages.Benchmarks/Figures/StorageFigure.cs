@@ -35,12 +35,12 @@ internal sealed class StorageFigure : IFigure
         });
         floor.Stop();
 
-        await using var s3 = await S3rver.StartAsync(work);
+        await using var s3 = await S3Server.StartAsync();
         var s3Settings = new Dictionary<string, string>
         {
             ["Processing__Workers"] = "0",
             ["Storage__Provider"] = "S3",
-            ["Storage__S3__ServiceUrl"] = s3.ServiceUrl,
+            ["Storage__S3__ServiceUrl"] = s3.ServiceUrl.ToString(),
             ["Storage__S3__Bucket"] = "bench-ingest",
             ["Storage__S3__AccessKey"] = "S3RVER",
             ["Storage__S3__SecretKey"] = "S3RVER",

@@ -24,8 +24,8 @@ internal sealed class TusBucketFigure : IFigure
         var files = Enumerable.Range(0, 100).Select(i => (byte[])[.. bases[i % bases.Count], .. BitConverter.GetBytes(i)]).ToList();
         var received = files.Sum(f => (long)f.Length);
 
-        await using var s3 = await S3rver.StartAsync(context.Work);
-        await using var meter = new BucketMeter(new Uri(s3.ServiceUrl));
+        await using var s3 = await S3Server.StartAsync();
+        await using var meter = new BucketMeter(s3.ServiceUrl);
         var cs = await Rig.DatabaseAsync(context.Admin);
         var storage = Directory.CreateDirectory(Path.Combine(context.Work, "storage-tus-bucket")).FullName;
         await using var app = await Rig.StartAppAsync(cs, storage, new Dictionary<string, string>

@@ -20,7 +20,7 @@ internal static class Queues
             b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["ConnectionStrings:Default"] = cs, ["Processing:Workers"] = "4", ["Storage:Root"] = Path.GetTempPath(),
-                ["Logging:LogLevel:Default"] = "Warning", ["DataProtection:CertificatePath"] = DataProtectionCertificate.Path,
+                ["Logging:LogLevel:Default"] = "Warning", ["DataProtection:CertificatePath"] = TestCertificate.Path,
             });
             b.Configuration.AddInMemoryCollection(extra ?? []);
             b.Services.AddSingleton<VehicleImages.Core.Analysis.IImageAnalyzer, NoOpAnalyzer>();

@@ -104,24 +104,8 @@ public sealed class ConfigurationTests
         Assert.Equal(TimeSpan.FromSeconds(2), processing.RetryDelay(3)); // the last delay repeats
     }
 
-    /// <summary>The app as an operator starts it: a separate process, configured by environment variables.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAppProcessAsync(IDictionary<string, string> environment, params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
-        foreach (var (k, v) in environment)
-            start.Environment[k] = v;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAppProcessAsync(IDictionary<string, string> environment, params string[] args) =>
+        AppProcess.RunToExitAsync(environment, args);
 
     [Fact]
     public async Task Process_BadMaxAttempts_ExitsWithMessageNamingTheKey()

@@ -116,25 +116,8 @@ public sealed class KeyEncryptionTests
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(IDictionary<string, string> environment, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "VehicleImages.Web.dll"));
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
-        foreach (var (k, v) in environment)
-            start.Environment[k] = v;
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(IDictionary<string, string> environment, params string[] args) =>
+        AppProcess.RunToExitAsync(environment, args);
 
     private static async Task<List<string>> KeyXmlAsync(string cs)
     {

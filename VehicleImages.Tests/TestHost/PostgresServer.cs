@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using VehicleImages.Core.Data;
@@ -111,21 +110,5 @@ public sealed class PostgresServer
         }
     }
 
-    internal static async Task<string> RunScriptAsync(params string[] args)
-    {
-        var script = Path.Combine(RepoPaths.Root, "scripts", "postgres.sh");
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException(
-                $"The test PostgreSQL server could not be started (scripts/postgres.sh {string.Join(' ', args)} exited {process.ExitCode}): " +
-                $"{await stderr}. Install PostgreSQL server binaries (./test.sh does) or set ConnectionStrings__Default.");
-        return await stdout;
-    }
+    internal static Task<string> RunScriptAsync(params string[] args) => PostgresScript.RunAsync(args);
 }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 /// <summary>
 /// Makes answers that obey a JSON schema and nothing more, as a provider with strict structured

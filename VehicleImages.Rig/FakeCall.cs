@@ -1,7 +1,7 @@
 using System.Text.Json;
 using VehicleImages.Core.Analysis;
 
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 /// <summary>One request the fake received, with the size of the JPEG it carried (0 × 0 when none could be read).</summary>
 public sealed record FakeCall(int Tier, JsonElement Body, string? Authorization)

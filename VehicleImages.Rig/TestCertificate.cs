@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 /// <summary>
 /// The Data Protection certificate the test apps run with, as run.sh gives the app one: outside Development

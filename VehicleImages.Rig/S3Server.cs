@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 /// <summary>
 /// A real S3-compatible server on loopback: s3rver (npm, pinned in scripts/s3/package-lock.json),
@@ -29,6 +29,9 @@ public sealed partial class S3Server : IAsyncDisposable
     public int Port { get; private set; }
 
     public Uri ServiceUrl => new($"http://127.0.0.1:{Port}");
+
+    /// <summary>The s3rver process (its CPU is read by the storage figure); 0 while stopped.</summary>
+    public int Pid => _process?.Id ?? 0;
 
     /// <summary>
     /// The multipart uploads in progress in <paramref name="bucket"/>. s3rver 3.7.1 answers
@@ -88,7 +91,7 @@ public sealed partial class S3Server : IAsyncDisposable
         catch (IOException) { /* a leftover temporary folder does no harm */ }
     }
 
-    internal static async Task StopSharedAsync()
+    public static async Task StopSharedAsync()
     {
         if (Shared.IsValueCreated && Shared.Value.IsCompletedSuccessfully)
             await (await Shared.Value).DisposeAsync();

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 /// <summary>
 /// A loopback HTTP proxy in front of the test S3 server that counts the body bytes of requests for

@@ -9,8 +9,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 public enum FakeMode
 {
@@ -42,7 +43,8 @@ public enum FakeMode
 /// An OpenAI-compatible chat-completions server on loopback (real Kestrel), for tests: it records
 /// every request and answers well, slowly, with 429 + Retry-After, 500, malformed JSON, content outside
 /// the schema or 401, drops or resets the connection, or never answers, as the test scripts it; it can
-/// also close its port (connections refused) and open it again on the same address.
+/// also close its port (connections refused) and open it again on the same address. The benchmarks use the same server
+/// (<see cref="StartForBenchmarksAsync"/>): a fixed provider time, a per-minute limit answered with 429, a backend that is down.
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
@@ -54,6 +56,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     private string _address = "http://127.0.0.1:0";
     private int _calls;
     private readonly Random _random = new(20261125);
+    private readonly ConcurrentQueue<DateTimeOffset> _accepted = new();
+    private readonly ConcurrentQueue<DateTimeOffset> _whileDown = new();
+    private readonly Lock _minute = new();
+    private int _refused;
 
     private FakeOpenAiServer()
     {
@@ -89,6 +95,31 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     public TimeSpan SlowDelay { get; set; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>How long every answer that is not a fault takes (a provider's own time); none unless set.</summary>
+    public TimeSpan AnswerDelay { get; set; }
+
+    /// <summary>When set, calls above this many in the last minute answer 429 with <c>Retry-After: 1</c> (counted in <see cref="Refused"/>).</summary>
+    public int? PerMinute { get; set; }
+
+    /// <summary>While true every call answers 500 at once, as a provider whose backend is down; such calls are counted apart.</summary>
+    public bool Down { get; set; }
+
+    /// <summary>False keeps no request bodies in <see cref="Calls"/> (a benchmark's thousands of calls); the counts stay.</summary>
+    public bool RecordCalls { get; set; } = true;
+
+    /// <summary>Calls let through (not refused by <see cref="PerMinute"/>, not received while <see cref="Down"/>).</summary>
+    public int Accepted => _accepted.Count;
+
+    public IReadOnlyCollection<DateTimeOffset> AcceptedAt => _accepted;
+
+    /// <summary>Calls answered 429 by <see cref="PerMinute"/>.</summary>
+    public int Refused => Volatile.Read(ref _refused);
+
+    /// <summary>Calls received while <see cref="Down"/>, each answered 500.</summary>
+    public int CallsWhileDown => _whileDown.Count;
+
+    public IReadOnlyCollection<DateTimeOffset> CallsWhileDownAt => _whileDown;
+
     public Uri Endpoint => new(_address + "/v1");
 
     /// <summary>True while the port is closed (<see cref="ClosePortAsync"/>).</summary>
@@ -99,6 +130,25 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     public static async Task<FakeOpenAiServer> StartAsync()
     {
         var server = new FakeOpenAiServer();
+        await server.OpenPortAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// The benchmarks' provider: every call takes <paramref name="answerDelay"/> and tier 1 answers quality 3, so a photo costs
+    /// one call; above <paramref name="perMinute"/> calls a minute it answers 429.
+    /// </summary>
+    public static async Task<FakeOpenAiServer> StartForBenchmarksAsync(TimeSpan answerDelay, int? perMinute = null)
+    {
+        var server = new FakeOpenAiServer
+        {
+            AnswerDelay = answerDelay, PerMinute = perMinute, RecordCalls = false,
+            Tier1 = new JsonObject
+            {
+                ["category"] = "exterior", ["angle"] = "front", ["quality_score"] = 3, ["suitable_for_expert"] = false,
+                ["confidence"] = 0.9, ["lighting"] = "normal", ["focus"] = "sharp", ["closeup"] = false,
+            },
+        };
         await server.OpenPortAsync();
         return server;
     }
@@ -130,6 +180,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             if (_app is not null)
                 return;
             var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
             builder.WebHost.UseUrls(_address);
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(1));
             var app = builder.Build();
@@ -147,11 +198,38 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     private async Task<IResult> HandleAsync(HttpRequest request)
     {
         var body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body);
+        if (Down)
+        {
+            _whileDown.Enqueue(DateTimeOffset.UtcNow);
+            return Results.Json(Error("The server had an error while processing your request.", "server_error"), statusCode: 500);
+        }
+
+        if (PerMinute is { } limit)
+        {
+            lock (_minute)
+            {
+                var now = DateTimeOffset.UtcNow;
+                if (_accepted.Count(t => now - t < TimeSpan.FromMinutes(1)) >= limit)
+                {
+                    Interlocked.Increment(ref _refused);
+                    request.HttpContext.Response.Headers["Retry-After"] = "1";
+                    return Results.Json(Error("Rate limit reached", "rate_limit_exceeded"), statusCode: 429);
+                }
+
+                _accepted.Enqueue(now);
+            }
+        }
+        else
+        {
+            _accepted.Enqueue(DateTimeOffset.UtcNow);
+        }
+
         var schemaName = body.GetProperty("response_format").GetProperty("json_schema").GetProperty("name").GetString()!;
         var tier = int.Parse(schemaName[^1..]);
         var (width, height) = FakeCall.ImageSize(body);
         var call = new FakeCall(tier, body, request.Headers.Authorization.ToString()) { ImageWidth = width, ImageHeight = height };
-        Calls.Enqueue(call);
+        if (RecordCalls)
+            Calls.Enqueue(call);
         var n = Interlocked.Increment(ref _calls);
         switch (ByCall?.Invoke(call) ?? Script(tier, n))
         {
@@ -205,6 +283,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 await Task.Delay(SlowDelay);
                 return Completion(body, Answer(tier).ToJsonString());
             default:
+                if (AnswerDelay > TimeSpan.Zero)
+                    await Task.Delay(AnswerDelay);
                 return Completion(body, Answer(tier).ToJsonString());
         }
     }

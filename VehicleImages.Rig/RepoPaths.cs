@@ -1,4 +1,4 @@
-namespace VehicleImages.Tests.TestHost;
+namespace VehicleImages.Rig;
 
 public static class RepoPaths
 {
