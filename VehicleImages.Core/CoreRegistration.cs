@@ -7,6 +7,12 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Data;
+using VehicleImages.Core.Processing.Admin;
+using VehicleImages.Core.Processing.Chores;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Monitoring;
+using VehicleImages.Core.Processing.Queue;
+using VehicleImages.Core.Processing.Workers;
 
 namespace VehicleImages.Core;
 
@@ -93,17 +99,17 @@ public static class CoreRegistration
         services.AddHttpClient();
         // The webhook's URL is a secret: its client writes no request lines, at any log level.
         services.AddHttpClient(nameof(Alerts.AlertService)).RemoveAllLoggers();
-        services.AddSingleton(sp => Processing.QueueOwner.ForThisProcess(
+        services.AddSingleton(sp => Processing.Queue.QueueOwner.ForThisProcess(
             TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<ProcessingOptions>>().Value.LeaseSeconds)));
-        services.AddSingleton<Processing.JobQueue>();
-        services.AddSingleton<Processing.CompletionWriter>();
-        services.AddSingleton<Processing.RetrySchedule>();
-        services.AddSingleton<Processing.ProcessingCommands>();
-        services.AddSingleton<Processing.QueueMonitor>();
-        services.AddSingleton<Processing.JobExplorer>();
-        services.AddSingleton<Processing.ProcessingReports>();
-        services.AddSingleton<Processing.WakeSignal>();
-        services.AddSingleton<Processing.ProcessingEvents>();
+        services.AddSingleton<Processing.Queue.JobQueue>();
+        services.AddSingleton<Processing.Queue.CompletionWriter>();
+        services.AddSingleton<Processing.Queue.RetrySchedule>();
+        services.AddSingleton<Processing.Admin.ProcessingCommands>();
+        services.AddSingleton<Processing.Monitoring.QueueMonitor>();
+        services.AddSingleton<Processing.Monitoring.JobExplorer>();
+        services.AddSingleton<Processing.Monitoring.ProcessingReports>();
+        services.AddSingleton<Processing.Workers.WakeSignal>();
+        services.AddSingleton<Processing.Events.ProcessingEvents>();
         services.AddSingleton<Alerts.AlertService>();
         services.AddSingleton<Alerts.AlertInbox>();
         // The provider chain (primary, then fallbacks) and its shared state; the gate the claimer asks.
@@ -119,13 +125,13 @@ public static class CoreRegistration
             sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Provider == AnalysisProvider.OpenAI
                 ? ActivatorUtilities.CreateInstance<Analysis.TieredAnalyzer>(sp)
                 : ActivatorUtilities.CreateInstance<Analysis.LocalAnalyzer>(sp));
-        services.AddSingleton<Processing.DatabaseListener>();
-        services.AddHostedService(sp => sp.GetRequiredService<Processing.DatabaseListener>());
-        services.AddSingleton<Processing.Claimer>();
-        services.AddSingleton<Processing.WorkerPool>();
-        services.AddSingleton<Processing.ProcessingHost>();
-        services.AddHostedService(sp => sp.GetRequiredService<Processing.ProcessingHost>());
-        Processing.MaintenanceSchedule.Register(services);
+        services.AddSingleton<Processing.Events.DatabaseListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<Processing.Events.DatabaseListener>());
+        services.AddSingleton<Processing.Workers.Claimer>();
+        services.AddSingleton<Processing.Workers.WorkerPool>();
+        services.AddSingleton<Processing.Workers.ProcessingHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<Processing.Workers.ProcessingHost>());
+        Processing.Chores.MaintenanceSchedule.Register(services);
         return builder;
     }
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using VehicleImages.Core;
 using VehicleImages.Core.Data;
+using VehicleImages.Core.Processing.Admin;
 
 namespace VehicleImages.Web;
 
@@ -57,7 +58,7 @@ public static class VehicleImagesApp
             if (args.Contains(Backfill))
             {
                 // Enqueue and exit: the running instances' workers pick the jobs up.
-                var queued = await app.Services.GetRequiredService<VehicleImages.Core.Processing.ProcessingCommands>().BackfillAsync(CancellationToken.None);
+                var queued = await app.Services.GetRequiredService<VehicleImages.Core.Processing.Admin.ProcessingCommands>().BackfillAsync(CancellationToken.None);
                 Console.WriteLine($"Queued {queued} image(s) that had no complete analysis and no live job.");
                 return 0;
             }

@@ -1,6 +1,8 @@
 using Npgsql;
 using static VehicleImages.Benchmarks.Support.Measures;
 using static VehicleImages.Benchmarks.Support.Queues;
+using VehicleImages.Core.Processing.Queue;
+using VehicleImages.Core.Processing.Workers;
 
 namespace VehicleImages.Benchmarks.Figures;
 
@@ -80,9 +82,9 @@ internal sealed class QueueSettingsFigure : IFigure
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("QUEUE_ROUNDS"), out var r) ? r : 3;
         var settings = (Environment.GetEnvironmentVariable("QUEUE_SETTINGS") is { Length: > 0 } given ? given : "1,1,16;2,2,64")
             .Split(';').Select(x => x.Split(',').Select(int.Parse).ToArray()).ToList();
-        var defaultBatch = VehicleImages.Core.Processing.CompletionWriter.MaxBatch;
-        void Use(int[] s) => (VehicleImages.Core.Processing.Claimer.ClaimsInFlight, VehicleImages.Core.Processing.CompletionWriter.MaxWriters,
-            VehicleImages.Core.Processing.ClaimReserve.MaxPerWorker, VehicleImages.Core.Processing.CompletionWriter.MaxBatch) =
+        var defaultBatch = VehicleImages.Core.Processing.Queue.CompletionWriter.MaxBatch;
+        void Use(int[] s) => (VehicleImages.Core.Processing.Workers.Claimer.ClaimsInFlight, VehicleImages.Core.Processing.Queue.CompletionWriter.MaxWriters,
+            VehicleImages.Core.Processing.Workers.ClaimReserve.MaxPerWorker, VehicleImages.Core.Processing.Queue.CompletionWriter.MaxBatch) =
             (s[0], s[1], s[2], s.Length > 4 ? s[4] : defaultBatch);
         var rates = settings.Select(_ => new List<double>()).ToList();
         var batched = new List<double>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Npgsql;
+using VehicleImages.Core.Processing.Admin;
 
 namespace VehicleImages.Benchmarks.Support;
 
@@ -26,7 +27,7 @@ internal static class Queues
             b.Services.AddSingleton<VehicleImages.Core.Analysis.IImageAnalyzer, NoOpAnalyzer>();
         });
         await VehicleImages.Web.VehicleImagesApp.StartAsync(app);
-        var queue = app.Services.GetRequiredService<VehicleImages.Core.Processing.ProcessingCommands>();
+        var queue = app.Services.GetRequiredService<VehicleImages.Core.Processing.Admin.ProcessingCommands>();
         await queue.SetPausedAsync(true, default);
         await using (var c = new NpgsqlConnection(cs))
         {

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using VehicleImages.Core.Data;
 using VehicleImages.Core.Processing;
+using VehicleImages.Core.Processing.Events;
 
 namespace VehicleImages.Core.Accounts;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Core.Analysis;
 
@@ -28,7 +29,7 @@ public sealed class LocalSteps(IEnumerable<ILocalStep> steps, ILogger<LocalSteps
             {
                 await step.RunAsync(request, cancellationToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException and not Storage.StoreUnavailableException and not Processing.ClaimLostException)
+            catch (Exception e) when (e is not OperationCanceledException and not Storage.StoreUnavailableException and not Processing.Queue.ClaimLostException)
             {
                 logger.LogWarning(e, "The local step {Step} failed on photo {Image}; the analysis goes on without it", step.Name, request.ImageId);
             }

@@ -6,6 +6,7 @@ using VehicleImages.Core.Accounts;
 using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Vehicles;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Core.Data;
 
@@ -26,9 +27,9 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<VehicleImageAngle> VehicleImageAngles => Set<VehicleImageAngle>();
     public DbSet<ImageSpatialMetadata> ImageSpatialMetadata => Set<ImageSpatialMetadata>();
     public DbSet<AdminAlert> AdminAlerts => Set<AdminAlert>();
-    public DbSet<Processing.ImageProcessingJob> ImageProcessingJobs => Set<Processing.ImageProcessingJob>();
-    public DbSet<Processing.ImageProcessingAttempt> ImageProcessingAttempts => Set<Processing.ImageProcessingAttempt>();
-    public DbSet<Processing.ProcessingControl> ProcessingControl => Set<Processing.ProcessingControl>();
+    public DbSet<Processing.Queue.ImageProcessingJob> ImageProcessingJobs => Set<Processing.Queue.ImageProcessingJob>();
+    public DbSet<Processing.Queue.ImageProcessingAttempt> ImageProcessingAttempts => Set<Processing.Queue.ImageProcessingAttempt>();
+    public DbSet<Processing.Queue.ProcessingControl> ProcessingControl => Set<Processing.Queue.ProcessingControl>();
     public DbSet<Processing.AnalysisProviderState> AnalysisProviders => Set<Processing.AnalysisProviderState>();
     public DbSet<Quotas.UserDailyUsage> UserDailyUsage => Set<Quotas.UserDailyUsage>();
     public DbSet<Invitation> Invitations => Set<Invitation>();

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using VehicleImages.Core.Data;
 using VehicleImages.Core.Storage;
+using VehicleImages.Core.Processing.Admin;
 
 namespace VehicleImages.Core.Images;
 
@@ -33,7 +34,7 @@ public sealed record ImagePage(IReadOnlyList<ImageSummary> Items, int Total);
 
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
-public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands,
+public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.Admin.ProcessingCommands commands,
     Listings.ListingService listings)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)

@@ -8,6 +8,7 @@ using VehicleImages.Core.Images;
 using VehicleImages.Core.Imaging;
 using VehicleImages.Core.Quotas;
 using VehicleImages.Core.Storage;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Core.Ingest;
 
@@ -214,7 +215,7 @@ public sealed class ImageIngestService(
             Variants = variants.ToJson(),
             TakenAt = exif.TakenAt?.ToUniversalTime(),
             IsPrimary = !await db.VehicleImages.AnyAsync(i => i.VehicleId == vehicleId && i.IsPrimary, cancellationToken),
-            ProcessingStatus = Processing.PhotoStatus.OnArrival,
+            ProcessingStatus = Processing.Status.PhotoStatus.OnArrival,
             CreatedAt = time.GetUtcNow(),
             Sha256 = file.Sha256,
             ContentType = variants.Original.ContentType,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using VehicleImages.Core.Processing.Monitoring;
 
 namespace VehicleImages.Core.Observability;
 

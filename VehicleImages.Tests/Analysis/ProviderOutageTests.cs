@@ -4,6 +4,7 @@ using System.Text.Json;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Tests.Analysis;
 

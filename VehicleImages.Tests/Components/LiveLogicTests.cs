@@ -1,6 +1,7 @@
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Processing;
 using VehicleImages.Web.Live;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Tests.Components;
 

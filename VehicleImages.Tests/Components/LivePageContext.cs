@@ -8,6 +8,7 @@ using VehicleImages.Core.Processing;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Live;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Tests.Components;
 

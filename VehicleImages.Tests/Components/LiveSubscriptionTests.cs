@@ -9,6 +9,7 @@ using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Components.Shared;
 using VehicleImages.Web.Live;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Tests.Components;
 

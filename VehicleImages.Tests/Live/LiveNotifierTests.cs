@@ -7,6 +7,8 @@ using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Hubs;
 using VehicleImages.Web.Live;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Tests.Live;
 

@@ -12,6 +12,8 @@ using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Chores;
+using VehicleImages.Core.Processing.Monitoring;
 
 namespace VehicleImages.Tests.Processing;
 

@@ -3,6 +3,7 @@ using Npgsql;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Chores;
 
 namespace VehicleImages.Tests.Processing;
 

@@ -3,6 +3,8 @@ using Npgsql;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Queue;
+using VehicleImages.Core.Processing.Workers;
 
 namespace VehicleImages.Tests.Processing;
 

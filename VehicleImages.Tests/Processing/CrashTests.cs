@@ -3,6 +3,7 @@ using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Events;
 
 namespace VehicleImages.Tests.Processing;
 

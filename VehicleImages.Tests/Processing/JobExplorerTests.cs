@@ -6,6 +6,9 @@ using Npgsql;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Admin;
+using VehicleImages.Core.Processing.Monitoring;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Tests.Processing;
 

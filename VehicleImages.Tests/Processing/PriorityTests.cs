@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Admin;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Tests.Processing;
 

@@ -6,6 +6,7 @@ using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Tests.Processing;
 

@@ -5,6 +5,9 @@ using Npgsql;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Queue;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Tests.Processing;
 

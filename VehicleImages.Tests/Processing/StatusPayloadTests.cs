@@ -1,4 +1,6 @@
 using VehicleImages.Core.Processing;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Tests.Processing;
 

@@ -9,6 +9,7 @@ using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Workers;
 
 namespace VehicleImages.Tests.Security;
 

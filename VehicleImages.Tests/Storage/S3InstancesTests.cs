@@ -8,6 +8,7 @@ using VehicleImages.Core.Processing;
 using VehicleImages.Core.Storage;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Workers;
 
 namespace VehicleImages.Tests.Storage;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using VehicleImages.Core.Processing;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Tests.TestHost;
 

@@ -6,6 +6,7 @@ using VehicleImages.Core.Ingest;
 using VehicleImages.Core.Processing;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Chores;
 
 namespace VehicleImages.Tests.Uploads;
 

@@ -12,6 +12,7 @@ using VehicleImages.Core.Processing;
 using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
+using VehicleImages.Core.Processing.Chores;
 
 namespace VehicleImages.Tests.Uploads;
 

@@ -7,6 +7,7 @@ using VehicleImages.Core.Accounts;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Processing;
 using VehicleImages.Web.Hubs;
+using VehicleImages.Core.Processing.Events;
 
 namespace VehicleImages.Web.Auth;
 

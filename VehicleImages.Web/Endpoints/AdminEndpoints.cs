@@ -5,6 +5,8 @@ using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Processing;
 using VehicleImages.Web.Auth;
+using VehicleImages.Core.Processing.Admin;
+using VehicleImages.Core.Processing.Monitoring;
 
 namespace VehicleImages.Web.Endpoints;
 

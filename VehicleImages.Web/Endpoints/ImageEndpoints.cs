@@ -14,6 +14,7 @@ using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
 using VehicleImages.Web.Uploads;
+using VehicleImages.Core.Processing.Monitoring;
 
 namespace VehicleImages.Web.Endpoints;
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using VehicleImages.Core.Processing;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;
+using VehicleImages.Core.Processing.Admin;
 
 namespace VehicleImages.Web.Endpoints;
 

@@ -2,6 +2,8 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using VehicleImages.Core.Processing;
 using VehicleImages.Web.Hubs;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Web.Live;
 

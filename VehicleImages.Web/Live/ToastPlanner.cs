@@ -1,5 +1,6 @@
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Processing;
+using VehicleImages.Core.Processing.Status;
 
 namespace VehicleImages.Web.Live;
 

@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 using VehicleImages.Core.Data;
+using VehicleImages.Core.Processing.Queue;
 
 #nullable disable
 
@@ -777,7 +778,7 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
-            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingAttempt", b =>
+            modelBuilder.Entity("VehicleImages.Core.Processing.Queue.ImageProcessingAttempt", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -856,7 +857,7 @@ namespace VehicleImages.Migrations.Migrations
                     b.ToTable("image_processing_attempts", (string)null);
                 });
 
-            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingJob", b =>
+            modelBuilder.Entity("VehicleImages.Core.Processing.Queue.ImageProcessingJob", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -964,7 +965,7 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
-            modelBuilder.Entity("VehicleImages.Core.Processing.ProcessingControl", b =>
+            modelBuilder.Entity("VehicleImages.Core.Processing.Queue.ProcessingControl", b =>
                 {
                     b.Property<int>("Id")
                         .HasColumnType("integer")
@@ -1294,7 +1295,7 @@ namespace VehicleImages.Migrations.Migrations
                         .HasConstraintName("fk_vehicle_listings_vehicles_vehicle_id");
                 });
 
-            modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingJob", b =>
+            modelBuilder.Entity("VehicleImages.Core.Processing.Queue.ImageProcessingJob", b =>
                 {
                     b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
                         .WithMany()

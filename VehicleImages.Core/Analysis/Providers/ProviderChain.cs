@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
+using VehicleImages.Core.Processing.Monitoring;
 
 namespace VehicleImages.Core.Analysis;
 

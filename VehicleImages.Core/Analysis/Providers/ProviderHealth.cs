@@ -4,6 +4,9 @@ using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Processing;
 using static VehicleImages.Core.Images.ProcessingStatus;
 using static VehicleImages.Core.Processing.ProviderStates;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Status;
+using VehicleImages.Core.Processing.Workers;
 
 namespace VehicleImages.Core.Analysis;
 

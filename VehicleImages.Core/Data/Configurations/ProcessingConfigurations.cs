@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Processing;
+using VehicleImages.Core.Processing.Queue;
 
 namespace VehicleImages.Core.Data.Configurations;
 

@@ -2,8 +2,12 @@ using Npgsql;
 using NpgsqlTypes;
 using VehicleImages.Core.Analysis;
 using static VehicleImages.Core.Images.ProcessingStatus;
+using VehicleImages.Core.Processing.Events;
+using VehicleImages.Core.Processing.Monitoring;
+using VehicleImages.Core.Processing.Queue;
+using VehicleImages.Core.Processing.Status;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Admin;
 
 /// <summary>Which analysed photos to analyse again: one vehicle's, those from an older prompt version, those of one model; null = any.</summary>
 public sealed record ReanalysisFilter(Guid? VehicleId = null, string? PromptVersionBelow = null, string? Model = null);

@@ -1,4 +1,4 @@
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>A recurring piece of upkeep; <see cref="MaintenanceSchedule"/> says when each runs.</summary>
 public interface IChore

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using VehicleImages.Core.Configuration;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>One chore and when it runs: first after <see cref="FirstAfter"/>, then every <see cref="Every"/>.</summary>
 public sealed record ScheduledChore(Type Chore, TimeSpan Every, TimeSpan FirstAfter);

@@ -1,7 +1,8 @@
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Observability;
+using VehicleImages.Core.Processing.Monitoring;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>Reads the photos' counts per status for the queue-depth gauge.</summary>
 public sealed class MeasureQueueDepth(QueueMonitor monitor) : IChore

@@ -1,7 +1,8 @@
 using Npgsql;
 using static VehicleImages.Core.Images.ProcessingStatus;
+using VehicleImages.Core.Processing.Admin;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>
 /// Deletes completed job rows older than <see cref="Age"/>, a batch at a time; the attempt history stays.

@@ -1,6 +1,7 @@
 using VehicleImages.Core.Alerts;
+using VehicleImages.Core.Processing.Queue;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>
 /// Returns claims whose worker died or hung (lease expired) to the queue, or fails them when their

@@ -1,6 +1,6 @@
 using VehicleImages.Core.Storage;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>Removes temporary files and stored files that no photo row uses (left by a process killed mid-upload), past a grace period.</summary>
 public sealed class SweepOrphanFiles(OrphanSweeper sweeper) : IChore

@@ -1,4 +1,6 @@
-namespace VehicleImages.Core.Processing;
+using VehicleImages.Core.Processing.Admin;
+
+namespace VehicleImages.Core.Processing.Chores;
 
 /// <summary>Queues photos that have no analysis and no job (from before this system, or let slip by a crash), as the admin's Backfill does.</summary>
 public sealed class SweepUnqueuedImages(ProcessingCommands commands) : IChore

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using VehicleImages.Core.Processing.Workers;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Events;
 
 /// <summary>
 /// One LISTEN connection per instance, outside the pool. It reconnects with backoff when the

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using VehicleImages.Core.Processing.Status;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Events;
 
 public sealed record AlertEvent(Guid Id, string Kind, string Message, Guid? ImageId);
 

@@ -1,7 +1,9 @@
 using Npgsql;
 using NpgsqlTypes;
+using VehicleImages.Core.Processing.Chores;
+using VehicleImages.Core.Processing.Queue;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Monitoring;
 
 /// <summary>Which jobs: by status, free text over file names and errors, vehicle, owner; null = any.</summary>
 public sealed record JobFilter(string? Status = null, string? Q = null, Guid? VehicleId = null, Guid? UserId = null);

@@ -1,8 +1,9 @@
 using Npgsql;
 using VehicleImages.Core.Analysis;
 using static VehicleImages.Core.Images.ProcessingStatus;
+using VehicleImages.Core.Processing.Queue;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Monitoring;
 
 public sealed record TierUsage(string Tier, long Calls, long InputTokens, long OutputTokens);
 

@@ -1,7 +1,7 @@
 using Npgsql;
 using static VehicleImages.Core.Images.ProcessingStatus;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Monitoring;
 
 public sealed record QueueCounts(int Pending, int Processing, int Complete, int Failed, int Cancelled = 0);
 

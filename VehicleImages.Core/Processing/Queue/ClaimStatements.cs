@@ -3,8 +3,9 @@ using Npgsql;
 using NpgsqlTypes;
 using VehicleImages.Core.Analysis;
 using static VehicleImages.Core.Images.ProcessingStatus;
+using VehicleImages.Core.Processing.Status;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>
 /// The statements a <see cref="JobClaim"/> runs for itself, one round trip each. Every one is fenced by

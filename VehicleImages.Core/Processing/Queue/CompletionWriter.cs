@@ -4,8 +4,9 @@ using NpgsqlTypes;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Data;
 using static VehicleImages.Core.Images.ProcessingStatus;
+using VehicleImages.Core.Processing.Status;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>A finished analysis to be written for a claim.</summary>
 public sealed record Completion(ClaimKey Claim, AnalysisResult Result);

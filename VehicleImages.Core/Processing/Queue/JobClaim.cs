@@ -4,7 +4,7 @@ using Npgsql;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Images;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>What fences every write for a claim: the job, who holds it, and which attempt.</summary>
 public sealed record ClaimKey(long JobId, Guid ImageId, int Attempt, string Owner, DateTimeOffset StartedAt);

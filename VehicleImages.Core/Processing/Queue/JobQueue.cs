@@ -4,8 +4,9 @@ using VehicleImages.Core.Configuration;
 using Npgsql;
 using VehicleImages.Core.Observability;
 using static VehicleImages.Core.Images.ProcessingStatus;
+using VehicleImages.Core.Processing.Status;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>A photo whose attempts ran out, for alerts.</summary>
 public sealed record FailedImage(Guid ImageId, string FileName, string Error);

@@ -1,6 +1,6 @@
 using VehicleImages.Core.Images;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>
 /// One attempt-counted unit of work for one image. At most one live (pending or processing) job per

@@ -1,4 +1,4 @@
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>
 /// Who claims (locked_by) and for how long (the lease). The name is unique per process start, so a

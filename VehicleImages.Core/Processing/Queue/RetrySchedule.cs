@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Queue;
 
 /// <summary>
 /// When a failed attempt runs again: the configured delays (Processing:RetryDelaysSeconds, default

@@ -2,7 +2,7 @@ using Npgsql;
 using VehicleImages.Core.Analysis;
 using static VehicleImages.Core.Images.ProcessingStatus;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Status;
 
 /// <summary>
 /// Every change of a photo's status (vehicle_images.processing_status), named, in one place: no other

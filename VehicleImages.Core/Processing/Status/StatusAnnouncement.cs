@@ -1,4 +1,4 @@
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Status;
 
 /// <summary>
 /// SQL for the statements that announce their photos' status changes themselves (the claim and the

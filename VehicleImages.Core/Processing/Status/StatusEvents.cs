@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Status;
 
 /// <summary>A photo's status change as announced on the image_status channel (<see cref="StatusAnnouncement"/>, the status trigger) and read by <see cref="StatusEventsReader"/>.</summary>
 public sealed record ImageStatusEvent(Guid ImageId, Guid VehicleId, Guid UserId, string Status, int Attempts, string? Error);

@@ -1,4 +1,4 @@
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Workers;
 
 /// <summary>
 /// How many claims a worker pool holds, working, waiting and being written: enough that no worker

@@ -3,8 +3,9 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using VehicleImages.Core.Analysis;
+using VehicleImages.Core.Processing.Queue;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Workers;
 
 /// <summary>
 /// Takes due jobs from PostgreSQL in batches, as many as the pool's <see cref="ClaimReserve"/> asks

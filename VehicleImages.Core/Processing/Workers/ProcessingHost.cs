@@ -2,8 +2,9 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using VehicleImages.Core.Processing.Queue;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Workers;
 
 /// <summary>
 /// Runs the <see cref="Claimer"/> and the <see cref="WorkerPool"/> joined by a bounded Channel, and

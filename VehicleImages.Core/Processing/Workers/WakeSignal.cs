@@ -1,4 +1,4 @@
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Workers;
 
 /// <summary>Wakes the claimer: a new job, a finished worker, a resume. Several wakes before it looks count as one.</summary>
 public sealed class WakeSignal

@@ -7,8 +7,9 @@ using VehicleImages.Core.Alerts;
 using VehicleImages.Core.Analysis;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Data;
+using VehicleImages.Core.Processing.Queue;
 
-namespace VehicleImages.Core.Processing;
+namespace VehicleImages.Core.Processing.Workers;
 
 /// <summary>
 /// Processing:Workers workers reading claims from the Channel. A worker analyzes the photo and ends
