@@ -72,7 +72,7 @@ public static class CoreRegistration
         services.AddSingleton<Quotas.QuotaService>();
         services.AddSingleton<Accounts.InvitationService>();
         services.AddSingleton<Accounts.RoleCheck>();
-        services.AddSingleton<Ingest.ImageIngestService>();
+        services.AddSingleton<Uploads.ImageIngestService>();
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Listings.ListingService>();
         services.AddSingleton<Export.ExportService>();

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Data;
-using VehicleImages.Core.Ingest;
 using VehicleImages.Core.Quotas;
 using VehicleImages.Core.Storage;
 

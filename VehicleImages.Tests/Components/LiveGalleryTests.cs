@@ -1,7 +1,7 @@
 using Bunit;
 using MudBlazor;
 using VehicleImages.Core.Images;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Components.Pages.Vehicles;
 using VehicleImages.Web.Components.Shared;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Endpoints;
 using VehicleImages.Web.Uploads;

@@ -1,5 +1,5 @@
 using System.Net;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.TestHost;
 
 namespace VehicleImages.Tests.Integration;

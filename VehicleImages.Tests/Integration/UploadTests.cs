@@ -5,7 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using VehicleImages.Core.Images;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Endpoints;
 using VehicleImages.Web.Uploads;
@@ -89,38 +89,6 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
     }
 
     [Fact]
-    public async Task Upload_OriginalAndVariants_ServedWithRightTypesAndNoMetadata()
-    {
-        using var client = await fixture.App.CreateUserClientAsync();
-        var vehicleId = await CreateVehicleAsync(client);
-        const string withGps = "exif-samples__DSCN0010.jpg";
-        var original = File.ReadAllBytes(TestData.Image(withGps));
-        var id = (await UploadAsync(client, vehicleId, (withGps, original)))[0].ImageId!.Value;
-
-        var stored = await client.GetAsync($"api/images/{id}/original", Ct);
-        Assert.Equal("image/jpeg", stored.Content.Headers.ContentType!.MediaType);
-        // The original is kept byte for byte.
-        Assert.Equal(original, await stored.Content.ReadAsByteArrayAsync(Ct));
-
-        foreach (var variant in new[] { "thumb", "medium", "large" })
-        {
-            var response = await client.GetAsync($"api/images/{id}/{variant}", Ct);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("image/jpeg", response.Content.Headers.ContentType!.MediaType);
-            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
-            Assert.Contains("immutable", response.Headers.CacheControl!.ToString());
-            var bytes = await response.Content.ReadAsByteArrayAsync(Ct);
-            using var image = NetVips.Image.NewFromBuffer(bytes);
-            // GPS and every other metadata block stay out of the variants.
-            Assert.DoesNotContain(image.GetFields(), f => f.StartsWith("exif") || f.StartsWith("xmp") || f.Contains("gps", StringComparison.OrdinalIgnoreCase));
-            Assert.Equal(-1, bytes.AsSpan().IndexOf("Exif\0\0"u8));
-        }
-
-        var missing = await client.GetAsync($"api/images/{id}/huge", Ct);
-        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-    }
-
-    [Fact]
     public async Task Upload_BadFilesBesideAGoodOne_EachGetsItsOwnAnswerAndNothingIsLeftBehind()
     {
         using var client = await fixture.App.CreateUserClientAsync();
@@ -164,73 +132,6 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal(0, StoredFileCount("tmp"));
     }
 
-    [Theory]
-    [MemberData(nameof(TestData.ExpectedFileNames), MemberType = typeof(TestData))]
-    public async Task Detail_RealCameraFile_ExifMatchesTheIndependentReader(string file) =>
-        await AssertExifMatchesTheIndependentReaderAsync(TestData.ExpectedFor(file), Real(file));
-
-    /// <summary>
-    /// The real camera files that carry EXIF, as AVIF: libvips re-encodes the pixels (AV1) and keeps the EXIF
-    /// block, so the independent reader's values for the source file are what the AVIF must show.
-    /// (../shared/testdata has no AVIF of its own.)
-    /// </summary>
-    public static TheoryData<string> CameraFilesWithExif()
-    {
-        var data = new TheoryData<string>();
-        foreach (var e in TestData.Expected())
-            if (e.GetProperty("format").GetString() == "JPEG" && e.GetProperty("make").ValueKind == JsonValueKind.String)
-                data.Add(e.GetProperty("file").GetString()!);
-        return data;
-    }
-
-    [Theory]
-    [MemberData(nameof(CameraFilesWithExif))]
-    public async Task Detail_RealCameraFileAsAvif_ExifMatchesTheIndependentReader(string file)
-    {
-        var avif = Path.Combine(Path.GetTempPath(), $"vi-{Guid.NewGuid():N}.avif");
-        try
-        {
-            using (var image = NetVips.Image.NewFromFile(TestData.Image(file)))
-                image.Heifsave(avif, compression: NetVips.Enums.ForeignHeifCompression.Av1, q: 40, effort: 0, keep: NetVips.Enums.ForeignKeep.Exif);
-            var bytes = await File.ReadAllBytesAsync(avif, Ct);
-            Assert.Equal("avif"u8.ToArray(), bytes[8..12]);
-
-            await AssertExifMatchesTheIndependentReaderAsync(TestData.ExpectedFor(file), (Path.ChangeExtension(file, ".avif"), bytes));
-        }
-        finally
-        {
-            File.Delete(avif);
-        }
-    }
-
-    private async Task AssertExifMatchesTheIndependentReaderAsync(JsonElement expected, (string Name, byte[] Bytes) upload)
-    {
-        using var client = await fixture.App.CreateUserClientAsync();
-        var vehicleId = await CreateVehicleAsync(client);
-        var result = (await UploadAsync(client, vehicleId, upload))[0];
-        Assert.True(result.Outcome == IngestOutcome.Created, $"{result.FileName}: {result.Outcome} {result.Error}");
-        var id = result.ImageId!.Value;
-
-        var detail = await client.GetFromJsonAsync<JsonElement>($"api/images/{id}", Ct);
-
-        var exif = detail.GetProperty("exif");
-        string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        double? Number(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-        Assert.Equal(Text(expected, "make"), Text(exif, "make"));
-        Assert.Equal(Text(expected, "model"), Text(exif, "model"));
-        Assert.Equal(Text(expected, "date_time_original"), Text(exif, "dateTimeOriginal"));
-        foreach (var (mine, theirs) in new[] { ("gpsLatitude", "gps_lat"), ("gpsLongitude", "gps_lon") })
-        {
-            var (a, b) = (Number(exif, mine), Number(expected, theirs));
-            Assert.Equal(b is null, a is null);
-            if (a is not null)
-                Assert.Equal(b!.Value, a.Value, 1e-4);
-        }
-
-        if (Text(expected, "date_time_original") is { } raw && Text(expected, "offset_time_original") is null)
-            Assert.Equal(DateTime.ParseExact(raw, "yyyy:MM:dd HH:mm:ss", null), detail.GetProperty("takenAt").GetDateTimeOffset().UtcDateTime);
-    }
-
     [Fact]
     public async Task Upload_TruncatedHeicAndCutCameraJpegs_TruncatedRejectedAndAFewMissingRowsKeptWithAWarning()
     {
@@ -257,72 +158,6 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
         Assert.Equal((3840, 2160), (detail.GetProperty("width").GetInt32(), detail.GetProperty("height").GetInt32()));
         var warning = Assert.Single(detail.GetProperty("exif").GetProperty("ingestWarnings").EnumerateArray()).GetString();
         Assert.Equal("the file ends early: the last 24 of 2160 rows (1.1%) are missing and show grey.", warning);
-    }
-
-    [Fact]
-    public async Task List_FilterByCategoryAndAngle_UsesThePersonsChoiceOverTheAnalyzers()
-    {
-        using var client = await fixture.App.CreateUserClientAsync();
-        var vehicleId = await CreateVehicleAsync(client);
-        var results = await UploadAsync(client, vehicleId, Real("exif-orientation-examples__Portrait_1.jpg"), Real("exif-orientation-examples__Portrait_2.jpg"));
-        var (first, second) = (results[0].ImageId!.Value, results[1].ImageId!.Value);
-        await using (var connection = new NpgsqlConnection(fixture.App.ConnectionString))
-        {
-            await connection.OpenAsync(Ct);
-            await using var cmd = new NpgsqlCommand("""
-                INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source) VALUES
-                  (@a, 'exterior', 'front', 0.6, 'ai'), (@a, 'exterior', 'rear', NULL, 'user'), (@b, 'interior', 'dashboard', 0.9, 'ai');
-                """, connection);
-            cmd.Parameters.AddWithValue("a", first);
-            cmd.Parameters.AddWithValue("b", second);
-            await cmd.ExecuteNonQueryAsync(Ct);
-        }
-
-        var rear = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images?category=exterior&angle=rear", Ct);
-        var front = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images?category=exterior&angle=front", Ct);
-        var interior = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images?category=interior", Ct);
-        var detail = await client.GetFromJsonAsync<JsonElement>($"api/images/{first}", Ct);
-
-        Assert.Equal([first], rear!.Select(i => i.Id));
-        Assert.Empty(front!);
-        Assert.Equal([second], interior!.Select(i => i.Id));
-        Assert.Equal(("exterior", "rear"), (detail.GetProperty("category").GetString(), detail.GetProperty("angle").GetString()));
-        Assert.Equal(["user", "ai"], detail.GetProperty("angles").EnumerateArray().Select(a => a.GetProperty("source").GetString()));
-    }
-
-    [Fact]
-    public async Task Sweep_FilesWithoutARow_AreRemovedAndPhotosKept()
-    {
-        // What a process killed between writing files and committing its row leaves behind.
-        using var client = await fixture.App.CreateUserClientAsync();
-        var vehicleId = await CreateVehicleAsync(client);
-        var kept = (await UploadAsync(client, vehicleId, Real("exif-samples__Kodak_CX7530.jpg")))[0].ImageId!.Value;
-        var root = fixture.App.StorageRoot;
-        var orphanSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Guid.NewGuid().ToByteArray()));
-        string[] orphanFiles =
-        [
-            Path.Combine(root, "originals", orphanSha[..2], orphanSha + ".jpg"),
-            Path.Combine(root, "variants", orphanSha[..2], orphanSha, "thumb.jpg"),
-            Path.Combine(root, "tmp", "abandoned.part"),
-        ];
-        var anHourAgo = DateTime.UtcNow.AddHours(-1);
-        foreach (var f in orphanFiles)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(f)!);
-            await File.WriteAllBytesAsync(f, [1, 2, 3], Ct);
-        }
-
-        // Everything looks old, the photo's own files included: only the database decides what stays.
-        foreach (var f in Directory.GetFiles(root, "*", SearchOption.AllDirectories))
-            File.SetLastWriteTimeUtc(f, anHourAgo);
-
-        var result = await fixture.App.Services.GetRequiredService<VehicleImages.Core.Storage.OrphanSweeper>()
-            .SweepAsync(TimeSpan.FromMinutes(10), Ct);
-
-        Assert.Equal((1, 2), (result.TemporaryFiles, result.OrphanFiles));
-        Assert.All(orphanFiles, f => Assert.False(File.Exists(f), f));
-        foreach (var variant in new[] { "original", "large", "medium", "thumb" })
-            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"api/images/{kept}/{variant}", Ct)).StatusCode);
     }
 
     [Fact]
@@ -382,50 +217,6 @@ public sealed class UploadTests(AppFixture fixture) : IClassFixture<AppFixture>
 
         Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, json.StatusCode);
-    }
-
-    [Fact]
-    public async Task Images_OfAnotherUser_Are404_ButAdminsSeeThem()
-    {
-        // A database of its own, so that the first account registered here is certainly the admin.
-        await using var app = await TestApp.StartAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync());
-        using var admin = await app.CreateUserClientAsync();
-        using var owner = await app.CreateUserClientAsync();
-        using var stranger = await app.CreateUserClientAsync();
-        var vehicleId = await CreateVehicleAsync(owner);
-        var id = (await UploadAsync(owner, vehicleId, Real("exif-samples__Canon_40D.jpg")))[0].ImageId!.Value;
-
-        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"api/images/{id}", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"api/images/{id}/thumb", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"api/vehicles/{vehicleId}/images", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await stranger.DeleteAsync($"api/images/{id}", Ct)).StatusCode);
-        var upload = await stranger.PostAsync($"api/vehicles/{vehicleId}/images", Files(Real("exif-samples__Kodak_CX7530.jpg")), Ct);
-        Assert.Equal(HttpStatusCode.NotFound, upload.StatusCode);
-
-        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/images/{id}/thumb", Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"api/images/{id}", Ct)).StatusCode);
-    }
-
-    [Fact]
-    public async Task Delete_PrimaryPhoto_RemovesItsFilesAndPromotesTheNext()
-    {
-        using var client = await fixture.App.CreateUserClientAsync();
-        var vehicleId = await CreateVehicleAsync(client);
-        // Bytes after the JPEG's end marker make this file unique, so no other test shares its stored files.
-        var unique = File.ReadAllBytes(TestData.Image("exif-orientation-examples__Landscape_1.jpg")).Concat(Guid.NewGuid().ToByteArray()).ToArray();
-        var results = await UploadAsync(client, vehicleId, ("unique.jpg", unique), Real("exif-orientation-examples__Landscape_2.jpg"));
-        var first = results[0].ImageId!.Value;
-        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(unique));
-
-        var response = await client.DeleteAsync($"api/images/{first}", Ct);
-
-        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"api/images/{first}", Ct)).StatusCode);
-        Assert.Empty(Directory.GetFiles(fixture.App.StorageRoot, $"*{sha}*", SearchOption.AllDirectories));
-        Assert.False(Directory.Exists(Path.Combine(fixture.App.StorageRoot, "variants", sha[..2], sha)) &&
-            Directory.GetFiles(Path.Combine(fixture.App.StorageRoot, "variants", sha[..2], sha)).Length > 0);
-        var list = await client.GetFromJsonAsync<List<ImageSummary>>($"api/vehicles/{vehicleId}/images", Ct);
-        Assert.True(Assert.Single(list!).IsPrimary);
     }
 
     [Fact]

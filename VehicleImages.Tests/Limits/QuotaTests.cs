@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
 using VehicleImages.Web.Auth;

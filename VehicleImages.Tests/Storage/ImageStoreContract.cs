@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Core.Storage;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
 

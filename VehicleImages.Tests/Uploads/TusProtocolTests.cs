@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.Storage;
 using VehicleImages.Tests.TestHost;

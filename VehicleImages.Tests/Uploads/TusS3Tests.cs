@@ -7,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using VehicleImages.Core.Configuration;
-using VehicleImages.Core.Ingest;
 using VehicleImages.Core.Processing;
 using VehicleImages.Core.Uploads;
 using VehicleImages.Tests.Integration;

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Images;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Core.Processing;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using VehicleImages.Core.Configuration;
-using VehicleImages.Core.Ingest;
+using VehicleImages.Core.Uploads;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;
 using VehicleImages.Web.Auth;

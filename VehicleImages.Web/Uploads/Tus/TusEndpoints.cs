@@ -4,7 +4,6 @@ using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using VehicleImages.Core.Configuration;
-using VehicleImages.Core.Ingest;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Uploads;
 using VehicleImages.Core.Vehicles;

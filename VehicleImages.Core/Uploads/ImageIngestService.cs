@@ -10,7 +10,7 @@ using VehicleImages.Core.Quotas;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Processing.Status;
 
-namespace VehicleImages.Core.Ingest;
+namespace VehicleImages.Core.Uploads;
 
 public static class IngestOutcome
 {
