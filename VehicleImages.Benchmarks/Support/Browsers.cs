@@ -41,7 +41,7 @@ internal static class Browsers
         return context;
     }
 
-    /// <summary>Opens a gallery and waits until its circuit is interactive (gallery.js marks the uploader ready).</summary>
+    /// <summary>Opens a gallery and waits until its circuit is interactive (the uploader marks itself ready).</summary>
     public static async Task<IPage> OpenGalleryAsync(IBrowserContext context, Guid vehicle)
     {
         var page = await context.NewPageAsync();

@@ -51,7 +51,7 @@ public abstract class LivePageContext : MudTestContext, IAsyncLifetime
         auth.SetAuthorized("owner@example.test");
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, Owner.ToString()));
         SetRendererInfo(new RendererInfo("Server", isInteractive: true));
-        JSInterop.SetupModule("./js/gallery.js");
+        JSInterop.SetupModule("./js/uploader/uploader.js");
     }
 
     protected ImageStatusEvent Event(Guid imageId, string status, int attempts = 1, string? error = null) =>

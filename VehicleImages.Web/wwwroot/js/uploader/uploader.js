@@ -1,4 +1,4 @@
-// The gallery's uploader. Each file goes to the server over tus (POST /api/uploads, then PATCHes,
+// The gallery's uploader (the gallery page imports this module; its parts are the modules beside it). Each file goes to the server over tus (POST /api/uploads, then PATCHes,
 // see shared/CONTRACT.md) with tus-js-client, three at a time, so a lost connection, a restarted
 // server or a reloaded page costs nothing already sent:
 // - the picked files are kept in IndexedDB until their outcome is known; when the gallery opens
@@ -17,18 +17,16 @@
 //   at once and coming back resumes them, with no click.
 // Everything a file supplies (its name, the server's reason) is set with textContent: never markup.
 // The login cookie rides along, so every request carries the antiforgery token (fetched once per page).
-import { sha256 } from '../lib/noble-hashes/sha2.js';
-import '../lib/tus.min.js';
+import '../../lib/tus.min.js';
+import { backoff, retryAfterMs, detail, reason } from './answers.js';
+import { hashFile } from './hashing.js';
+import { remember, forget, recall } from './kept-files.js';
+import { reloadBrokenThumbnails, formatBytes, formatDuration, button, progressBar, dropZoneAsButton, addSummary, addRow } from './rows.js';
 
 const tus = window.tus;
 const parallel = 3;
 // Measured with ./bench.sh tus (README): the fastest of 1, 4 and 16 MiB; a file up to this size goes in one PATCH.
 const chunkSize = 4 * 1024 * 1024;
-const hashSlice = 4 * 1024 * 1024;
-// Waits between tries when nothing answers: doubling from 1 s up to 15 s, each drawn between half and all of it
-// (so a page's uploads, or many pages after a server restart, do not come back in step).
-const backoffFirstMs = 1000;
-const backoffCapMs = 15000;
 // A 5xx is an answer: after this many in a row (no byte moved between them) the file fails with the server's reason.
 const serverErrorLimit = 10;
 // A check or an outcome read with no answer after this long is a request with no answer.
@@ -559,179 +557,4 @@ function create(root, vehicleId, dotnet) {
       render();
     },
   };
-}
-
-// Thumbnails of the gallery that failed to load (the connection was gone): asked for again. `now` is "the
-// connection is back"; otherwise each broken one is asked for again at most thumbnailTries times.
-const thumbnailTries = new WeakMap();
-function reloadBrokenThumbnails(now) {
-  for (const img of document.querySelectorAll('.photo-card img')) {
-    const src = img.getAttribute('src');
-    if (!src || !img.complete || img.naturalWidth > 0) continue;
-    const tries = thumbnailTries.get(img) ?? 0;
-    if (!now && tries >= 30) continue;
-    thumbnailTries.set(img, tries + 1);
-    img.src = src;
-  }
-}
-
-// Capped, jittered: the wait before the try after `attempt` tries with no answer.
-function backoff(attempt) {
-  const ceiling = Math.min(backoffCapMs, backoffFirstMs * 2 ** Math.min(attempt, 10));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
-
-// Retry-After in seconds or as an HTTP date; null when absent or unreadable.
-function retryAfterMs(value) {
-  if (!value) return null;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
-}
-
-// --- kept files (IndexedDB keeps the File itself; the browser stores its bytes on disk, not in memory)
-
-const dbName = 'vehicleimages-uploads';
-const storeName = 'files';
-let database = null;
-function db() {
-  database ??= new Promise((resolve, reject) => {
-    const open = indexedDB.open(dbName, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(storeName, { keyPath: 'key' }).createIndex('vehicleId', 'vehicleId');
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-  return database;
-}
-async function request(mode, act) {
-  const tx = (await db()).transaction(storeName, mode);
-  const req = act(tx.objectStore(storeName));
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve(req.result);
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-}
-const remember = entry => request('readwrite', s => s.put(entry));
-const forget = key => request('readwrite', s => s.delete(key)).catch(() => {});
-const recall = async vehicleId => {
-  const all = await request('readonly', s => s.index('vehicleId').getAll(vehicleId));
-  return all.sort((a, b) => a.addedAt - b.addedAt);
-};
-
-// --- helpers
-
-async function hashFile(file) {
-  const hash = sha256.create();
-  for (let at = 0; at < file.size; at += hashSlice)
-    hash.update(new Uint8Array(await file.slice(at, at + hashSlice).arrayBuffer()));
-  return [...hash.digest()].map(b => b.toString(16).padStart(2, '0')).join('');
-}
-
-function detail(body) {
-  try {
-    return JSON.parse(body).detail ?? null;
-  } catch {
-    return null;
-  }
-}
-
-async function reason(response) {
-  return detail(await response.text()) ?? `the server answered ${response.status}`;
-}
-
-function formatBytes(n) {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  if (n >= 1024) return `${Math.round(n / 1024)} KB`;
-  return `${Math.round(n)} B`;
-}
-
-function formatDuration(seconds) {
-  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-
-// A real button; `name` (the file's name, or "all uploads") makes its accessible name say what it acts on.
-function button(label, name) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'upload-action';
-  b.textContent = label;
-  b.setAttribute('aria-label', `${label} ${name}`);
-  return b;
-}
-
-function progressBar(label) {
-  const bar = document.createElement('progress');
-  bar.max = 100;
-  bar.value = 0;
-  bar.setAttribute('role', 'progressbar');
-  bar.setAttribute('aria-label', label);
-  bar.setAttribute('aria-valuemin', '0');
-  bar.setAttribute('aria-valuemax', '100');
-  bar.setAttribute('aria-valuenow', '0');
-  return bar;
-}
-
-// The drop zone is also the keyboard's way in: a button (Enter or Space) that opens the file picker.
-function dropZoneAsButton(zone, input) {
-  zone.setAttribute('role', 'button');
-  zone.tabIndex = 0;
-  // Its name is the words on screen ("Drop photos here, or Choose files"): an aria-label of other words breaks
-  // WCAG 2.5.3 (label in name), and voice control users say what they see.
-  zone.addEventListener('keydown', e => {
-    if (e.target !== zone || (e.key !== 'Enter' && e.key !== ' ')) return;
-    e.preventDefault();
-    input.click();
-  });
-}
-
-function addSummary(root, list) {
-  const box = document.createElement('div');
-  box.id = 'upload-summary';
-  box.hidden = true;
-  const text = document.createElement('span');
-  text.className = 'upload-summary-text';
-  const bar = progressBar('All uploads');
-  const pauseAll = button('Pause', 'all uploads');
-  pauseAll.textContent = 'Pause all';
-  const resumeAll = button('Resume', 'all uploads');
-  resumeAll.textContent = 'Resume all';
-  const cancelAll = button('Cancel', 'all uploads');
-  cancelAll.textContent = 'Cancel all';
-  box.append(text, bar, pauseAll, resumeAll, cancelAll);
-  root.insertBefore(box, list);
-  // Outside the box, which is hidden while the list is empty: a live region must be in the page to be heard.
-  const live = document.createElement('div');
-  live.id = 'upload-announcement';
-  live.setAttribute('role', 'status');
-  live.setAttribute('aria-live', 'polite');
-  live.setAttribute('aria-atomic', 'true');
-  Object.assign(live.style, {
-    position: 'absolute', width: '1px', height: '1px', overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap',
-  });
-  root.insertBefore(live, box);
-  return { root: box, text, bar, pauseAll, resumeAll, cancelAll, live };
-}
-
-function addRow(list, file) {
-  const row = document.createElement('div');
-  row.className = 'upload-row';
-  row.setAttribute('role', 'listitem');
-  const name = document.createElement('span');
-  name.className = 'upload-name';
-  name.textContent = file.name;
-  const bar = progressBar(`${file.name} uploaded`);
-  const outcome = document.createElement('span');
-  outcome.className = 'upload-outcome';
-  const pause = button('Pause', file.name);
-  const resume = button('Resume', file.name);
-  const retry = button('Retry', file.name);
-  const cancel = button('Cancel', file.name);
-  row.append(name, bar, outcome, pause, resume, retry, cancel);
-  list.append(row);
-  return { row, bar, outcome, pause, resume, retry, cancel };
 }
