@@ -192,7 +192,7 @@ public sealed class ShareService(
         {
             // The common case costs one row: a complete photo that "all" admits on its own.
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            var row = await Rows(db, share.VehicleId).Where(r => r.Id == imageId).SingleOrDefaultAsync(cancellationToken);
+            var row = await Rows(db, share.VehicleId, imageId).SingleOrDefaultAsync(cancellationToken);
             if (row is null)
                 return false;
             if (MayShowInAll(row.Status, row.Category, row.Angle))
@@ -271,8 +271,8 @@ public sealed class ShareService(
         string Category, string Angle);
 
     /// <summary>The vehicle's photos with their effective shot (a person's choice outranks the analyzer's); the stack hook goes here.</summary>
-    private static IQueryable<PhotoRow> Rows(VehicleImagesDbContext db, Guid vehicleId) =>
-        db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId)
+    private static IQueryable<PhotoRow> Rows(VehicleImagesDbContext db, Guid vehicleId, Guid? imageId = null) =>
+        db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId && (imageId == null || i.Id == imageId))
             .Select(i => new
             {
                 i.Id, i.ProcessingStatus, i.Variants, i.TakenAt, i.CreatedAt,
