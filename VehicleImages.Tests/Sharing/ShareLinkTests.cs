@@ -60,7 +60,7 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
     [GeneratedRegex("<img src=\"(?<src>/s/[^\"]+)\"")]
     private static partial Regex ImgSrc();
 
-    private static string? Meta(string html, string property) =>
+    internal static string? Meta(string html, string property) =>
         Regex.Match(html, $"<meta (?:property|name)=\"{Regex.Escape(property)}\" content=\"(?<c>[^\"]*)\"") is { Success: true } m
             ? WebUtility.HtmlDecode(m.Groups["c"].Value) : null;
 
