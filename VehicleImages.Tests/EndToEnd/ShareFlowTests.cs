@@ -38,6 +38,7 @@ public sealed class ShareFlowTests(AppFixture app, BrowserFixture browser)
             await Expect(link).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("/s/[A-Za-z0-9_-]{43}$"));
             var url = await link.InputValueAsync();
             await Expect(page.Locator(".share-row")).ToHaveCountAsync(1);
+            await Accessibility.AssertNoViolationsAsync(page, "the share dialog");
             await page.Locator("#share-close").ClickAsync();
 
             // A visitor in a browser of their own: no account, no cookie.
