@@ -23,6 +23,7 @@ public static class WebRegistration
         services.AddVehicleImagesHealth();
         services.AddSignalR();
         services.AddSingleton<Live.LiveNotifier>();
+        services.AddSingleton<ShareUnlockThrottle>();
         services.AddHostedService<Live.LiveRelay>();
         services.AddVehicleImagesObservability(builder.Configuration);
         builder.AddVehicleImagesMetricsListener();
@@ -71,6 +72,8 @@ public static class WebRegistration
         app.MapImageEndpoints();
         app.MapListingEndpoints();
         app.MapExportEndpoints();
+        app.MapShareEndpoints();
+        app.MapSharePageEndpoints();
         app.MapTusEndpoints();
         app.MapAdminEndpoints();
         app.MapAccountRoleEndpoints();

@@ -219,6 +219,14 @@ public sealed class RateLimitOptions
     /// </summary>
     [Range(0, 100_000, ErrorMessage = "RateLimits:ReanalyzePerHour (RateLimits__ReanalyzePerHour) must be between 0 (no limit) and 100000.")]
     public int ReanalyzePerHour { get; set; } = 10;
+
+    /// <summary>
+    /// Requests to share pages (<c>/s/{token}</c>) and their images per client address per minute; 0 = no limit. A page
+    /// view is one page and its visible thumbnails (a few dozen requests), so 300 lets a visitor browse freely while a
+    /// stranger hammering one link meets it within seconds.
+    /// </summary>
+    [Range(0, 100_000, ErrorMessage = "RateLimits:SharePerMinute (RateLimits__SharePerMinute) must be between 0 (no limit) and 100000.")]
+    public int SharePerMinute { get; set; } = 300;
 }
 
 /// <summary>

@@ -35,6 +35,7 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Invitation> Invitations => Set<Invitation>();
     public DbSet<Listings.VehicleListing> VehicleListings => Set<Listings.VehicleListing>();
     public DbSet<Uploads.ResumableUpload> ResumableUploads => Set<Uploads.ResumableUpload>();
+    public DbSet<Sharing.ShareLink> ShareLinks => Set<Sharing.ShareLink>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -30,6 +30,8 @@ public sealed class ExportService(
     public static readonly IReadOnlyList<string> Sets = ["listing", "all"];
     public static readonly IReadOnlyList<string> Sizes = ["original", "2048", "1600", "1024"];
     private readonly ConcurrentDictionary<Guid, int> _running = new();
+    // Downloads through share links count here, per share: visitors never take the owner's places (Export:ConcurrentPerShare).
+    private readonly ConcurrentDictionary<Guid, int> _runningPerShare = new();
 
     /// <summary>The photos of the set in order; null when the vehicle is not the caller's.</summary>
     public async Task<ExportPlan?> PlanAsync(Caller caller, Guid vehicleId, string set, CancellationToken cancellationToken)
@@ -37,6 +39,18 @@ public sealed class ExportService(
         var listing = await listings.GetAsync(caller, vehicleId, cancellationToken);
         if (listing is null)
             return null;
+        return await PlanAsync(vehicleId, listing.Items.Select(i => i.ImageId).ToList(), set, set == "all", originalNames: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// The plan for photos already chosen and ordered by the caller (a share link resolves its own set): <paramref name="order"/>
+    /// first, then, with <paramref name="addOthers"/>, the vehicle's other photos by time taken. Without
+    /// <paramref name="originalNames"/> the CSV's original_name column is left empty (a visitor's zip carries no file names
+    /// the owner's camera or computer gave, which can hold names).
+    /// </summary>
+    public async Task<ExportPlan> PlanAsync(Guid vehicleId, IReadOnlyList<Guid> order, string set, bool addOthers, bool originalNames,
+        CancellationToken cancellationToken)
+    {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var vehicleName = await db.Vehicles.Where(v => v.Id == vehicleId).Select(v => v.Name).SingleAsync(cancellationToken);
         var rows = await db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId)
@@ -48,41 +62,48 @@ public sealed class ExportService(
             })
             .ToDictionaryAsync(r => r.Id, cancellationToken);
 
-        var order = listing.Items.Select(i => i.ImageId).ToList();
-        if (set == "all")
-            order.AddRange(rows.Values.Where(r => !order.Contains(r.Id)).OrderBy(r => r.TakenAt ?? r.CreatedAt).ThenBy(r => r.CreatedAt).Select(r => r.Id));
-        var digits = Math.Max(2, order.Count.ToString(CultureInfo.InvariantCulture).Length);
-        var photos = order.Where(rows.ContainsKey).Select((id, index) =>
+        var ordered = order.ToList();
+        if (addOthers)
+            ordered.AddRange(rows.Values.Where(r => !ordered.Contains(r.Id)).OrderBy(r => r.TakenAt ?? r.CreatedAt).ThenBy(r => r.CreatedAt).Select(r => r.Id));
+        var digits = Math.Max(2, ordered.Count.ToString(CultureInfo.InvariantCulture).Length);
+        var photos = ordered.Where(rows.ContainsKey).Select((id, index) =>
         {
             var r = rows[id];
             var (category, angle) = (r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown);
             var number = (index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0');
             var name = category == Taxonomy.Unknown ? $"{number}-photo.jpg" : $"{number}-{category}-{angle}.jpg";
-            return new ExportPhoto(index + 1, id, name, r.FileName, category, angle, Quality(r.AiScanMetadata), r.TakenAt,
+            return new ExportPhoto(index + 1, id, name, originalNames ? r.FileName : "", category, angle, Quality(r.AiScanMetadata), r.TakenAt,
                 r.Width, r.Height, r.Orientation, r.Variants);
         }).ToList();
         return new ExportPlan(vehicleName, set, photos);
     }
 
     /// <summary>Takes one of the user's export places; false when <paramref name="limit"/> are running already.</summary>
-    public bool TryEnter(Guid userId, int limit)
+    public bool TryEnter(Guid userId, int limit) => TryEnter(_running, userId, limit);
+
+    public void Exit(Guid userId) => _running.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
+
+    /// <summary>Takes one of a share link's download places (a pool of its own); false when <paramref name="limit"/> are running.</summary>
+    public bool TryEnterShare(Guid shareId, int limit) => TryEnter(_runningPerShare, shareId, limit);
+
+    public void ExitShare(Guid shareId) => _runningPerShare.AddOrUpdate(shareId, 0, (_, n) => Math.Max(0, n - 1));
+
+    private static bool TryEnter(ConcurrentDictionary<Guid, int> running, Guid key, int limit)
     {
         while (true)
         {
-            if (!_running.TryGetValue(userId, out var now))
+            if (!running.TryGetValue(key, out var now))
             {
-                if (_running.TryAdd(userId, 1))
+                if (running.TryAdd(key, 1))
                     return true;
                 continue;
             }
             if (now >= limit)
                 return false;
-            if (_running.TryUpdate(userId, now + 1, now))
+            if (running.TryUpdate(key, now + 1, now))
                 return true;
         }
     }
-
-    public void Exit(Guid userId) => _running.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
 
     /// <summary>Writes the zip to <paramref name="output"/>; stops as soon as <paramref name="cancellationToken"/> fires (the client left).</summary>
     public async Task WriteAsync(ExportPlan plan, string size, Stream output, CancellationToken cancellationToken)

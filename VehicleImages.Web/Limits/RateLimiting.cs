@@ -25,6 +25,9 @@ public static class RateLimitPolicies
 
     /// <summary>Owner re-analysis of a vehicle, per user: RateLimits:ReanalyzePerHour.</summary>
     public const string Reanalyze = "reanalyze";
+
+    /// <summary>Share pages, their images and downloads, per client address: RateLimits:SharePerMinute.</summary>
+    public const string Share = "share";
 }
 
 /// <summary>
@@ -95,6 +98,14 @@ internal static class RateLimiting
                     ? RateLimitPartition.GetNoLimiter("")
                     : RateLimitPartition.GetTokenBucketLimiter(user, _ => Bucket(perHour, TimeSpan.FromHours(1)));
             });
+            o.AddPolicy(RateLimitPolicies.Share, http =>
+            {
+                var perMinute = http.RequestServices.GetRequiredService<IOptions<RateLimitOptions>>().Value.SharePerMinute;
+                // Anonymous visitors: per client address (behind a believed proxy, the address it saw), a partition of its own.
+                return perMinute == 0
+                    ? RateLimitPartition.GetNoLimiter("")
+                    : RateLimitPartition.GetTokenBucketLimiter("share:" + ClientKey(http.Connection.RemoteIpAddress), _ => PerMinute(perMinute));
+            });
         });
         return services;
     }
@@ -140,6 +151,7 @@ internal static class RateLimiting
         {
             RateLimitPolicies.Uploads => $"Too many uploads from your account in the last minute; try again in {seconds} s.",
             RateLimitPolicies.UploadPatches => $"Too many upload chunks from your account in the last minute; try again in {seconds} s.",
+            RateLimitPolicies.Share => $"Too many requests for shared photos from your address in the last minute; try again in {seconds} s.",
             RateLimitPolicies.Reanalyze => $"Too many re-analysis requests from your account in the last hour; try again in {seconds} s.",
             _ => $"Too many sign-in, registration or token requests from your address; try again in {seconds} s.",
         };
