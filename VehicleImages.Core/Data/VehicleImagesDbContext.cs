@@ -34,6 +34,8 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Invitation> Invitations => Set<Invitation>();
     public DbSet<Listings.VehicleListing> VehicleListings => Set<Listings.VehicleListing>();
     public DbSet<Uploads.ResumableUpload> ResumableUploads => Set<Uploads.ResumableUpload>();
+    public DbSet<Privacy.PrivacyBox> PrivacyBoxes => Set<Privacy.PrivacyBox>();
+    public DbSet<Privacy.PrivacyReview> PrivacyReviews => Set<Privacy.PrivacyReview>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
