@@ -728,6 +728,34 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBlurSet", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("BoxHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("box_hash");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<string>("Variants")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("variants");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_privacy_blurs");
+
+                    b.ToTable("image_privacy_blurs", (string)null);
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBox", b =>
                 {
                     b.Property<Guid>("Id")
@@ -810,6 +838,28 @@ namespace VehicleImages.Migrations.Migrations
                         .HasName("pk_image_privacy_reviews");
 
                     b.ToTable("image_privacy_reviews", (string)null);
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyScan", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<int>("Found")
+                        .HasColumnType("integer")
+                        .HasColumnName("found");
+
+                    b.Property<DateTimeOffset>("ScannedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("scanned_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_privacy_scans");
+
+                    b.ToTable("image_privacy_scans", (string)null);
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Processing.AnalysisProviderState", b =>
@@ -1388,6 +1438,16 @@ namespace VehicleImages.Migrations.Migrations
                         .HasConstraintName("fk_vehicle_listings_vehicles_vehicle_id");
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBlurSet", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Privacy.PrivacyBlurSet", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_privacy_blurs_vehicle_images_image_id");
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBox", b =>
                 {
                     b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
@@ -1406,6 +1466,16 @@ namespace VehicleImages.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_image_privacy_reviews_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyScan", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Privacy.PrivacyScan", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_privacy_scans_vehicle_images_image_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Processing.ImageProcessingJob", b =>
