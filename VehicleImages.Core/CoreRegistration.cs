@@ -71,6 +71,7 @@ public static class CoreRegistration
         services.AddSingleton<Listings.ListingService>();
         services.AddSingleton<Export.ExportService>();
         services.AddSingleton<Privacy.IPublishedImages, Privacy.StoredVariantsPublished>();
+        services.AddSingleton<Privacy.PrivacyBoxService>();
         services.AddSingleton<Storage.OrphanSweeper>();
         // Unfinished tus uploads beside the photos: on the local disk, or in the bucket (multipart) so any instance resumes them.
         services.AddSingleton<Uploads.IUploadBytes>(sp =>
