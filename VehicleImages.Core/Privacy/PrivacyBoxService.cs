@@ -36,6 +36,15 @@ public sealed class PrivacyBoxService(IDbContextFactory<VehicleImagesDbContext> 
         return await ReadAsync(db, imageId, cancellationToken);
     }
 
+    /// <summary>The photo's boxes and review for its owner; null when the photo is not theirs.</summary>
+    public async Task<PrivacyState?> GetForOwnerAsync(Guid ownerId, Guid imageId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (!await db.VehicleImages.AnyAsync(i => i.Id == imageId && i.UserId == ownerId, cancellationToken))
+            return null;
+        return await ReadAsync(db, imageId, cancellationToken);
+    }
+
     /// <summary>
     /// The person's boxes replace every other box of the photo and mark it reviewed; <paramref name="noneVisible"/> says
     /// no plate or face is visible (no boxes). Null when the photo is not the owner's. Call <see cref="Validate"/> first.
@@ -88,14 +97,23 @@ public sealed class PrivacyBoxService(IDbContextFactory<VehicleImagesDbContext> 
             .ToListAsync(cancellationToken);
     }
 
+    /// <summary>How many of the owner's photos of the vehicle no person reviewed.</summary>
+    public async Task<int> CountUnreviewedAsync(Guid ownerId, Guid vehicleId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.VehicleImages
+            .CountAsync(i => i.VehicleId == vehicleId && i.UserId == ownerId && !db.PrivacyReviews.Any(r => r.ImageId == i.Id), cancellationToken);
+    }
+
     /// <summary>How many of these photos no person reviewed (for the warning before something leaves the app).</summary>
     public async Task<int> CountUnreviewedAsync(IReadOnlyCollection<Guid> imageIds, CancellationToken cancellationToken = default)
     {
         if (imageIds.Count == 0)
             return 0;
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var reviewed = await db.PrivacyReviews.CountAsync(r => imageIds.Contains(r.ImageId), cancellationToken);
-        return imageIds.Distinct().Count() - reviewed;
+        var ids = imageIds.Distinct().ToArray();
+        var reviewed = await db.PrivacyReviews.CountAsync(r => ids.Contains(r.ImageId), cancellationToken);
+        return ids.Length - reviewed;
     }
 
     /// <summary>

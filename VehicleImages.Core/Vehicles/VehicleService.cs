@@ -106,20 +106,36 @@ public sealed class VehicleService(IDbContextFactory<VehicleImagesDbContext> con
         vehicle.Make = Blank(input.Make);
         vehicle.Model = Blank(input.Model);
         vehicle.Year = input.Year;
-        if (input.HidePrivacyBoxes is { } hide && hide != vehicle.HidePrivacyBoxes)
-        {
-            vehicle.HidePrivacyBoxes = hide;
-            if (!hide)
-            {
-                vehicle.PrivacyHidingOffAt = time.GetUtcNow();
-                logger.LogWarning("User {UserId} turned off hiding plates and faces for vehicle {VehicleId}: its photos leave the app unblurred", userId, vehicleId);
-            }
-            else
-                logger.LogInformation("User {UserId} turned hiding plates and faces back on for vehicle {VehicleId}", userId, vehicleId);
-        }
-
+        if (input.HidePrivacyBoxes is { } hide)
+            SetHiding(vehicle, hide);
         await db.SaveChangesAsync(cancellationToken);
         return vehicle;
+    }
+
+    /// <summary>The owner's "hide plates and faces in what I share or export"; null when the vehicle is not theirs.</summary>
+    public async Task<Vehicle?> SetHidePrivacyBoxesAsync(Guid userId, Guid vehicleId, bool hide, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicle = await db.Vehicles.SingleOrDefaultAsync(v => v.Id == vehicleId && v.UserId == userId, cancellationToken);
+        if (vehicle is null)
+            return null;
+        SetHiding(vehicle, hide);
+        await db.SaveChangesAsync(cancellationToken);
+        return vehicle;
+    }
+
+    private void SetHiding(Vehicle vehicle, bool hide)
+    {
+        if (hide == vehicle.HidePrivacyBoxes)
+            return;
+        vehicle.HidePrivacyBoxes = hide;
+        if (!hide)
+        {
+            vehicle.PrivacyHidingOffAt = time.GetUtcNow();
+            logger.LogWarning("User {UserId} turned off hiding plates and faces for vehicle {VehicleId}: its photos leave the app unblurred", vehicle.UserId, vehicle.Id);
+        }
+        else
+            logger.LogInformation("User {UserId} turned hiding plates and faces back on for vehicle {VehicleId}", vehicle.UserId, vehicle.Id);
     }
 
     /// <summary>Field name → messages, empty when the input is valid.</summary>
