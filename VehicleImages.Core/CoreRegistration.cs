@@ -78,6 +78,7 @@ public static class CoreRegistration
         services.AddSingleton<Privacy.LocalDetector>();
         services.AddSingleton<Privacy.PrivacyDetectorStep>();
         services.AddSingleton<Analysis.ILocalStep>(sp => sp.GetRequiredService<Privacy.PrivacyDetectorStep>());
+        services.AddSingleton<Privacy.PrivacyBoxService>();
         services.AddSingleton<Storage.OrphanSweeper>();
         // Unfinished tus uploads beside the photos: on the local disk, or in the bucket (multipart) so any instance resumes them.
         services.AddSingleton<Uploads.IUploadBytes>(sp =>
