@@ -34,6 +34,18 @@ if [ -z "${DataProtection__CertificatePath:-}" ]; then
 fi
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Production}"
 
+# The local plate and face detector's Haar cascades (Debian's opencv-data); without them the detector is off and says so.
+if [ "${Privacy__LocalDetector:-true}" != "false" ] && [ -z "${Privacy__CascadeFolder:-}" ] && [ ! -d /usr/share/opencv4/haarcascades ]; then
+  as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo -n "$@"
+    else return 1; fi
+  }
+  echo "installing Debian's opencv-data (the plate and face detector's cascades)…"
+  { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq opencv-data >/dev/null; } \
+    || echo "run.sh: cannot install opencv-data (needs root or password-less sudo); the local plate detector stays off" >&2
+fi
+
 url="${ASPNETCORE_URLS:-http://localhost:5080}"
 for ((i = 1; i <= $#; i++)); do
   if [ "${!i}" = "--urls" ]; then j=$((i + 1)); url="${!j}"; fi

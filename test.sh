@@ -45,6 +45,13 @@ if [ ! -x /usr/bin/prometheus ]; then
 fi
 /usr/bin/prometheus --version 2>/dev/null | head -n 1 || true
 
+say "OpenCV cascades and tesseract (privacy detector and blur tests)"
+if [ ! -d /usr/share/opencv4/haarcascades ] || ! command -v tesseract >/dev/null 2>&1; then
+  echo "installing Debian's opencv-data and tesseract-ocr…"
+  apt_install opencv-data tesseract-ocr || { echo "test.sh: cannot install opencv-data/tesseract-ocr (needs root or password-less sudo); the privacy tests will fail saying so" >&2; }
+fi
+tesseract --version 2>/dev/null | head -n 1 || true
+
 say "Build"
 dotnet tool restore >/dev/null
 dotnet build VehicleImages.sln -c Release -nologo -v quiet -clp:NoSummary

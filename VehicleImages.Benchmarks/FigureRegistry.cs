@@ -25,6 +25,7 @@ public static class FigureRegistry
         new TusBrowserFigure(),
         new ExportFigure(),
         new ShareFigure(),
+        new ExportPrivacyFigure(),
     ];
 
     /// <summary>The figures a command-line name stands for: "all", or one figure by name; null for an unknown name.</summary>

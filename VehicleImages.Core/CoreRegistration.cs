@@ -35,6 +35,7 @@ public static class CoreRegistration
         AddValidatedOptions<ForwardedHeadersSettings>(services, ForwardedHeadersSettings.SectionName);
         AddValidatedOptions<QuotaOptions>(services, QuotaOptions.SectionName);
         AddValidatedOptions<AccountOptions>(services, AccountOptions.SectionName);
+        AddValidatedOptions<Privacy.PrivacyOptions>(services, Privacy.PrivacyOptions.SectionName);
         services.AddSingleton<ProcessingOptionsSetup>();
         services.AddSingleton<IPostConfigureOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
         services.AddSingleton<IValidateOptions<ProcessingOptions>>(sp => sp.GetRequiredService<ProcessingOptionsSetup>());
@@ -76,9 +77,16 @@ public static class CoreRegistration
         services.AddSingleton<Images.ImageService>();
         services.AddSingleton<Listings.ListingService>();
         services.AddSingleton<Export.ExportService>();
-        services.AddSingleton<Privacy.IPublishedImages, Privacy.StoredVariantsPublished>();
         services.AddSingleton<Sharing.ShareService>();
         services.AddHostedService<Sharing.ShareViewFlusher>();
+        // Privacy boxes (issue 27): the blurred copies, the door photos leave through, the local detector as a step before tier 1.
+        services.AddSingleton<Privacy.BlurredVariants>();
+        services.AddSingleton<Privacy.IPublishedImages, Privacy.BlurredPublishedImages>();
+        services.AddSingleton<Privacy.PrivacyBoxWriter>();
+        services.AddSingleton<Privacy.LocalDetector>();
+        services.AddSingleton<Privacy.PrivacyDetectorStep>();
+        services.AddSingleton<Analysis.ILocalStep>(sp => sp.GetRequiredService<Privacy.PrivacyDetectorStep>());
+        services.AddSingleton<Privacy.PrivacyBoxService>();
         services.AddSingleton<Storage.OrphanSweeper>();
         // Unfinished tus uploads beside the photos: on the local disk, or in the bucket (multipart) so any instance resumes them.
         services.AddSingleton<Uploads.IUploadBytes>(sp =>

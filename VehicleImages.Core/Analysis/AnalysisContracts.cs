@@ -40,6 +40,9 @@ public sealed record AnalysisResult(
 {
     /// <summary>Who answered in this attempt and the tokens it cost, for the attempt's history row.</summary>
     public AttemptUsage? Usage { get; init; }
+
+    /// <summary>The plates and faces tier 1 saw, written as <c>ai</c> privacy boxes; null when tier 1 did not say (nothing is changed).</summary>
+    public IReadOnlyList<Privacy.BoxF>? PrivacyBoxes { get; init; }
 }
 
 public sealed record AttemptUsage(string Provider, string Model, int PromptTokens, int CompletionTokens);

@@ -9,7 +9,7 @@ namespace VehicleImages.Core.Analysis;
 /// </summary>
 public static class Prompts
 {
-    public const string PromptVersion = "2026-11-25.1";
+    public const string PromptVersion = "2026-12-07.1";
 
     public const string System =
         "You analyse photographs of vehicles for people who restore, sell and document them. " +
@@ -22,7 +22,9 @@ public static class Prompts
              string.Join("; ", Taxonomy.Categories.Select(c => $"{c.Category}: {string.Join(", ", c.Angles)}")) +
              ". Use unknown.unknown only when nothing can tell. quality_score is 1-10 for use in a listing " +
              "(focus, exposure, framing). suitable_for_expert is true when the photo is sharp and detailed enough " +
-             "for an expert to judge condition. confidence is 0-1.",
+             "for an expert to judge condition. confidence is 0-1. " + PrivacyBoxesKey + " lists every number plate (kind plate) " +
+             "and every human face (kind face) visible in the photo, even partly or small, each with its box as fractions (0-1) " +
+             "of the image's width and height from the top-left corner; an empty list when there is none.",
         Tier.Components => "List the vehicle parts and components visible in this photo with their condition. bbox locates each " +
              "component as fractions (0-1) of the image's width and height from the top-left corner, or null when " +
              "it cannot be placed. confidence is 0-1.",
@@ -35,6 +37,9 @@ public static class Prompts
 
     /// <summary>The tier-1 property holding the "category.angle" pair; the stored answer splits it into category and angle.</summary>
     public const string ViewKey = "view";
+
+    /// <summary>The tier-1 property listing visible number plates and faces (privacy boxes, issue 27).</summary>
+    public const string PrivacyBoxesKey = "privacy_boxes";
 
     /// <summary>
     /// Strict JSON schemas: every property required, nothing else allowed. Every rule the answer is
@@ -53,6 +58,18 @@ public static class Prompts
             ["lighting"] = Enum(["dark", "normal", "bright", "mixed"]),
             ["focus"] = Enum(["sharp", "soft", "blurry"]),
             ["closeup"] = new JsonObject { ["type"] = "boolean" },
+            [PrivacyBoxesKey] = new JsonObject
+            {
+                ["type"] = "array",
+                ["items"] = Object(new()
+                {
+                    ["kind"] = Enum(["plate", "face"]),
+                    ["x"] = Range("number", 0, 1),
+                    ["y"] = Range("number", 0, 1),
+                    ["width"] = Range("number", 0, 1),
+                    ["height"] = Range("number", 0, 1),
+                }),
+            },
         }),
         Tier.Components => Object(new()
         {

@@ -77,7 +77,67 @@ public static class TierAnswers
         answer["confidence"] = Number(answer, "confidence", Tier.Classification) is { } confidence
             ? Clamp(confidence, 0, 1, "confidence", repairs)
             : Repaired(0.0, "confidence was missing: taken as 0", repairs);
+        // Missing (an answer to an older prompt): tier 1 said nothing about plates, and the photo's ai boxes stay as they are.
+        if (answer[Prompts.PrivacyBoxesKey] is { } boxes)
+            answer[Prompts.PrivacyBoxesKey] = PrivacyBoxes(boxes, repairs);
     }
+
+    /// <summary>Smallest side of a privacy box worth keeping, as a fraction of the image (below it, a degenerate box).</summary>
+    public const double MinPrivacyBoxSide = 0.002;
+
+    /// <summary>
+    /// Visible plates and faces. Each box is clamped into the image, and
+    /// one of another kind, without its four numbers, or with (almost) no area left is dropped; each repair is recorded.
+    /// </summary>
+    private static JsonArray PrivacyBoxes(JsonNode node, List<string> repairs)
+    {
+        var kept = new JsonArray();
+        if (node is not JsonArray boxes)
+        {
+            repairs.Add($"{Prompts.PrivacyBoxesKey} was not a list: none taken");
+            return kept;
+        }
+        var n = 0;
+        foreach (var item in boxes)
+        {
+            n++;
+            var kind = item is JsonObject o ? Str(o["kind"]) : null;
+            if (item is not JsonObject box || kind is not ("plate" or "face"))
+            {
+                repairs.Add($"privacy box {n} is not a plate or a face: dropped");
+                continue;
+            }
+            var values = new[] { "x", "y", "width", "height" }.Select(k => box[k] is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) ? d : (double?)null).ToArray();
+            if (values.Any(v => v is null))
+            {
+                repairs.Add($"privacy box {n} ({kind}) was incomplete: dropped");
+                continue;
+            }
+            var (x, y, w, h) = (values[0]!.Value, values[1]!.Value, values[2]!.Value, values[3]!.Value);
+            var inside = x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= 1 && y + h <= 1;
+            if (!inside)
+            {
+                var (left, top) = (Math.Clamp(x, 0, 1), Math.Clamp(y, 0, 1));
+                (w, h) = (Math.Clamp(x + w, 0, 1) - left, Math.Clamp(y + h, 0, 1) - top);
+                (x, y) = (left, top);
+            }
+            if (w < MinPrivacyBoxSide || h < MinPrivacyBoxSide)
+            {
+                repairs.Add($"privacy box {n} ({kind}) has no area inside the image: dropped");
+                continue;
+            }
+            if (!inside)
+                repairs.Add(string.Create(CultureInfo.InvariantCulture, $"privacy box {n} ({kind}) reached outside the image: clamped to {x:0.###},{y:0.###} {w:0.###}×{h:0.###}"));
+            kept.Add(new JsonObject { ["kind"] = kind, ["x"] = x, ["y"] = y, ["width"] = w, ["height"] = h });
+        }
+        return kept;
+    }
+
+    /// <summary>The privacy boxes of a stored tier-1 answer (already repaired); null when the answer has none listed.</summary>
+    public static IReadOnlyList<Privacy.BoxF>? PrivacyBoxes(JsonObject tier1) =>
+        tier1[Prompts.PrivacyBoxesKey] is JsonArray boxes
+            ? [.. boxes.OfType<JsonObject>().Select(b => new Privacy.BoxF((string)b["kind"]!, (double)b["x"]!, (double)b["y"]!, (double)b["width"]!, (double)b["height"]!))]
+            : null;
 
     /// <summary>A valid pair as it is; a known category with a foreign angle keeps the category; anything else is unknown.</summary>
     private static (string Category, string Angle) Classify(string? category, string? angle, List<string> repairs)

@@ -94,6 +94,7 @@ public sealed class TieredAnalyzer(
         return new AnalysisResult(metadata, categorization, tier2 is null ? [] : [.. TierAnswers.Components(tier2)], reached)
         {
             Usage = servedBy is null ? null : new AttemptUsage(servedBy.Name, servedBy.Model, promptTokens, completionTokens),
+            PrivacyBoxes = TierAnswers.PrivacyBoxes(tier1),
         };
     }
 }

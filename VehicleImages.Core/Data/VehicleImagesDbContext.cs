@@ -36,6 +36,10 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Listings.VehicleListing> VehicleListings => Set<Listings.VehicleListing>();
     public DbSet<Uploads.ResumableUpload> ResumableUploads => Set<Uploads.ResumableUpload>();
     public DbSet<Sharing.ShareLink> ShareLinks => Set<Sharing.ShareLink>();
+    public DbSet<Privacy.PrivacyBox> PrivacyBoxes => Set<Privacy.PrivacyBox>();
+    public DbSet<Privacy.PrivacyReview> PrivacyReviews => Set<Privacy.PrivacyReview>();
+    public DbSet<Privacy.PrivacyScan> PrivacyScans => Set<Privacy.PrivacyScan>();
+    public DbSet<Privacy.PrivacyBlurSet> PrivacyBlurSets => Set<Privacy.PrivacyBlurSet>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

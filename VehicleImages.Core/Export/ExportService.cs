@@ -25,7 +25,8 @@ public sealed record ExportPlan(string VehicleName, string Set, IReadOnlyList<Ex
 /// is written, so a missing or unreadable stored file is left out (and named in the CSV), never a broken zip.
 /// </summary>
 public sealed class ExportService(
-    IDbContextFactory<VehicleImagesDbContext> contexts, ListingService listings, IImageStore store, ILogger<ExportService> logger)
+    IDbContextFactory<VehicleImagesDbContext> contexts, ListingService listings, IImageStore store, ILogger<ExportService> logger,
+    Privacy.BlurredVariants? privacy = null)
 {
     public static readonly IReadOnlyList<string> Sets = ["listing", "all"];
     public static readonly IReadOnlyList<string> Sizes = ["original", "2048", "1600", "1024"];
@@ -113,12 +114,14 @@ public sealed class ExportService(
         // One read buffer and one output buffer for the whole export, grown to the largest photo: a per-entry array of
         // each stored file (and another of its stripped copy) measured 201 MiB of growth over 1.2 GB of originals.
         var buffers = new EntryBuffers();
+        // Privacy boxes (issue 27): which photos leave blurred, and their copies already made, in one look-up.
+        var hidden = privacy is null ? null : await privacy.HiddenAsync([.. plan.Photos.Select(p => p.ImageId)], cancellationToken);
         await using (var zip = await ZipArchive.CreateAsync(sink, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, cancellationToken))
         {
             foreach (var photo in plan.Photos)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var (jpeg, width, height, missing) = await EntryAsync(photo, size, buffers, cancellationToken);
+                var (jpeg, width, height, missing) = await EntryAsync(photo, size, buffers, hidden?.GetValueOrDefault(photo.ImageId), cancellationToken);
                 if (jpeg is not null)
                 {
                     // JPEGs do not shrink: stored, not deflated.
@@ -149,10 +152,14 @@ public sealed class ExportService(
     }
 
     private async Task<(ReadOnlyMemory<byte>? Jpeg, int? Width, int? Height, string? Missing)> EntryAsync(
-        ExportPhoto photo, string size, EntryBuffers buffers, CancellationToken cancellationToken)
+        ExportPhoto photo, string size, EntryBuffers buffers, Privacy.HiddenPhoto? hidden, CancellationToken cancellationToken)
     {
         if (VariantSet.FromJson(photo.Variants) is not { } variants)
             return (null, null, null, "no stored file");
+        // Privacy boxes (issue 27): a photo with boxes, of a vehicle that hides them, leaves blurred at every size, from
+        // the blurred copies made once per box set; when they cannot be made the photo is left out, never sent clear.
+        if (hidden is not null)
+            return await BlurredEntryAsync(photo, hidden, size, buffers, cancellationToken);
         var source = size switch
         {
             "original" => variants.Original,
@@ -167,7 +174,6 @@ public sealed class ExportService(
         }
         var bytes = buffers.Read.AsMemory(0, length);
 
-        // Privacy boxes (issue 27): a photo with boxes, of a vehicle that hides them, is re-encoded blurred here, at every size.
         try
         {
             switch (size)
@@ -194,6 +200,28 @@ public sealed class ExportService(
         catch (ImageRejectedException e)
         {
             logger.LogWarning("Export: photo {ImageId} could not be decoded: {Reason}", photo.ImageId, e.Message);
+            return (null, null, null, "stored file unreadable");
+        }
+    }
+
+    private async Task<(ReadOnlyMemory<byte>? Jpeg, int? Width, int? Height, string? Missing)> BlurredEntryAsync(
+        ExportPhoto photo, Privacy.HiddenPhoto hidden, string size, EntryBuffers buffers, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var copy = await privacy!.GetAsync(hidden, size switch { "original" => "original", "1024" => "medium", _ => "large" }, cancellationToken);
+            var length = await ReadAsync(copy.Key, buffers, cancellationToken);
+            if (length <= 0)
+                return (null, null, null, length < 0 ? "stored file missing" : "stored file empty");
+            if (size != "1600")
+                return (buffers.Read.AsMemory(0, length), copy.Width, copy.Height, null);
+            var stored = buffers.Read.AsSpan(0, length).ToArray();
+            var (jpeg, w, h) = await Task.Run(() => ImageProcessor.Smaller(stored, 1600), cancellationToken);
+            return (jpeg, w, h, null);
+        }
+        catch (ImageRejectedException e)
+        {
+            logger.LogWarning("Export: photo {ImageId} is left out: its privacy boxes could not be blurred ({Reason})", photo.ImageId, e.Message);
             return (null, null, null, "stored file unreadable");
         }
     }

@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 using VehicleImages.Core.Data;
 using VehicleImages.Core.Images;
+using VehicleImages.Core.Imaging;
 using VehicleImages.Core.Storage;
 
 namespace VehicleImages.Core.Privacy;
@@ -19,8 +21,13 @@ public interface IPublishedImages
     Task<PublishedImage?> OpenAsync(Guid imageId, string size, CancellationToken cancellationToken);
 }
 
-/// <summary>Serves the stored variants unchanged: the seam the privacy-box blur replaces.</summary>
-public sealed class StoredVariantsPublished(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store) : IPublishedImages
+/// <summary>
+/// Serves the stored variant, or its blurred copy where the vehicle hides privacy boxes and the photo has some (made once
+/// per box set by <see cref="BlurredVariants"/>). When the blurred copy cannot be made, nothing is served: a photo with
+/// boxes never leaves clear by accident.
+/// </summary>
+public sealed class BlurredPublishedImages(
+    IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, BlurredVariants blurred, ILogger<BlurredPublishedImages> logger) : IPublishedImages
 {
     public static readonly IReadOnlyList<string> Sizes = ["thumb", "medium", "large"];
 
@@ -28,9 +35,25 @@ public sealed class StoredVariantsPublished(IDbContextFactory<VehicleImagesDbCon
     {
         if (!Sizes.Contains(size))
             return null;
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var json = await db.VehicleImages.Where(i => i.Id == imageId).Select(i => i.Variants).SingleOrDefaultAsync(cancellationToken);
-        var variant = VariantSet.FromJson(json)?.Get(size);
+        StoredObject? variant;
+        if (await blurred.HiddenAsync(imageId, cancellationToken) is { } hidden)
+        {
+            try
+            {
+                variant = await blurred.GetAsync(hidden, size, cancellationToken);
+            }
+            catch (ImageRejectedException e)
+            {
+                logger.LogWarning("Photo {Image} is not published at {Size}: its privacy boxes could not be blurred ({Reason})", imageId, size, e.Message);
+                return null;
+            }
+        }
+        else
+        {
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            var json = await db.VehicleImages.Where(i => i.Id == imageId).Select(i => i.Variants).SingleOrDefaultAsync(cancellationToken);
+            variant = VariantSet.FromJson(json)?.Get(size);
+        }
         if (variant is null)
             return null;
         var stream = await store.OpenReadAsync(variant.Key, cancellationToken);

@@ -58,6 +58,7 @@ public sealed class OrphanSweeper(
         {
             ["originals", _, var file] => Path.GetFileNameWithoutExtension(file),
             ["variants", _, var sha, _] => sha,
+            ["privacy", _, var sha, _, _] => sha, // blurred copies (Privacy.BlurredVariants)
             _ => null,
         };
         return candidate is { Length: 64 } && candidate.All(char.IsAsciiHexDigitLower) ? candidate : null;

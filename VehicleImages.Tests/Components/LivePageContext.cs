@@ -44,6 +44,8 @@ public abstract class LivePageContext : MudTestContext, IAsyncLifetime
         _core = CoreServices.Build(Database, Queries);
         Services.AddSingleton(_core.Services.GetRequiredService<ImageService>());
         Services.AddSingleton(_core.Services.GetRequiredService<VehicleService>());
+        Services.AddSingleton(_core.Services.GetRequiredService<VehicleImages.Core.Privacy.PrivacyBoxService>());
+        Services.AddSingleton(_core.Services.GetRequiredService<VehicleImages.Core.Listings.ListingService>());
         Services.AddSingleton(_core.Services.GetRequiredService<VehicleImages.Core.Analysis.IAnalysisGate>());
         Services.AddSingleton(_core.Services.GetRequiredService<VehicleImages.Core.Analysis.ProviderHealth>());
         Services.AddSingleton(Notifier);
@@ -52,6 +54,7 @@ public abstract class LivePageContext : MudTestContext, IAsyncLifetime
         auth.SetClaims(new Claim(ClaimTypes.NameIdentifier, Owner.ToString()));
         SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         JSInterop.SetupModule("./js/uploader/uploader.js");
+        JSInterop.SetupModule("./js/privacy-boxes.js");
     }
 
     protected ImageStatusEvent Event(Guid imageId, string status, int attempts = 1, string? error = null) =>

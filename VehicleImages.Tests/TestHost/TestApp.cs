@@ -44,6 +44,9 @@ public sealed class TestApp : IAsyncDisposable
                 // The rig signs up hundreds of accounts from 127.0.0.1 within a minute; the limit itself
                 // is tested with its own settings (Limits/RateLimitTests), which replace this one.
                 ["RateLimits:AuthPerMinute"] = "0",
+                // The local plate and face detector would add boxes (and so blur what leaves the app) to any test's
+                // photos; the privacy tests (Tests/Privacy) turn it on.
+                ["Privacy:LocalDetector"] = "false",
                 // As run.sh provides one: outside Development the app refuses to serve without it.
                 [TestCertificate.Key] = TestCertificate.Path,
             };

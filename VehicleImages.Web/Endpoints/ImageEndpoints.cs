@@ -9,6 +9,7 @@ using Microsoft.Net.Http.Headers;
 using VehicleImages.Core.Configuration;
 using VehicleImages.Core.Images;
 using VehicleImages.Core.Uploads;
+using VehicleImages.Core.Privacy;
 using VehicleImages.Core.Processing;
 using VehicleImages.Core.Storage;
 using VehicleImages.Core.Vehicles;
@@ -20,11 +21,15 @@ namespace VehicleImages.Web.Endpoints;
 
 public sealed record CategorizationRequest(string? Category, string? Angle);
 
+public sealed record PrivacyBoxesRequest(IReadOnlyList<PrivacyBoxInput>? Boxes, bool? NoneVisible);
+
+public sealed record PrivacyBoxesResponse(IReadOnlyList<PrivacyBoxView> PrivacyBoxes, bool PrivacyReviewed);
+
 public sealed record ImageDetailResponse(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
     DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles,
-    ProcessingView Processing);
+    ProcessingView Processing, IReadOnlyList<PrivacyBoxView> PrivacyBoxes, bool PrivacyReviewed);
 
 public static class ImageEndpoints
 {
@@ -40,6 +45,7 @@ public static class ImageEndpoints
         images.MapPost("/primary", SetPrimaryAsync);
         images.MapPost("/retry", RetryAsync);
         images.MapPut("/categorization", CategorizeAsync);
+        images.MapPut("/privacy-boxes", SavePrivacyBoxesAsync);
         return routes;
     }
 
@@ -76,15 +82,32 @@ public static class ImageEndpoints
     }
 
     private static async Task<Results<Ok<ImageDetailResponse>, ProblemHttpResult>> GetAsync(
-        Guid id, ClaimsPrincipal user, ImageService images, ProcessingReports reports, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, ImageService images, ProcessingReports reports, PrivacyBoxService privacy, CancellationToken cancellationToken)
     {
         if (await images.GetAsync(user.Caller(), id, cancellationToken) is not { } detail)
             return NotFound("No such image.");
         var i = detail.Image;
         var processing = await reports.ForImageAsync(id, i.ProcessingStatus, i.LastError, cancellationToken);
+        var boxes = await privacy.GetAsync(id, cancellationToken);
         return TypedResults.Ok(new ImageDetailResponse(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, i.Attempts, i.LastError,
             i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata, detail.Angles,
-            processing));
+            processing, boxes.Boxes, boxes.Reviewed));
+    }
+
+    /// <summary>
+    /// The owner's boxes replace every other box of the photo (source <c>user</c>) and mark it reviewed; noneVisible
+    /// says there is no plate or face. 400 names the box that is outside the photo, of zero area or of another kind.
+    /// </summary>
+    private static async Task<Results<Ok<PrivacyBoxesResponse>, ValidationProblem, ProblemHttpResult>> SavePrivacyBoxesAsync(
+        Guid id, PrivacyBoxesRequest request, ClaimsPrincipal user, PrivacyBoxService privacy, CancellationToken cancellationToken)
+    {
+        var noneVisible = request.NoneVisible ?? false;
+        var problems = PrivacyBoxService.Validate(request.Boxes, noneVisible);
+        if (problems.Count > 0)
+            return TypedResults.ValidationProblem(problems);
+        return await privacy.SaveAsync(user.UserId(), id, request.Boxes ?? [], noneVisible, cancellationToken) is { } saved
+            ? TypedResults.Ok(new PrivacyBoxesResponse(saved.Boxes, saved.Reviewed))
+            : NotFound("No such image.");
     }
 
     private static async Task<IResult> GetVariantAsync(

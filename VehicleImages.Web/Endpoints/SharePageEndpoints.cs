@@ -101,7 +101,7 @@ public static class SharePageEndpoints
     private static async Task<IResult> ImageAsync(string token, Guid imageId, string size, HttpContext http, ShareService shares,
         IPublishedImages published, CancellationToken cancellationToken)
     {
-        if (!StoredVariantsPublished.Sizes.Contains(size))
+        if (!BlurredPublishedImages.Sizes.Contains(size))
             return Missing(http);
         var share = await shares.OpenAsync(token, cancellationToken);
         if (share is null || !MayView(http, shares, share, token) || !await shares.ContainsAsync(share, imageId, cancellationToken))

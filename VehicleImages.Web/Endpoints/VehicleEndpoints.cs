@@ -7,7 +7,10 @@ using VehicleImages.Core.Processing.Admin;
 
 namespace VehicleImages.Web.Endpoints;
 
-public sealed record VehicleResponse(Guid Id, string Name, string? Make, string? Model, int? Year);
+public sealed record VehicleResponse(Guid Id, string Name, string? Make, string? Model, int? Year, bool HidePrivacyBoxes)
+{
+    public static VehicleResponse From(Vehicle v) => new(v.Id, v.Name, v.Make, v.Model, v.Year, v.HidePrivacyBoxes);
+}
 
 public sealed record VehicleListItem(
     Guid Id, string Name, string? Make, string? Model, int? Year, DateTimeOffset CreatedAt,
@@ -22,6 +25,7 @@ public static class VehicleEndpoints
         var group = routes.MapGroup("/api/vehicles").WithTags("Vehicles").RequireAuthorization();
         group.MapGet("/", ListAsync);
         group.MapPost("/", CreateAsync);
+        group.MapPut("/{vehicleId:guid}", UpdateAsync);
         group.MapPost("/{vehicleId:guid}/reanalyze", ReanalyzeAsync).RequireRateLimiting(Limits.RateLimitPolicies.Reanalyze);
         return routes;
     }
@@ -52,6 +56,19 @@ public static class VehicleEndpoints
             return TypedResults.ValidationProblem(problems);
 
         var v = await vehicles.CreateAsync(user.UserId(), input, cancellationToken);
-        return TypedResults.Created($"/api/vehicles/{v.Id}", new VehicleResponse(v.Id, v.Name, v.Make, v.Model, v.Year));
+        return TypedResults.Created($"/api/vehicles/{v.Id}", VehicleResponse.From(v));
+    }
+
+    /// <summary>The owner's new name and details; <c>hidePrivacyBoxes: false</c> lets plates and faces leave unblurred (recorded).</summary>
+    private static async Task<Results<Ok<VehicleResponse>, ValidationProblem, ProblemHttpResult>> UpdateAsync(
+        Guid vehicleId, VehicleUpdate input, ClaimsPrincipal user, VehicleService vehicles, CancellationToken cancellationToken)
+    {
+        var problems = VehicleService.Validate(input);
+        if (problems.Count > 0)
+            return TypedResults.ValidationProblem(problems);
+
+        return await vehicles.UpdateAsync(user.UserId(), vehicleId, input, cancellationToken) is { } v
+            ? TypedResults.Ok(VehicleResponse.From(v))
+            : TypedResults.Problem("No such vehicle.", statusCode: StatusCodes.Status404NotFound);
     }
 }

@@ -729,6 +729,140 @@ namespace VehicleImages.Migrations.Migrations
                         });
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBlurSet", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("BoxHash")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("box_hash");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<string>("Variants")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("variants");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_privacy_blurs");
+
+                    b.ToTable("image_privacy_blurs", (string)null);
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBox", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id")
+                        .HasDefaultValueSql("gen_random_uuid()");
+
+                    b.Property<float?>("Confidence")
+                        .HasColumnType("real")
+                        .HasColumnName("confidence");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<double>("Height")
+                        .HasColumnType("double precision")
+                        .HasColumnName("height");
+
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("source");
+
+                    b.Property<double>("Width")
+                        .HasColumnType("double precision")
+                        .HasColumnName("width");
+
+                    b.Property<double>("X")
+                        .HasColumnType("double precision")
+                        .HasColumnName("x");
+
+                    b.Property<double>("Y")
+                        .HasColumnType("double precision")
+                        .HasColumnName("y");
+
+                    b.HasKey("Id")
+                        .HasName("pk_image_privacy_boxes");
+
+                    b.HasIndex("ImageId")
+                        .HasDatabaseName("ix_image_privacy_boxes_image_id");
+
+                    b.ToTable("image_privacy_boxes", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_image_privacy_boxes_kind", "kind IN ('plate', 'face')");
+
+                            t.HasCheckConstraint("ck_image_privacy_boxes_source", "source IN ('ai', 'local', 'user')");
+                        });
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyReview", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<bool>("NoneVisible")
+                        .HasColumnType("boolean")
+                        .HasColumnName("none_visible");
+
+                    b.Property<DateTimeOffset>("ReviewedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("reviewed_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_privacy_reviews");
+
+                    b.ToTable("image_privacy_reviews", (string)null);
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyScan", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<int>("Found")
+                        .HasColumnType("integer")
+                        .HasColumnName("found");
+
+                    b.Property<DateTimeOffset>("ScannedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("scanned_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_privacy_scans");
+
+                    b.ToTable("image_privacy_scans", (string)null);
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Processing.AnalysisProviderState", b =>
                 {
                     b.Property<string>("Name")
@@ -1220,6 +1354,12 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnName("created_at")
                         .HasDefaultValueSql("now()");
 
+                    b.Property<bool>("HidePrivacyBoxes")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("boolean")
+                        .HasDefaultValue(true)
+                        .HasColumnName("hide_privacy_boxes");
+
                     b.Property<string>("Make")
                         .HasMaxLength(100)
                         .HasColumnType("character varying(100)")
@@ -1235,6 +1375,10 @@ namespace VehicleImages.Migrations.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
+
+                    b.Property<DateTimeOffset?>("PrivacyHidingOffAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("privacy_hiding_off_at");
 
                     b.Property<Guid>("UserId")
                         .HasColumnType("uuid")
@@ -1383,6 +1527,46 @@ namespace VehicleImages.Migrations.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_vehicle_listings_vehicles_vehicle_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBlurSet", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Privacy.PrivacyBlurSet", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_privacy_blurs_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyBox", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_privacy_boxes_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyReview", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Privacy.PrivacyReview", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_privacy_reviews_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Privacy.PrivacyScan", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Privacy.PrivacyScan", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_privacy_scans_vehicle_images_image_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Processing.Queue.ImageProcessingJob", b =>

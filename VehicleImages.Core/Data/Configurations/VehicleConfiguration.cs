@@ -15,6 +15,8 @@ internal sealed class VehicleConfiguration : IEntityTypeConfiguration<Vehicle>
         b.Property(v => v.Make).HasMaxLength(100);
         b.Property(v => v.Model).HasMaxLength(100);
         b.Property(v => v.CreatedAt).HasDefaultValueSql("now()");
+        // Existing vehicles hide their boxes too; the sentinel keeps EF sending false when an owner turns it off.
+        b.Property(v => v.HidePrivacyBoxes).HasDefaultValue(true).HasSentinel(true);
         b.HasOne<AppUser>().WithMany().HasForeignKey(v => v.UserId).OnDelete(DeleteBehavior.Cascade);
         b.HasIndex(v => new { v.UserId, v.CreatedAt });
     }

@@ -185,6 +185,18 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
             FROM unnest(@part_jobs, @names, @areas, @conditions, @part_confidences, @xs, @ys, @ws, @hs, @part_tiers)
                 AS c(job, name, area, condition, confidence, x, y, w, h, tier)
             JOIN job ON job.id = c.job),
+        -- Tier 1's plates and faces replace the photo's ai boxes, unless a person drew boxes or reviewed it (issue 27).
+        privacy AS (
+            SELECT job.id, job.image_id FROM job JOIN unnest(@privacy_jobs) AS p(job) ON p.job = job.id
+            WHERE NOT EXISTS (SELECT 1 FROM image_privacy_boxes u WHERE u.image_id = job.image_id AND u.source = 'user')
+              AND NOT EXISTS (SELECT 1 FROM image_privacy_reviews r WHERE r.image_id = job.image_id)),
+        ai_cleared AS (
+            DELETE FROM image_privacy_boxes b USING privacy WHERE b.image_id = privacy.image_id AND b.source = 'ai'),
+        ai_boxes AS (
+            INSERT INTO image_privacy_boxes (image_id, kind, x, y, width, height, source)
+            SELECT privacy.image_id, b.kind, b.x, b.y, b.w, b.h, 'ai'
+            FROM unnest(@box_jobs, @box_kinds, @box_xs, @box_ys, @box_ws, @box_hs) AS b(job, kind, x, y, w, h)
+            JOIN privacy ON privacy.id = b.job),
         attempt AS (
             INSERT INTO image_processing_attempts (job_id, image_id, attempt, started_at, finished_at, tier_reached, outcome,
                                                    provider, model, prompt_tokens, completion_tokens, priority)
@@ -222,6 +234,14 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
         p.AddWithValue("ws", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Width).ToArray());
         p.AddWithValue("hs", NpgsqlDbType.Array | NpgsqlDbType.Double, parts.Select(x => x.Part.Height).ToArray());
         p.AddWithValue("part_tiers", parts.Select(x => x.Part.Tier).ToArray());
+        p.AddWithValue("privacy_jobs", completions.Where(c => c.Result.PrivacyBoxes is not null).Select(c => c.Claim.JobId).ToArray());
+        var boxes = completions.SelectMany(c => (c.Result.PrivacyBoxes ?? []).Select(b => (c.Claim.JobId, Box: b))).ToList();
+        p.AddWithValue("box_jobs", boxes.Select(x => x.JobId).ToArray());
+        p.AddWithValue("box_kinds", NpgsqlDbType.Array | NpgsqlDbType.Text, boxes.Select(x => x.Box.Kind).ToArray());
+        p.AddWithValue("box_xs", NpgsqlDbType.Array | NpgsqlDbType.Double, boxes.Select(x => x.Box.X).ToArray());
+        p.AddWithValue("box_ys", NpgsqlDbType.Array | NpgsqlDbType.Double, boxes.Select(x => x.Box.Y).ToArray());
+        p.AddWithValue("box_ws", NpgsqlDbType.Array | NpgsqlDbType.Double, boxes.Select(x => x.Box.Width).ToArray());
+        p.AddWithValue("box_hs", NpgsqlDbType.Array | NpgsqlDbType.Double, boxes.Select(x => x.Box.Height).ToArray());
         return cmd;
     }
 
