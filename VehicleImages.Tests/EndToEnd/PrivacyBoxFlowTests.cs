@@ -131,6 +131,51 @@ public sealed class PrivacyBoxFlowTests(AppFixture app, BrowserFixture browser)
     }
 
     [Fact]
+    public async Task Finger_DrawsAFaceBox_SavedAsThePersons()
+    {
+        const string email = "privacy-finger@example.test";
+        var (vehicle, ids) = await SeedAsync(email);
+        await browser.RunAsync(app.App.BaseAddress, "privacy-finger", async page =>
+        {
+            await SignInAsync(page, email);
+            await OpenGalleryAsync(page, vehicle);
+            await page.Locator($".photo-card[data-image-id='{ids[0]}'] .photo-open").ClickAsync();
+            var stage = page.Locator(".privacy-editor[data-ready=true] .privacy-stage");
+            await Expect(stage).ToBeVisibleAsync();
+            await page.Locator("#privacy-new-kind").SelectOptionAsync("face");
+
+            // Chromium's own touch input (what a finger on a touch screen sends), through the DevTools protocol.
+            var frame = (await stage.BoundingBoxAsync())!;
+            var cdp = await page.Context.NewCDPSessionAsync(page);
+            async Task TouchAsync(string type, double fx, double fy) => await cdp.SendAsync("Input.dispatchTouchEvent", new Dictionary<string, object>
+            {
+                ["type"] = type,
+                ["touchPoints"] = type == "touchEnd" ? Array.Empty<object>() : new object[]
+                {
+                    new Dictionary<string, object> { ["x"] = frame.X + fx * frame.Width, ["y"] = frame.Y + fy * frame.Height },
+                },
+            });
+            await TouchAsync("touchStart", 0.60, 0.10);
+            for (var step = 1; step <= 5; step++)
+                await TouchAsync("touchMove", 0.60 + step * 0.04, 0.10 + step * 0.04);
+            await TouchAsync("touchEnd", 0.80, 0.30);
+
+            var drawn = page.Locator(".privacy-box[data-source=user]");
+            await Expect(drawn).ToHaveCountAsync(1);
+            await Expect(drawn.Locator(".privacy-box-label")).ToHaveTextAsync("Face · yours");
+            await page.Locator("#privacy-save").ClickAsync();
+            await Expect(page.Locator(".privacy-status")).ToHaveTextAsync("Saved: 2 boxes.");
+
+            var face = Assert.Single(await StoredAsync(ids[0]), b => b.Kind == "face");
+            Assert.Equal("user", face.Source);
+            Assert.Equal(0.60, face.X, 0.015);
+            Assert.Equal(0.10, face.Y, 0.015);
+            Assert.Equal(0.20, face.W, 0.015);
+            Assert.Equal(0.20, face.H, 0.015);
+        });
+    }
+
+    [Fact]
     public async Task Keyboard_AddsMovesAndResizesABox_DeletesTheProposal_Saves()
     {
         const string email = "privacy-keys@example.test";
@@ -147,7 +192,8 @@ public sealed class PrivacyBoxFlowTests(AppFixture app, BrowserFixture browser)
             // The proposed box: Tab reaches it, Delete removes it.
             var proposed = page.Locator(".privacy-box[data-source=local]");
             await TabToAsync(page, proposed);
-            await Expect(proposed).ToHaveCSSAsync("outline-style", "solid"); // the focus is visible
+            await Expect(proposed).ToHaveCSSAsync("outline-width", "3px"); // the focus is visible (1px unfocused)
+            await Expect(proposed).ToHaveCSSAsync("outline-color", "rgb(255, 255, 255)");
             await page.Keyboard.PressAsync("Delete");
             await Expect(page.Locator(".privacy-box")).ToHaveCountAsync(0);
 
