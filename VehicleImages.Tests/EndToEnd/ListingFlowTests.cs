@@ -4,7 +4,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace VehicleImages.Tests.EndToEnd;
 
-/// <summary>The listing page in Chromium: a person orders the photos with the keyboard, stars a cover, and both hold after a reload.</summary>
+/// <summary>The listing page in Chromium: a person orders the photos with the keyboard or by dragging, stars a cover, and both hold after a reload.</summary>
 public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
     : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
@@ -108,6 +108,62 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             // The cover is the vehicle's primary photo.
             Assert.Equal(rear, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
                 "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
+        });
+
+    /// <summary>
+    /// Presses the mouse on <paramref name="grip"/>, moves it in small steps to the upper part of <paramref name="onto"/>
+    /// and lets go, as a person drags (SortableJS follows pointer events, so each step is one it sees).
+    /// </summary>
+    private static async Task DragAsync(IPage page, ILocator grip, ILocator onto)
+    {
+        var from = await grip.BoundingBoxAsync() ?? throw new InvalidOperationException("the grip is not shown");
+        var to = await onto.BoundingBoxAsync() ?? throw new InvalidOperationException("the target is not shown");
+        await page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2 - 10, new() { Steps = 5 });
+        await page.Mouse.MoveAsync(to.X + to.Width / 2, to.Y + to.Height / 4, new() { Steps = 20 });
+        await page.Mouse.UpAsync();
+    }
+
+    [Fact]
+    public Task Browser_DragsAPhotoToFirstPlaceWithTheMouse_TheOrderIsStoredAndTheCoverFollows() =>
+        browser.RunAsync(app.App.BaseAddress, "listing-drag", async page =>
+        {
+            await BrowserSteps.RegisterAsync(page, "drag@example.test");
+            await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Land Cruiser");
+            var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
+            var (cover, rear, dash) = await PhotosAsync(vehicleId,
+                ("exterior.front_3q_left", 9, "complete"), ("exterior.rear", 8, "complete"), ("interior.dashboard", 7, "complete")) switch
+            { var ids => (ids[0], ids[1], ids[2]) };
+
+            await page.GotoAsync($"vehicles/{vehicleId}/listing");
+            var items = page.Locator(".listing-item");
+            // The live page, with its drag-and-drop attached (the prerendered list does not move).
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Remove Rear from the listing", Exact = true })).ToBeEnabledAsync();
+            await ExpectOrderAsync(items, cover, rear, dash);
+            await Expect(page.Locator("#listing-mode")).ToHaveAttributeAsync("data-mode", "auto");
+
+            // The dashboard, last, dragged by its photo onto the first place.
+            await DragAsync(page, items.Nth(2).Locator("img"), items.Nth(0));
+            await ExpectOrderAsync(items, dash, cover, rear);
+            await Expect(page.Locator("#listing-status")).ToHaveTextAsync("Moved Interior, dashboard to place 1: it is the cover.");
+            await Expect(page.Locator("#listing-mode")).ToHaveAttributeAsync("data-mode", "manual");
+            await Expect(items.First).ToHaveAttributeAsync("data-cover", "true");
+
+            // Stored: the order and the vehicle's primary photo.
+            Assert.Equal([dash, cover, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
+                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
+            Assert.Equal(dash, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
+                "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
+
+            // By the grip this time: the front three-quarter, now second, back to first place.
+            await DragAsync(page, items.Nth(1).Locator(".listing-grip"), items.Nth(0));
+            await ExpectOrderAsync(items, cover, dash, rear);
+            await page.ReloadAsync();
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Remove Rear from the listing", Exact = true })).ToBeEnabledAsync();
+            await ExpectOrderAsync(items, cover, dash, rear);
+            Assert.Equal([cover, dash, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
+                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
         });
 
     [Fact]
