@@ -27,5 +27,12 @@ export function attach(listId, dotnet) {
       dotnet.invokeMethodAsync('Dropped', item.dataset.imageId, e.newIndex);
     },
   });
-  return { dispose: () => sortable.destroy() };
+  // Says the list takes drags now (the page's buttons work earlier, as soon as the page is live).
+  list.dataset.sortable = 'ready';
+  return {
+    dispose: () => {
+      sortable.destroy();
+      delete list.dataset.sortable;
+    },
+  };
 }
