@@ -45,6 +45,12 @@ if [ ! -x /usr/bin/prometheus ]; then
 fi
 /usr/bin/prometheus --version 2>/dev/null | head -n 1 || true
 
+say "unzip (a second zip reader for the zip64 export test)"
+if [ ! -x /usr/bin/unzip ]; then
+  echo "installing Debian's unzip package…"
+  apt_install unzip || { echo "test.sh: cannot install unzip (needs root or password-less sudo); the zip64 export test will fail saying so" >&2; }
+fi
+
 say "Build"
 dotnet tool restore >/dev/null
 dotnet build VehicleImages.sln -c Release -nologo -v quiet -clp:NoSummary
