@@ -54,7 +54,7 @@ public sealed class ExportZip64Tests
             Assert.True(tail.AsSpan().IndexOf("PK\x06\x06"u8) >= 0, "no zip64 end of central directory record");
             Assert.True(tail.AsSpan().IndexOf("PK\x06\x07"u8) >= 0, "no zip64 end of central directory locator");
 
-            // .NET's reader: every entry, in order, with the photo's bytes (CRCs checked as each is read); the CSV's last row.
+            // .NET's reader: every entry, in order, with the photo's bytes; the CSV's last row.
             using (var zip = ZipFile.OpenRead(path))
             {
                 Assert.Equal(count + 1, zip.Entries.Count);
