@@ -126,7 +126,7 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
     }
 
     [Fact]
-    public Task Browser_DragsAPhotoToFirstPlaceWithTheMouse_TheOrderIsStoredAndTheCoverFollows() =>
+    public Task Browser_DragsAPhotoToFirstPlaceWithTheMouse_TheOrderIsStoredAndTheCoverFollows_AStaleDropGetsTheCurrentOrder() =>
         browser.RunAsync(app.App.BaseAddress, "listing-drag", async page =>
         {
             await BrowserSteps.RegisterAsync(page, "drag@example.test");
@@ -163,6 +163,20 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await Expect(page.Locator("#listing-items[data-sortable=ready]")).ToBeAttachedAsync();
             await ExpectOrderAsync(items, cover, dash, rear);
             Assert.Equal([cover, dash, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
+                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
+
+            // A drop on a stale page carries its version like any save: another tab removed the dashboard meanwhile,
+            // so the drop is refused and the current order shown.
+            var other = await page.Context.NewPageAsync();
+            await other.GotoAsync($"vehicles/{vehicleId}/listing");
+            var remove = other.GetByRole(AriaRole.Button, new() { Name = "Remove Interior, dashboard from the listing", Exact = true });
+            await Expect(remove).ToBeEnabledAsync();
+            await remove.ClickAsync();
+            await ExpectOrderAsync(other.Locator(".listing-item"), cover, rear);
+            await DragAsync(page, items.Nth(2).Locator("img"), items.Nth(0));
+            await Expect(page.Locator("#listing-status")).ToContainTextAsync("changed elsewhere");
+            await ExpectOrderAsync(items, cover, rear);
+            Assert.Equal([cover, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
                 "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
         });
 
