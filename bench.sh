@@ -36,7 +36,8 @@ case "$needs" in *" vipsthumbnail "*)
   command -v vipsthumbnail >/dev/null 2>&1 || apt_install libvips-tools "the ingest references need vipsthumbnail" ;;
 esac
 case "$needs" in *" zip "*)
-  command -v zip >/dev/null 2>&1 || apt_install zip "the export figure's reference is zip -0" ;;
+  command -v zip >/dev/null 2>&1 || apt_install zip "the export figure's reference is zip -0"
+  command -v unzip >/dev/null 2>&1 || apt_install unzip "the zip64 export figure reads its zip back with unzip -t" ;;
 esac
 case "$needs" in *" s3rver "*) (cd scripts/s3 && npm ci --no-audit --no-fund --loglevel=error) ;; esac
 case "$needs" in *" chromium "*)

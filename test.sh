@@ -51,6 +51,11 @@ if [ ! -d /usr/share/opencv4/haarcascades ] || ! command -v tesseract >/dev/null
   apt_install opencv-data tesseract-ocr || { echo "test.sh: cannot install opencv-data/tesseract-ocr (needs root or password-less sudo); the privacy tests will fail saying so" >&2; }
 fi
 tesseract --version 2>/dev/null | head -n 1 || true
+say "unzip (a second zip reader for the zip64 export test)"
+if [ ! -x /usr/bin/unzip ]; then
+  echo "installing Debian's unzip package…"
+  apt_install unzip || { echo "test.sh: cannot install unzip (needs root or password-less sudo); the zip64 export test will fail saying so" >&2; }
+fi
 
 say "Build"
 dotnet tool restore >/dev/null

@@ -26,6 +26,7 @@ public static class FigureRegistry
         new ExportFigure(),
         new ShareFigure(),
         new ExportPrivacyFigure(),
+        new ExportZip64Figure(),
     ];
 
     /// <summary>The figures a command-line name stands for: "all", or one figure by name; null for an unknown name.</summary>

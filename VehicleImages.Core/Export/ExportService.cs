@@ -57,11 +57,13 @@ public sealed class ExportService(
         var rows = await db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId)
             .Select(i => new
             {
-                i.Id, i.FileName, i.TakenAt, i.CreatedAt, i.Width, i.Height, i.Orientation, i.Variants, i.AiScanMetadata,
+                i.Id, i.FileName, i.TakenAt, i.CreatedAt, i.Width, i.Height, i.Orientation, i.Variants,
                 Angle = db.VehicleImageAngles.Where(a => a.ImageId == i.Id).OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
                     .Select(a => new { a.Category, a.Angle }).FirstOrDefault(),
             })
             .ToDictionaryAsync(r => r.Id, cancellationToken);
+        // quality_score read where the listing reads it (in SQL), so the CSV and the listing's "quality 4 is under 5" agree.
+        var quality = await listings.QualityAsync(vehicleId, cancellationToken);
 
         var ordered = order.ToList();
         if (addOthers)
@@ -73,7 +75,7 @@ public sealed class ExportService(
             var (category, angle) = (r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown);
             var number = (index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(digits, '0');
             var name = category == Taxonomy.Unknown ? $"{number}-photo.jpg" : $"{number}-{category}-{angle}.jpg";
-            return new ExportPhoto(index + 1, id, name, originalNames ? r.FileName : "", category, angle, Quality(r.AiScanMetadata), r.TakenAt,
+            return new ExportPhoto(index + 1, id, name, originalNames ? r.FileName : "", category, angle, quality.GetValueOrDefault(id), r.TakenAt,
                 r.Width, r.Height, r.Orientation, r.Variants);
         }).ToList();
         return new ExportPlan(vehicleName, set, photos);
@@ -257,14 +259,6 @@ public sealed class ExportService(
 
     /// <summary>Starts with the start-of-image marker and ends with end-of-image: not cut short.</summary>
     private static bool IsWholeJpeg(ReadOnlySpan<byte> b) => b.Length > 4 && b[0] == 0xFF && b[1] == 0xD8 && b[^2] == 0xFF && b[^1] == 0xD9;
-
-    private static int? Quality(string? metadata)
-    {
-        if (string.IsNullOrEmpty(metadata))
-            return null;
-        var node = System.Text.Json.Nodes.JsonNode.Parse(metadata)?[Analysis.Tiers.ClassificationKey]?["quality_score"];
-        return node is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<double>(out var q) ? (int)q : null;
-    }
 
     /// <summary>A CSV cell: quoted when it must be, and a leading = + - @ (or tab, CR) made inert for spreadsheets.</summary>
     public static string Cell(string value)

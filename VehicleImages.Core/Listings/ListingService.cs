@@ -115,6 +115,16 @@ public sealed class ListingService(IDbContextFactory<VehicleImagesDbContext> con
         return ListingBuilder.Build(photos, stored, options.CurrentValue);
     }
 
+    /// <summary>
+    /// Tier 1's quality of each photo of the vehicle as the listing reads it (CandidatesAsync's SQL, the one reading of
+    /// quality_score: a number rounded to an integer, null otherwise), for the export's photos.csv.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<Guid, int?>> QualityAsync(Guid vehicleId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return (await CandidatesAsync(db, vehicleId, cancellationToken)).ToDictionary(c => c.ImageId, c => c.Quality);
+    }
+
     /// <summary>Every photo of the vehicle with its effective shot (a person's choice outranks the analyzer's) and tier 1's quality.</summary>
     private static async Task<List<ListingCandidate>> CandidatesAsync(VehicleImagesDbContext db, Guid vehicleId, CancellationToken cancellationToken)
     {

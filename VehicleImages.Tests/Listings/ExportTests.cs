@@ -146,6 +146,37 @@ public sealed class ExportTests
     }
 
     [Fact]
+    public async Task Export_QualityColumn_IsTheListingsReadingOfQualityScore()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs, new Dictionary<string, string?> { ["Processing:Workers"] = "0" });
+        using var owner = await app.CreateUserClientAsync();
+        var vehicle = await UploadTests.CreateVehicleAsync(owner);
+        var uploaded = await UploadTests.UploadAsync(owner, vehicle,
+            File("exif-samples__DSCN0010.jpg"), File("exif-samples__canon_hdr_YES.jpg"), File("exif-samples__Canon_40D.jpg"));
+        var (fraction, low, text) = (uploaded[0].ImageId!.Value, uploaded[1].ImageId!.Value, uploaded[2].ImageId!.Value);
+        await AnalysedAsync(cs, (fraction, "exterior.front_3q_left"), (low, "exterior.rear"), (text, "interior.dashboard"));
+        // As another provider or an older version may have left them: a fraction, an integer under Listing__MinQuality (5), a string.
+        foreach (var (id, score) in new[] { (fraction, "4.6"), (low, "4"), (text, "\"8\"") })
+            await ImageRows.ScalarAsync<int>(cs,
+                "WITH u AS (UPDATE vehicle_images SET ai_scan_metadata = jsonb_build_object('tier_1_analysis', jsonb_build_object('quality_score', @q::jsonb)) WHERE id = @id RETURNING 1) SELECT count(*)::int FROM u",
+                ("id", id), ("q", score));
+
+        // The listing reads 4.6 as 5 (listed) and 4 as under the minimum (the tray says so).
+        var listing = await owner.GetFromJsonAsync<JsonElement>($"api/vehicles/{vehicle}/listing", Ct);
+        Assert.Contains(listing.GetProperty("items").EnumerateArray(), i => i.GetProperty("imageId").GetGuid() == fraction);
+        var tray = listing.GetProperty("tray").EnumerateArray().Single(t => t.GetProperty("imageId").GetGuid() == low);
+        Assert.Equal("quality 4 is under 5", tray.GetProperty("reason").GetString());
+
+        // The CSV says the same numbers: 5, 4, and nothing for a score that is not a number.
+        using var zip = await ZipAsync(owner, $"api/vehicles/{vehicle}/export?set=all&size=1024");
+        var rows = Csv(zip).Skip(1).ToDictionary(r => r[2], r => r[5]);
+        Assert.Equal("5", rows["exif-samples__DSCN0010.jpg"]);
+        Assert.Equal("4", rows["exif-samples__canon_hdr_YES.jpg"]);
+        Assert.Equal("", rows["exif-samples__Canon_40D.jpg"]);
+    }
+
+    [Fact]
     public void ConcurrentPerUser_TheLimitHolds_AndAPlaceComesBackWhenOneEnds()
     {
         var exports = new VehicleImages.Core.Export.ExportService(null!, null!, null!, Microsoft.Extensions.Logging.Abstractions.NullLogger<VehicleImages.Core.Export.ExportService>.Instance);
