@@ -12,7 +12,7 @@ namespace VehicleImages.Tests.Privacy;
 public sealed class PrivacyBlurTests(ITestOutputHelper output)
 {
     /// <summary>What tesseract reads in a region of a JPEG: cropped with a margin, enlarged 3×, one line, capitals and digits.</summary>
-    private static string Read(byte[] jpeg, PlatePhoto photo)
+    internal static string Read(byte[] jpeg, PlatePhoto photo)
     {
         using var image = Image.NewFromBuffer(jpeg);
         var margin = photo.Height / 2;
