@@ -34,6 +34,9 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Invitation> Invitations => Set<Invitation>();
     public DbSet<Listings.VehicleListing> VehicleListings => Set<Listings.VehicleListing>();
     public DbSet<Uploads.ResumableUpload> ResumableUploads => Set<Uploads.ResumableUpload>();
+    public DbSet<Embeddings.ImageEmbedding> ImageEmbeddings => Set<Embeddings.ImageEmbedding>();
+    public DbSet<Embeddings.ImageStack> ImageStacks => Set<Embeddings.ImageStack>();
+    public DbSet<Embeddings.ImageStackMember> ImageStackMembers => Set<Embeddings.ImageStackMember>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

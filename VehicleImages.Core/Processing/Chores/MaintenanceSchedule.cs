@@ -25,6 +25,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         new(typeof(SweepOrphanFiles), TimeSpan.FromMinutes(30), TimeSpan.FromMinutes(1)),
         new(typeof(MeasureQueueDepth), TimeSpan.FromSeconds(15), TimeSpan.Zero),
         new(typeof(SweepExpiredUploads), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
+        new(typeof(Embeddings.BackfillEmbeddings), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(30)),
     ];
 
     internal static void Register(IServiceCollection services)
@@ -36,6 +37,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         services.AddSingleton<SweepOrphanFiles>();
         services.AddSingleton<MeasureQueueDepth>();
         services.AddSingleton<SweepExpiredUploads>();
+        services.AddSingleton<Embeddings.BackfillEmbeddings>();
         services.AddHostedService<ChoreRunner>();
     }
 }
