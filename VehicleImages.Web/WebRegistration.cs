@@ -70,6 +70,7 @@ public static class WebRegistration
         app.MapMultipartUploadEndpoints();
         app.MapImageEndpoints();
         app.MapListingEndpoints();
+        app.MapStackEndpoints();
         app.MapExportEndpoints();
         app.MapTusEndpoints();
         app.MapAdminEndpoints();

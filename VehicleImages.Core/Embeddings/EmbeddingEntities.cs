@@ -41,3 +41,6 @@ public sealed class ImageStackMember
     public bool StandsAlone { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+/// <summary>A category and angle suggested from the nearest of the person's sorted photos; <see cref="Basis"/> says from what.</summary>
+public sealed record Suggestion(string Category, string Angle, double Confidence, string Basis);

@@ -6,10 +6,10 @@ using VehicleImages.Core.Listings;
 
 namespace VehicleImages.Core.Embeddings;
 
-/// <summary>A photo's place in its stack as the API shows it: no stack (null, size 1) when it stands alone.</summary>
+/// <summary>A photo's place in its stack as the API shows it: no stack (null, size 1, its own best) when it stands alone.</summary>
 public sealed record StackInfo(Guid? StackId, bool IsStackBest, int StackSize)
 {
-    public static readonly StackInfo Alone = new(null, false, 1);
+    public static readonly StackInfo Alone = new(null, true, 1);
 }
 
 /// <summary>One stacked photo with what the ranking needs and the categorizations a keep-best checks.</summary>
@@ -135,6 +135,16 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         return await DescribeVehicleAsync(db, vehicleId, cancellationToken);
+    }
+
+    /// <summary>The caller's photo's place among stacks; null when the photo is not the caller's.</summary>
+    public async Task<StackInfo?> DescribeImageAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicleId = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId).Select(i => (Guid?)i.VehicleId).SingleOrDefaultAsync(cancellationToken);
+        if (vehicleId is not { } vehicle)
+            return null;
+        return (await DescribeVehicleAsync(db, vehicle, cancellationToken)).GetValueOrDefault(imageId) ?? StackInfo.Alone;
     }
 
     /// <summary>A person splits a photo out of its stack: it stands alone and is never stacked again automatically.</summary>

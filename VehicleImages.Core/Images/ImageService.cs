@@ -23,7 +23,19 @@ public sealed record ImageUrls(string Thumb, string Medium, string Large, string
 public sealed record ImageSummary(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
-    DateTimeOffset CreatedAt, ImageUrls Urls);
+    DateTimeOffset CreatedAt, ImageUrls Urls)
+{
+    /// <summary>The photo's near-duplicate stack (Embeddings/StackService); null when it stands alone.</summary>
+    public Guid? StackId { get; init; }
+    public bool IsStackBest { get; init; } = true;
+    public int StackSize { get; init; } = 1;
+
+    /// <summary>A category and angle suggested from the person's own sorted photos, or null.</summary>
+    public Embeddings.Suggestion? Suggestion { get; init; }
+
+    public ImageSummary WithStack(IReadOnlyDictionary<Guid, Embeddings.StackInfo> stacks) =>
+        stacks.TryGetValue(Id, out var s) ? this with { StackId = s.StackId, IsStackBest = s.IsStackBest, StackSize = s.StackSize } : this;
+}
 
 public sealed record AngleView(string Angle, string Category, double? Confidence, string Source);
 
@@ -42,7 +54,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
             return null;
         var rows = await Project(db, Filtered(db, vehicleId, filter)).ToListAsync(cancellationToken);
-        return rows.Select(ToSummary).ToList();
+        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
+        return rows.Select(r => ToSummary(r).WithStack(stacks)).ToList();
     }
 
     /// <summary>One page (from 1) of <see cref="ListAsync"/>'s list and the list's length; null when the vehicle is not the caller's.</summary>
@@ -54,7 +67,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var filtered = Filtered(db, vehicleId, filter);
         var total = await filtered.CountAsync(cancellationToken);
         var rows = await Project(db, filtered.Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(cancellationToken);
-        return new ImagePage(rows.Select(ToSummary).ToList(), total);
+        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
+        return new ImagePage(rows.Select(r => ToSummary(r).WithStack(stacks)).ToList(), total);
     }
 
     /// <summary>
@@ -100,7 +114,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             .OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
             .Select(a => new AngleView(a.Angle, a.Category, a.Confidence, a.Source))
             .ToListAsync(cancellationToken);
-        return new ImageDetail(ToSummary(row), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata), angles);
+        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, row.Image.VehicleId, cancellationToken);
+        return new ImageDetail(ToSummary(row).WithStack(stacks), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata), angles);
     }
 
     /// <summary>The stored bytes of one variant, or null when the caller may not see it or it does not exist.</summary>
@@ -242,6 +257,6 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var row = await Project(db, db.VehicleImages.AsNoTracking()
                 .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
             .SingleOrDefaultAsync(cancellationToken);
-        return row is null ? null : ToSummary(row);
+        return row is null ? null : ToSummary(row).WithStack(await Embeddings.StackService.DescribeVehicleAsync(db, row.Image.VehicleId, cancellationToken));
     }
 }

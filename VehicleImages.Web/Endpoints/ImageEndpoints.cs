@@ -23,7 +23,13 @@ public sealed record ImageDetailResponse(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
     DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles,
-    ProcessingView Processing);
+    ProcessingView Processing)
+{
+    public Guid? StackId { get; init; }
+    public bool IsStackBest { get; init; } = true;
+    public int StackSize { get; init; } = 1;
+    public VehicleImages.Core.Embeddings.Suggestion? Suggestion { get; init; }
+}
 
 public static class ImageEndpoints
 {
@@ -83,7 +89,7 @@ public static class ImageEndpoints
         var processing = await reports.ForImageAsync(id, i.ProcessingStatus, i.LastError, cancellationToken);
         return TypedResults.Ok(new ImageDetailResponse(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, i.Attempts, i.LastError,
             i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata, detail.Angles,
-            processing));
+            processing) { StackId = i.StackId, IsStackBest = i.IsStackBest, StackSize = i.StackSize, Suggestion = i.Suggestion });
     }
 
     private static async Task<IResult> GetVariantAsync(
