@@ -45,6 +45,9 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     {
         base.OnModelCreating(builder);
         builder.ApplyConfigurationsFromAssembly(typeof(VehicleImagesDbContext).Assembly);
+        // Stack reads in one query (migrations/Sql/vi_image_stack, vi_stack_best).
+        builder.HasDbFunction(typeof(Embeddings.StackService).GetMethod(nameof(Embeddings.StackService.StackOf))!).HasName("vi_image_stack");
+        builder.HasDbFunction(typeof(Embeddings.StackService).GetMethod(nameof(Embeddings.StackService.BestOf))!).HasName("vi_stack_best");
     }
 
     /// <summary>The one place that sets provider options, used by the app and the design-time factory.</summary>

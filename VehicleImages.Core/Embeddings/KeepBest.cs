@@ -15,7 +15,7 @@ public sealed record KeepBestOutcome(int Deleted, IReadOnlyList<KeptPhoto> Kept)
 /// photo deletion (its files go with it), except a photo in the vehicle's manual listing, in an active share's set, or
 /// that a person categorized differently from its best: those are kept, each with the reason.
 /// </summary>
-public sealed class KeepBest(IDbContextFactory<VehicleImagesDbContext> contexts, ImageService images)
+public sealed class KeepBest(IDbContextFactory<VehicleImagesDbContext> contexts, ImageService images, StackService stacks)
 {
     public const string InManualListing = "it is in the listing you arranged";
     public const string InActiveShare = "it is in an active share";
@@ -54,6 +54,8 @@ public sealed class KeepBest(IDbContextFactory<VehicleImagesDbContext> contexts,
         foreach (var id in doomed)
             if (await images.DeleteAsync(caller, id, cancellationToken))
                 deleted++;
+        if (deleted > 0)
+            stacks.Announce(vehicleId);
         return new KeepBestOutcome(deleted, kept);
     }
 

@@ -13,7 +13,7 @@ public sealed record StackInfo(Guid? StackId, bool IsStackBest, int StackSize)
 }
 
 /// <summary>One stacked photo with what the ranking needs and the categorizations a keep-best checks.</summary>
-public sealed record StackedPhoto(Guid StackId, ListingCandidate Photo, string? PersonCategory, string? PersonAngle);
+public sealed record StackedPhoto(Guid StackId, ListingCandidate Photo, string? PersonCategory, string? PersonAngle, bool IsBest);
 
 public enum StackChange { Done, NotFound, Invalid, NotStacked }
 
@@ -25,6 +25,17 @@ public enum StackChange { Done, NotFound, Invalid, NotStacked }
 /// </summary>
 public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> contexts)
 {
+    /// <summary>SQL vi_image_stack: the photo's stack when it holds two photos or more (in LINQ, for one-query reads).</summary>
+    public static Guid? StackOf(Guid imageId) => throw new NotSupportedException("only in a database query");
+
+    /// <summary>SQL vi_stack_best: the stack's best photo by the contract's one ranking (in LINQ, for one-query reads).</summary>
+    public static Guid? BestOf(Guid stackId) => throw new NotSupportedException("only in a database query");
+
+    /// <summary>A vehicle's stacks changed in this process (a photo placed, a split, a merge, a pick, a keep-best): open pages read them again.</summary>
+    public event Action<Guid>? Changed;
+
+    internal void Announce(Guid vehicleId) => Changed?.Invoke(vehicleId);
+
     /// <summary>
     /// Cosine distance under which two photos are near-duplicates. Chosen by measurement on bursts made from the test
     /// photos against different photos, the traffic-camera views of different cars included (docs/performance.md,
@@ -71,6 +82,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         db.ImageStackMembers.Add(new ImageStackMember { ImageId = imageId, StackId = stackId, UpdatedAt = DateTimeOffset.UtcNow });
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
     }
 
     private static async Task Upsert(VehicleImagesDbContext db, Guid imageId, Guid? stackId)
@@ -95,7 +107,8 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
                    CASE WHEN jsonb_typeof(v.ai_scan_metadata->{Tiers.ClassificationKey}->'quality_score') = 'number'
                         THEN (v.ai_scan_metadata->{Tiers.ClassificationKey}->>'quality_score')::numeric::int END AS quality,
                    v.width, v.height, v.taken_at, v.created_at, (s.picked_image_id = v.id) IS TRUE AS picked,
-                   e.focus, e.exposure, u.category AS person_category, u.angle AS person_angle
+                   e.focus, e.exposure, u.category AS person_category, u.angle AS person_angle,
+                   vi_stack_best(m.stack_id) = v.id AS is_best
             FROM image_stack_members m
             JOIN image_stacks s ON s.id = m.stack_id
             JOIN vehicle_images v ON v.id = m.image_id
@@ -108,22 +121,25 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
             """).ToListAsync(cancellationToken);
         return [.. rows.Select(r => new StackedPhoto(r.StackId,
             new ListingCandidate(r.ImageId, r.Status, r.Category, r.Angle, r.Quality, r.Width, r.Height, r.TakenAt, r.CreatedAt, null,
-                r.Picked, r.Focus, r.Exposure), r.PersonCategory, r.PersonAngle))];
+                r.Picked, r.Focus, r.Exposure), r.PersonCategory, r.PersonAngle, r.IsBest))];
     }
 
     private sealed record StackedRow(Guid StackId, Guid ImageId, string Status, string Category, string Angle, int? Quality,
         int? Width, int? Height, DateTimeOffset? TakenAt, DateTimeOffset CreatedAt, bool Picked, double? Focus, double? Exposure,
-        string? PersonCategory, string? PersonAngle);
+        string? PersonCategory, string? PersonAngle, bool IsBest);
 
-    /// <summary>Each stacked photo's place: stack, whether it is the best by the one ranking, the stack's size.</summary>
+    /// <summary>
+    /// Each stacked photo's place: stack, whether it is the best, the stack's size. The best is decided in SQL
+    /// (vi_stack_best, the ranking of <see cref="PhotoRanking"/> in the database) so one-query reads and these agree.
+    /// </summary>
     public static Dictionary<Guid, StackInfo> Describe(IEnumerable<StackedPhoto> stacked)
     {
         var result = new Dictionary<Guid, StackInfo>();
         foreach (var stack in stacked.GroupBy(s => s.StackId))
         {
-            var ranked = stack.Select(s => s.Photo).Order(PhotoRanking.Best).ToList();
-            foreach (var p in ranked)
-                result[p.ImageId] = new StackInfo(stack.Key, p.ImageId == ranked[0].ImageId, ranked.Count);
+            var count = stack.Count();
+            foreach (var p in stack)
+                result[p.Photo.ImageId] = new StackInfo(stack.Key, p.IsBest, count);
         }
         return result;
     }
@@ -167,6 +183,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         row.UpdatedAt = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
         return StackChange.Done;
     }
 
@@ -213,6 +230,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         await db.SaveChangesAsync(cancellationToken);
         await db.ImageStacks.Where(s => moving.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
         return (StackChange.Done, target, null);
     }
 
@@ -230,6 +248,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
             return StackChange.NotStacked;
         await db.ImageStacks.Where(s => s.Id == stackId).ExecuteUpdateAsync(s => s.SetProperty(x => x.PickedImageId, imageId), cancellationToken);
         await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
         return StackChange.Done;
     }
 }

@@ -32,9 +32,6 @@ public sealed record ImageSummary(
 
     /// <summary>A category and angle suggested from the person's own sorted photos, or null.</summary>
     public Embeddings.Suggestion? Suggestion { get; init; }
-
-    public ImageSummary WithStack(IReadOnlyDictionary<Guid, Embeddings.StackInfo> stacks) =>
-        stacks.TryGetValue(Id, out var s) ? this with { StackId = s.StackId, IsStackBest = s.IsStackBest, StackSize = s.StackSize } : this;
 }
 
 public sealed record AngleView(string Angle, string Category, double? Confidence, string Source);
@@ -54,8 +51,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
             return null;
         var rows = await Project(db, Filtered(db, vehicleId, filter)).ToListAsync(cancellationToken);
-        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
-        return rows.Select(r => ToSummary(r).WithStack(stacks)).ToList();
+        return rows.Select(ToSummary).ToList();
     }
 
     /// <summary>One page (from 1) of <see cref="ListAsync"/>'s list and the list's length; null when the vehicle is not the caller's.</summary>
@@ -67,8 +63,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var filtered = Filtered(db, vehicleId, filter);
         var total = await filtered.CountAsync(cancellationToken);
         var rows = await Project(db, filtered.Skip((page - 1) * pageSize).Take(pageSize)).ToListAsync(cancellationToken);
-        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
-        return new ImagePage(rows.Select(r => ToSummary(r).WithStack(stacks)).ToList(), total);
+        return new ImagePage(rows.Select(ToSummary).ToList(), total);
     }
 
     /// <summary>
@@ -114,8 +109,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             .OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
             .Select(a => new AngleView(a.Angle, a.Category, a.Confidence, a.Source))
             .ToListAsync(cancellationToken);
-        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, row.Image.VehicleId, cancellationToken);
-        return new ImageDetail(ToSummary(row).WithStack(stacks), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata), angles);
+        return new ImageDetail(ToSummary(row), Parse(row.Image.ExifData), Parse(row.Image.AiScanMetadata), angles);
     }
 
     /// <summary>The stored bytes of one variant, or null when the caller may not see it or it does not exist.</summary>
@@ -224,7 +218,7 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return true;
     }
 
-    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts);
+    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts, Guid? StackId, int StackSize, Guid? StackBest);
 
     /// <summary>Each image with its effective categorisation: a person's choice outranks the analyzer's.</summary>
     private static IQueryable<Row> Project(VehicleImagesDbContext db, IQueryable<VehicleImage> images) =>
@@ -234,7 +228,11 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             // attempt, the photo's latest history row (ADR 017). Any other status reads its job row.
             i.ProcessingStatus == ProcessingStatus.Complete
                 ? db.ImageProcessingAttempts.Where(a => a.ImageId == i.Id).OrderByDescending(a => a.Id).Select(a => a.Attempt).FirstOrDefault()
-                : db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault()));
+                : db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault(),
+            // The near-duplicate stack (Embeddings/StackService), in the same query: SQL functions vi_image_stack and vi_stack_best.
+            Embeddings.StackService.StackOf(i.Id),
+            db.ImageStackMembers.Count(m => m.StackId == Embeddings.StackService.StackOf(i.Id)),
+            Embeddings.StackService.BestOf(Embeddings.StackService.StackOf(i.Id)!.Value)));
 
     private static ImageSummary ToSummary(Row r)
     {
@@ -242,10 +240,22 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var b = $"/api/images/{i.Id}/";
         return new ImageSummary(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, r.Attempts, i.ProcessingError, i.TakenAt, i.IsPrimary,
             r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown, i.Width, i.Height, i.CreatedAt,
-            new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"));
+            new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"))
+        {
+            StackId = r.StackId,
+            IsStackBest = r.StackId is null || r.StackBest == i.Id,
+            StackSize = r.StackId is null ? 1 : r.StackSize,
+        };
     }
 
     private static JsonNode? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonNode.Parse(json);
+
+    /// <summary>The vehicle's stacks as its photos show them, for a page that keeps them current (the caller's page checked the vehicle).</summary>
+    public async Task<Dictionary<Guid, Embeddings.StackInfo>> StacksAsync(Guid vehicleId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
+    }
 
     /// <summary>
     /// One photo as a list shows it, for a page that keeps its list current one photo at a time (a new
@@ -257,6 +267,6 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var row = await Project(db, db.VehicleImages.AsNoTracking()
                 .Where(i => i.Id == imageId && (i.UserId == caller.UserId || caller.IsAdmin)))
             .SingleOrDefaultAsync(cancellationToken);
-        return row is null ? null : ToSummary(row).WithStack(await Embeddings.StackService.DescribeVehicleAsync(db, row.Image.VehicleId, cancellationToken));
+        return row is null ? null : ToSummary(row);
     }
 }

@@ -109,11 +109,16 @@ namespace VehicleImages.Migrations.Migrations
                 name: "ix_image_stacks_vehicle_id",
                 table: "image_stacks",
                 column: "vehicle_id");
+
+            migrationBuilder.Sql(SqlScripts.Load("vi_image_stack.v1"));
+            migrationBuilder.Sql(SqlScripts.Load("vi_stack_best.v1"));
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.Sql("DROP FUNCTION IF EXISTS vi_stack_best(uuid); DROP FUNCTION IF EXISTS vi_image_stack(uuid);");
+
             migrationBuilder.DropTable(
                 name: "image_embeddings");
 
