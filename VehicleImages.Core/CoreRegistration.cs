@@ -112,6 +112,7 @@ public static class CoreRegistration
         // Embeddings, focus and exposure (one ONNX session per process, shared by the workers), stacks and keep-best.
         services.AddSingleton<Embeddings.ImageEmbedder>();
         services.AddSingleton<Embeddings.StackService>();
+        services.AddSingleton<Embeddings.SuggestionService>();
         services.AddSingleton<Embeddings.EmbeddingStep>();
         services.AddSingleton<Analysis.ILocalStep>(sp => sp.GetRequiredService<Embeddings.EmbeddingStep>());
         services.AddSingleton<Embeddings.KeepBest>();

@@ -37,6 +37,7 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Embeddings.ImageEmbedding> ImageEmbeddings => Set<Embeddings.ImageEmbedding>();
     public DbSet<Embeddings.ImageStack> ImageStacks => Set<Embeddings.ImageStack>();
     public DbSet<Embeddings.ImageStackMember> ImageStackMembers => Set<Embeddings.ImageStackMember>();
+    public DbSet<Embeddings.ImageSuggestion> ImageSuggestions => Set<Embeddings.ImageSuggestion>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

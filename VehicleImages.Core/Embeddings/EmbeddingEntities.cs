@@ -44,3 +44,20 @@ public sealed class ImageStackMember
 
 /// <summary>A category and angle suggested from the nearest of the person's sorted photos; <see cref="Basis"/> says from what.</summary>
 public sealed record Suggestion(string Category, string Angle, double Confidence, string Basis);
+
+/// <summary>
+/// The stored suggestion for a photo no person has categorized (table image_suggestions), from its nearest sorted
+/// photos of the same account; recomputed when the person sorts more, without re-analysis.
+/// </summary>
+public sealed class ImageSuggestion
+{
+    public Guid ImageId { get; set; }
+    public required string Category { get; set; }
+    public required string Angle { get; set; }
+    public double Confidence { get; set; }
+
+    /// <summary>How many sorted photos were close enough to vote.</summary>
+    public int Neighbours { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -10,7 +10,7 @@ namespace VehicleImages.Core.Embeddings;
 /// them (image_embeddings) and places the photo among its vehicle's stacks. A photo already measured is only placed.
 /// </summary>
 public sealed class EmbeddingStep(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, ImageEmbedder embedder,
-    StackService stacks) : ILocalStep
+    StackService stacks, SuggestionService suggestions) : ILocalStep
 {
     public string Name => "embedding";
 
@@ -18,6 +18,9 @@ public sealed class EmbeddingStep(IDbContextFactory<VehicleImagesDbContext> cont
     {
         await MeasureAsync(request, cancellationToken);
         await stacks.PlaceAsync(request.ImageId, cancellationToken);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        if (await db.VehicleImages.Where(i => i.Id == request.ImageId).Select(i => (Guid?)i.UserId).SingleOrDefaultAsync(cancellationToken) is { } owner)
+            await suggestions.RefreshAsync(owner, [request.ImageId], cancellationToken);
     }
 
     /// <summary>Measures and stores the photo unless it was measured already; true when it measured.</summary>

@@ -43,7 +43,7 @@ public sealed record ImagePage(IReadOnlyList<ImageSummary> Items, int Total);
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
 public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.ProcessingCommands commands,
-    Listings.ListingService listings)
+    Listings.ListingService listings, Embeddings.SuggestionService suggestions)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -169,7 +169,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<bool?> CategorizeAsync(Caller caller, Guid imageId, string category, string angle, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
+        var owner = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId).Select(i => (Guid?)i.UserId).SingleOrDefaultAsync(cancellationToken);
+        if (owner is null)
             return null;
         if (category == Taxonomy.Unknown || !Taxonomy.IsValid(category, angle))
             return false;
@@ -178,6 +179,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             VALUES ({imageId}, {category}, {angle}, NULL, 'user')
             ON CONFLICT (image_id, source) DO UPDATE SET category = EXCLUDED.category, angle = EXCLUDED.angle, updated_at = now()
             """, cancellationToken);
+        // The person sorted one more: the account's unsorted photos get new suggestions, without re-analysis.
+        await suggestions.RefreshAsync(owner.Value, null, cancellationToken);
         return true;
     }
 
@@ -218,7 +221,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return true;
     }
 
-    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts, Guid? StackId, int StackSize, Guid? StackBest);
+    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts, Guid? StackId, int StackSize, Guid? StackBest,
+        Embeddings.ImageSuggestion? Suggestion);
 
     /// <summary>Each image with its effective categorisation: a person's choice outranks the analyzer's.</summary>
     private static IQueryable<Row> Project(VehicleImagesDbContext db, IQueryable<VehicleImage> images) =>
@@ -232,7 +236,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             // The near-duplicate stack (Embeddings/StackService), in the same query: SQL functions vi_image_stack and vi_stack_best.
             Embeddings.StackService.StackOf(i.Id),
             db.ImageStackMembers.Count(m => m.StackId == Embeddings.StackService.StackOf(i.Id)),
-            Embeddings.StackService.BestOf(Embeddings.StackService.StackOf(i.Id)!.Value)));
+            Embeddings.StackService.BestOf(Embeddings.StackService.StackOf(i.Id)!.Value),
+            db.ImageSuggestions.FirstOrDefault(s => s.ImageId == i.Id)));
 
     private static ImageSummary ToSummary(Row r)
     {
@@ -245,6 +250,10 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             StackId = r.StackId,
             IsStackBest = r.StackId is null || r.StackBest == i.Id,
             StackSize = r.StackId is null ? 1 : r.StackSize,
+            // Shown until a person categorizes the photo (their choice outranks it; the suggestion row goes then).
+            Suggestion = r.Suggestion is { } s && r.Angle?.Source != AngleSource.User
+                ? new Embeddings.Suggestion(s.Category, s.Angle, Math.Round(s.Confidence, 3), Embeddings.SuggestionService.Basis(s.Neighbours))
+                : null,
         };
     }
 

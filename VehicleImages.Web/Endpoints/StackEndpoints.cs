@@ -9,11 +9,13 @@ public sealed record StackMergeRequest(IReadOnlyList<Guid>? ImageIds);
 
 public sealed record StackMergeResponse(Guid StackId);
 
+public sealed record SuggestionAccepted(string Category, string Angle);
+
 public sealed record KeepBestResponse(int Deleted, IReadOnlyList<KeptPhoto> Kept);
 
 /// <summary>
 /// Near-duplicate stacks (shared/CONTRACT.md, "Embeddings, stacks and suggestions"): split a photo out, merge photos,
-/// pick a stack's best, and keep only the bests of a vehicle.
+/// pick a stack's best, and keep only the bests of a vehicle; accept a suggestion.
 /// </summary>
 public static class StackEndpoints
 {
@@ -22,6 +24,7 @@ public static class StackEndpoints
         var images = routes.MapGroup("/api/images/{id:guid}").WithTags("Stacks").RequireAuthorization();
         images.MapPost("/stack/split", SplitAsync);
         images.MapPost("/stack/best", BestAsync);
+        images.MapPost("/suggestion/accept", AcceptSuggestionAsync).WithTags("Suggestions");
         routes.MapPost("/api/stacks/merge", MergeAsync).WithTags("Stacks").RequireAuthorization();
         routes.MapPost("/api/vehicles/{vehicleId:guid}/stacks/keep-best", KeepBestAsync).WithTags("Stacks").RequireAuthorization();
         return routes;
@@ -59,6 +62,19 @@ public static class StackEndpoints
         await keepBest.RunAsync(user.Caller(), vehicleId, cancellationToken) is { } outcome
             ? TypedResults.Ok(new KeepBestResponse(outcome.Deleted, outcome.Kept))
             : NotFound("No such vehicle.");
+
+    private static async Task<Results<Ok<SuggestionAccepted>, ProblemHttpResult>> AcceptSuggestionAsync(
+        Guid id, ClaimsPrincipal user, SuggestionService suggestions, VehicleImages.Core.Images.ImageService images, CancellationToken cancellationToken)
+    {
+        var (outcome, suggestion) = await suggestions.AcceptAsync(user.Caller(), id, images, cancellationToken);
+        return outcome switch
+        {
+            SuggestionAccept.NotFound => NotFound("No such image."),
+            SuggestionAccept.NoSuggestion => TypedResults.Problem("This photo has no suggestion to accept (no sorted photo of yours is close enough, or you categorized it already).",
+                statusCode: StatusCodes.Status409Conflict),
+            _ => TypedResults.Ok(new SuggestionAccepted(suggestion!.Category, suggestion.Angle)),
+        };
+    }
 
     private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound);
 }

@@ -479,7 +479,9 @@ namespace VehicleImages.Migrations.Migrations
                         .HasColumnName("stack_id");
 
                     b.Property<bool>("StandsAlone")
+                        .ValueGeneratedOnAdd()
                         .HasColumnType("boolean")
+                        .HasDefaultValue(false)
                         .HasColumnName("stands_alone");
 
                     b.Property<DateTimeOffset>("UpdatedAt")
@@ -497,6 +499,47 @@ namespace VehicleImages.Migrations.Migrations
                     b.ToTable("image_stack_members", null, t =>
                         {
                             t.HasCheckConstraint("ck_image_stack_members_alone", "NOT (stands_alone AND stack_id IS NOT NULL)");
+                        });
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageSuggestion", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("Angle")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("angle");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("category");
+
+                    b.Property<double>("Confidence")
+                        .HasColumnType("double precision")
+                        .HasColumnName("confidence");
+
+                    b.Property<int>("Neighbours")
+                        .HasColumnType("integer")
+                        .HasColumnName("neighbours");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_suggestions");
+
+                    b.ToTable("image_suggestions", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_image_suggestions_confidence", "confidence BETWEEN 0 AND 1");
                         });
                 });
 
@@ -1390,6 +1433,16 @@ namespace VehicleImages.Migrations.Migrations
                         .HasForeignKey("StackId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_image_stack_members_image_stacks_stack_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageSuggestion", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Embeddings.ImageSuggestion", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_suggestions_vehicle_images_image_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Images.ImageSpatialMetadata", b =>

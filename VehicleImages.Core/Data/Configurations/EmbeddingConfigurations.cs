@@ -39,9 +39,23 @@ internal sealed class ImageStackMemberConfiguration : IEntityTypeConfiguration<I
         b.ToTable("image_stack_members", t =>
             t.HasCheckConstraint("ck_image_stack_members_alone", "NOT (stands_alone AND stack_id IS NOT NULL)"));
         b.HasKey(m => m.ImageId);
+        b.Property(m => m.StandsAlone).HasDefaultValue(false);
         b.Property(m => m.UpdatedAt).HasDefaultValueSql("now()");
         b.HasOne<VehicleImage>().WithOne().HasForeignKey<ImageStackMember>(m => m.ImageId).OnDelete(DeleteBehavior.Cascade);
         b.HasOne<ImageStack>().WithMany().HasForeignKey(m => m.StackId).OnDelete(DeleteBehavior.SetNull);
         b.HasIndex(m => m.StackId);
+    }
+}
+
+internal sealed class ImageSuggestionConfiguration : IEntityTypeConfiguration<ImageSuggestion>
+{
+    public void Configure(EntityTypeBuilder<ImageSuggestion> b)
+    {
+        b.ToTable("image_suggestions", t => t.HasCheckConstraint("ck_image_suggestions_confidence", "confidence BETWEEN 0 AND 1"));
+        b.HasKey(s => s.ImageId);
+        b.Property(s => s.Category).HasMaxLength(40);
+        b.Property(s => s.Angle).HasMaxLength(40);
+        b.Property(s => s.UpdatedAt).HasDefaultValueSql("now()");
+        b.HasOne<VehicleImage>().WithOne().HasForeignKey<ImageSuggestion>(s => s.ImageId).OnDelete(DeleteBehavior.Cascade);
     }
 }

@@ -64,12 +64,35 @@ namespace VehicleImages.Migrations.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "image_suggestions",
+                columns: table => new
+                {
+                    image_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    category = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    angle = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
+                    confidence = table.Column<double>(type: "double precision", nullable: false),
+                    neighbours = table.Column<int>(type: "integer", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_image_suggestions", x => x.image_id);
+                    table.CheckConstraint("ck_image_suggestions_confidence", "confidence BETWEEN 0 AND 1");
+                    table.ForeignKey(
+                        name: "fk_image_suggestions_vehicle_images_image_id",
+                        column: x => x.image_id,
+                        principalTable: "vehicle_images",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "image_stack_members",
                 columns: table => new
                 {
                     image_id = table.Column<Guid>(type: "uuid", nullable: false),
                     stack_id = table.Column<Guid>(type: "uuid", nullable: true),
-                    stands_alone = table.Column<bool>(type: "boolean", nullable: false),
+                    stands_alone = table.Column<bool>(type: "boolean", nullable: false, defaultValue: false),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false, defaultValueSql: "now()")
                 },
                 constraints: table =>
@@ -124,6 +147,9 @@ namespace VehicleImages.Migrations.Migrations
 
             migrationBuilder.DropTable(
                 name: "image_stack_members");
+
+            migrationBuilder.DropTable(
+                name: "image_suggestions");
 
             migrationBuilder.DropTable(
                 name: "image_stacks");
