@@ -14,9 +14,14 @@ namespace VehicleImages.Tests.Components;
 public sealed class StackedGalleryTests : LivePageContext
 {
     private StackService? _stacks;
+    private SuggestionService? _suggestions;
 
     // Registered before the context hands out its first service; built on the test's database in the test.
-    public StackedGalleryTests() => Services.AddSingleton(_ => _stacks!);
+    public StackedGalleryTests()
+    {
+        Services.AddSingleton(_ => _stacks!);
+        Services.AddSingleton(_ => _suggestions!);
+    }
 
     private async Task<Guid> MeasuredAsync(string name, double focus)
     {
@@ -65,5 +70,26 @@ public sealed class StackedGalleryTests : LivePageContext
         page.Find(".stack-toggle").Click();
         page.WaitForAssertion(() => Assert.Equal(["BURST_1.jpg", "IMG_1.jpg", "IMG_2.jpg"], Names(page)), Patience);
         Assert.NotNull(page.Find("#keep-best"));
+    }
+
+    [Fact]
+    public async Task Gallery_SuggestionIsSaidAsSuch_AndOneClickMakesItThePersons()
+    {
+        await ImageRows.ScalarAsync<int>(Database,
+            "INSERT INTO image_suggestions (image_id, category, angle, confidence, neighbours) VALUES (@id, 'exterior', 'front', 0.8, 3); SELECT 1",
+            ("id", Photos[0]));
+        await using var core = CoreServices.Build(Database);
+        _stacks = core.Services.GetRequiredService<StackService>();
+        _suggestions = core.Services.GetRequiredService<SuggestionService>();
+
+        var page = Render<VehicleGallery>(p => p.Add(g => g.VehicleId, Vehicle));
+        page.WaitForAssertion(() => Assert.Equal(
+            "Suggested: Exterior · Front, from 3 similar photos you sorted",
+            string.Join(' ', page.Find(".suggestion-note").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))), Patience);
+
+        page.Find(".suggestion-accept").Click();
+        page.WaitForAssertion(() => Assert.Equal("Sorted as Exterior · Front", page.Find(".suggestion-note").TextContent.Trim()), Patience);
+        Assert.Equal("exterior.front", await ImageRows.ScalarAsync<string>(Database,
+            "SELECT category || '.' || angle FROM vehicle_image_angles WHERE image_id = @id AND source = 'user'", ("id", Photos[0])));
     }
 }
