@@ -24,6 +24,7 @@ public static class FigureRegistry
         new CircuitsFigure(),
         new TusBrowserFigure(),
         new ExportFigure(),
+        new EmbeddingsFigure(),
     ];
 
     /// <summary>The figures a command-line name stands for: "all", or one figure by name; null for an unknown name.</summary>

@@ -114,7 +114,9 @@ public static class CoreRegistration
         services.AddSingleton<Embeddings.StackService>();
         services.AddSingleton<Embeddings.SuggestionService>();
         services.AddSingleton<Embeddings.EmbeddingStep>();
-        services.AddSingleton<Analysis.ILocalStep>(sp => sp.GetRequiredService<Embeddings.EmbeddingStep>());
+        services.AddOptions<Embeddings.EmbeddingOptions>().BindConfiguration(Embeddings.EmbeddingOptions.SectionName);
+        if (builder.Configuration.GetValue($"{Embeddings.EmbeddingOptions.SectionName}:{nameof(Embeddings.EmbeddingOptions.Enabled)}", true))
+            services.AddSingleton<Analysis.ILocalStep>(sp => sp.GetRequiredService<Embeddings.EmbeddingStep>());
         services.AddSingleton<Embeddings.KeepBest>();
         services.AddSingleton<Analysis.ProviderChain>();
         services.AddSingleton<Analysis.IAnalysisGate>(sp =>

@@ -9,12 +9,15 @@ namespace VehicleImages.Core.Embeddings;
 /// Measures photos stored before the embedding step existed (or whose step failed): a few per round, oldest first,
 /// each then placed among its vehicle's stacks. Safe on several instances at once (the insert ignores a photo measured meanwhile).
 /// </summary>
-public sealed class BackfillEmbeddings(IDbContextFactory<VehicleImagesDbContext> contexts, EmbeddingStep step) : Processing.IChore
+public sealed class BackfillEmbeddings(IDbContextFactory<VehicleImagesDbContext> contexts, EmbeddingStep step,
+    Microsoft.Extensions.Options.IOptions<EmbeddingOptions> options) : Processing.IChore
 {
     public const int PerRound = 16;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
+        if (!options.Value.Enabled)
+            return 0;
         List<(Guid Id, string FileName, string? Variants)> due;
         await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
         {
