@@ -37,12 +37,20 @@ internal sealed class EmbeddingsFigure : IFigure
 
         // Ingest + analysis, Local analyzer, default workers: upload 12 photos 2 at a time, until the last is complete.
         var bytes = files.Select(File.ReadAllBytes).ToList();
-        var without = await RunAsync(context, bytes, enabled: false);
-        var with = await RunAsync(context, bytes, enabled: true);
-        Console.Error.WriteLine($"embeddings: without {without.TotalSeconds:0.00} s, with {with.TotalSeconds:0.00} s; load {Load()}");
+        // Alternating rounds, each on a fresh app and database; the median of each.
+        const int rounds = 3;
+        var withRuns = new List<double>();
+        var withoutRuns = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            withoutRuns.Add((await RunAsync(context, bytes, enabled: false)).TotalSeconds);
+            withRuns.Add((await RunAsync(context, bytes, enabled: true)).TotalSeconds);
+            Console.Error.WriteLine($"embeddings round {round + 1}: without {withoutRuns[^1]:0.00} s, with {withRuns[^1]:0.00} s; load {Load()}");
+        }
+        var (with, without) = (Median(withRuns), Median(withoutRuns));
         var ratio = without / with;
-        rows.Add(new("ingest + analysis of 12 × 12 MP, with the local step vs without (throughput)", $"{bytes.Count / with.TotalSeconds:0.00} photos/s",
-            $"{bytes.Count / without.TotalSeconds:0.00} photos/s", $"{ratio:0.00}×", "≥ 0.8×", ratio >= 0.8));
+        rows.Add(new($"ingest + analysis of 12 × 12 MP, with the local step vs without (throughput; median of {rounds} alternating rounds)",
+            $"{bytes.Count / with:0.00} photos/s", $"{bytes.Count / without:0.00} photos/s", $"{ratio:0.00}×", "≥ 0.8×", ratio >= 0.8));
         return rows;
     }
 

@@ -58,6 +58,8 @@ public sealed class SuggestionService(IDbContextFactory<VehicleImagesDbContext> 
                     Person = db.VehicleImageAngles.Where(a => a.ImageId == i.Id && a.Source == AngleSource.User)
                         .Select(a => new { a.Category, a.Angle }).FirstOrDefault(),
                 })
+            // One photo's refresh reads the sorted photos and that photo, not the whole account.
+            .Where(m => only == null || only.Contains(m.Id) || m.Person != null)
             .ToListAsync(cancellationToken);
         var sorted = measured.Where(m => m.Person is not null && m.Person.Category != Taxonomy.Unknown)
             .Select(m => new Sorted(m.Person!.Category, m.Person.Angle, m.Vector)).ToList();
