@@ -27,6 +27,7 @@ public static class FigureRegistry
         new ShareFigure(),
         new ExportPrivacyFigure(),
         new ExportZip64Figure(),
+        new EmbeddingsFigure(),
     ];
 
     /// <summary>The figures a command-line name stands for: "all", or one figure by name; null for an unknown name.</summary>

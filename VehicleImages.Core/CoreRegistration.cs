@@ -125,6 +125,15 @@ public static class CoreRegistration
         // The provider chain (primary, then fallbacks) and its shared state; the gate the claimer asks.
         services.AddSingleton<Analysis.ProviderHealth>();
         services.AddSingleton<Analysis.LocalSteps>();
+        // Embeddings, focus and exposure (one ONNX session per process, shared by the workers), stacks and keep-best.
+        services.AddSingleton<Embeddings.ImageEmbedder>();
+        services.AddSingleton<Embeddings.StackService>();
+        services.AddSingleton<Embeddings.SuggestionService>();
+        services.AddSingleton<Embeddings.EmbeddingStep>();
+        services.AddOptions<Embeddings.EmbeddingOptions>().BindConfiguration(Embeddings.EmbeddingOptions.SectionName);
+        if (builder.Configuration.GetValue($"{Embeddings.EmbeddingOptions.SectionName}:{nameof(Embeddings.EmbeddingOptions.Enabled)}", true))
+            services.AddSingleton<Analysis.ILocalStep>(sp => sp.GetRequiredService<Embeddings.EmbeddingStep>());
+        services.AddSingleton<Embeddings.KeepBest>();
         services.AddSingleton<Analysis.ProviderChain>();
         services.AddSingleton<Analysis.IAnalysisGate>(sp =>
             sp.GetRequiredService<IOptions<AnalysisOptions>>().Value.Provider == AnalysisProvider.OpenAI

@@ -73,6 +73,7 @@ public static class WebRegistration
         app.MapMultipartUploadEndpoints();
         app.MapImageEndpoints();
         app.MapListingEndpoints();
+        app.MapStackEndpoints();
         app.MapExportEndpoints();
         app.MapShareEndpoints();
         app.MapSharePageEndpoints();

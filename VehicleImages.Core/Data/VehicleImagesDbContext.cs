@@ -40,6 +40,10 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     public DbSet<Privacy.PrivacyReview> PrivacyReviews => Set<Privacy.PrivacyReview>();
     public DbSet<Privacy.PrivacyScan> PrivacyScans => Set<Privacy.PrivacyScan>();
     public DbSet<Privacy.PrivacyBlurSet> PrivacyBlurSets => Set<Privacy.PrivacyBlurSet>();
+    public DbSet<Embeddings.ImageEmbedding> ImageEmbeddings => Set<Embeddings.ImageEmbedding>();
+    public DbSet<Embeddings.ImageStack> ImageStacks => Set<Embeddings.ImageStack>();
+    public DbSet<Embeddings.ImageStackMember> ImageStackMembers => Set<Embeddings.ImageStackMember>();
+    public DbSet<Embeddings.ImageSuggestion> ImageSuggestions => Set<Embeddings.ImageSuggestion>();
 
     /// <summary>Cookie and token keys, shared so that every app instance accepts every other's sign-ins.</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
@@ -48,6 +52,9 @@ public sealed class VehicleImagesDbContext(DbContextOptions<VehicleImagesDbConte
     {
         base.OnModelCreating(builder);
         builder.ApplyConfigurationsFromAssembly(typeof(VehicleImagesDbContext).Assembly);
+        // Stack reads in one query (migrations/Sql/vi_image_stack, vi_stack_best).
+        builder.HasDbFunction(typeof(Embeddings.StackService).GetMethod(nameof(Embeddings.StackService.StackOf))!).HasName("vi_image_stack");
+        builder.HasDbFunction(typeof(Embeddings.StackService).GetMethod(nameof(Embeddings.StackService.BestOf))!).HasName("vi_stack_best");
     }
 
     /// <summary>The one place that sets provider options, used by the app and the design-time factory.</summary>

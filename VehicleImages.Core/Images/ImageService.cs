@@ -24,7 +24,16 @@ public sealed record ImageUrls(string Thumb, string Medium, string Large, string
 public sealed record ImageSummary(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
-    DateTimeOffset CreatedAt, ImageUrls Urls);
+    DateTimeOffset CreatedAt, ImageUrls Urls)
+{
+    /// <summary>The photo's near-duplicate stack (Embeddings/StackService); null when it stands alone.</summary>
+    public Guid? StackId { get; init; }
+    public bool IsStackBest { get; init; } = true;
+    public int StackSize { get; init; } = 1;
+
+    /// <summary>A category and angle suggested from the person's own sorted photos, or null.</summary>
+    public Embeddings.Suggestion? Suggestion { get; init; }
+}
 
 public sealed record AngleView(string Angle, string Category, double? Confidence, string Source);
 
@@ -35,7 +44,7 @@ public sealed record ImagePage(IReadOnlyList<ImageSummary> Items, int Total);
 public sealed record ImageFilter(string? Status = null, string? Category = null, string? Angle = null);
 
 public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> contexts, IImageStore store, StoredFileCleaner cleaner, Processing.Admin.ProcessingCommands commands,
-    Listings.ListingService listings)
+    Listings.ListingService listings, Embeddings.SuggestionService suggestions)
 {
     public async Task<IReadOnlyList<ImageSummary>?> ListAsync(Caller caller, Guid vehicleId, ImageFilter filter, CancellationToken cancellationToken = default)
     {
@@ -161,7 +170,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
     public async Task<bool?> CategorizeAsync(Caller caller, Guid imageId, string category, string angle, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (!await db.VehicleImages.VisibleTo(caller).AnyAsync(i => i.Id == imageId, cancellationToken))
+        var owner = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId).Select(i => (Guid?)i.UserId).SingleOrDefaultAsync(cancellationToken);
+        if (owner is null)
             return null;
         if (category == Taxonomy.Unknown || !Taxonomy.IsValid(category, angle))
             return false;
@@ -170,6 +180,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             VALUES ({imageId}, {category}, {angle}, NULL, 'user')
             ON CONFLICT (image_id, source) DO UPDATE SET category = EXCLUDED.category, angle = EXCLUDED.angle, updated_at = now()
             """, cancellationToken);
+        // The person sorted one more: the account's unsorted photos get new suggestions, without re-analysis.
+        await suggestions.RefreshAsync(owner.Value, null, cancellationToken);
         return true;
     }
 
@@ -210,7 +222,8 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         return true;
     }
 
-    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts);
+    private sealed record Row(VehicleImage Image, VehicleImageAngle? Angle, int Attempts, Guid? StackId, int StackSize, Guid? StackBest,
+        Embeddings.ImageSuggestion? Suggestion);
 
     /// <summary>Each image with its effective categorisation: a person's choice outranks the analyzer's.</summary>
     private static IQueryable<Row> Project(VehicleImagesDbContext db, IQueryable<VehicleImage> images) =>
@@ -220,7 +233,12 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
             // attempt, the photo's latest history row (ADR 017). Any other status reads its job row.
             i.ProcessingStatus == ProcessingStatus.Complete
                 ? db.ImageProcessingAttempts.Where(a => a.ImageId == i.Id).OrderByDescending(a => a.Id).Select(a => a.Attempt).FirstOrDefault()
-                : db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault()));
+                : db.ImageProcessingJobs.Where(j => j.ImageId == i.Id).OrderByDescending(j => j.Id).Select(j => j.Attempt).FirstOrDefault(),
+            // The near-duplicate stack (Embeddings/StackService), in the same query: SQL functions vi_image_stack and vi_stack_best.
+            Embeddings.StackService.StackOf(i.Id),
+            db.ImageStackMembers.Count(m => m.StackId == Embeddings.StackService.StackOf(i.Id)),
+            Embeddings.StackService.BestOf(Embeddings.StackService.StackOf(i.Id)!.Value),
+            db.ImageSuggestions.FirstOrDefault(s => s.ImageId == i.Id)));
 
     private static ImageSummary ToSummary(Row r)
     {
@@ -228,10 +246,26 @@ public sealed class ImageService(IDbContextFactory<VehicleImagesDbContext> conte
         var b = $"/api/images/{i.Id}/";
         return new ImageSummary(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, r.Attempts, i.ProcessingError, i.TakenAt, i.IsPrimary,
             r.Angle?.Category ?? Taxonomy.Unknown, r.Angle?.Angle ?? Taxonomy.Unknown, i.Width, i.Height, i.CreatedAt,
-            new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"));
+            new ImageUrls(b + "thumb", b + "medium", b + "large", b + "original"))
+        {
+            StackId = r.StackId,
+            IsStackBest = r.StackId is null || r.StackBest == i.Id,
+            StackSize = r.StackId is null ? 1 : r.StackSize,
+            // Shown until a person categorizes the photo (their choice outranks it; the suggestion row goes then).
+            Suggestion = r.Suggestion is { } s && r.Angle?.Source != AngleSource.User
+                ? new Embeddings.Suggestion(s.Category, s.Angle, Math.Round(s.Confidence, 3), Embeddings.SuggestionService.Basis(s.Neighbours))
+                : null,
+        };
     }
 
     private static JsonNode? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonNode.Parse(json);
+
+    /// <summary>The vehicle's stacks as its photos show them, for a page that keeps them current (the caller's page checked the vehicle).</summary>
+    public async Task<Dictionary<Guid, Embeddings.StackInfo>> StacksAsync(Guid vehicleId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
+    }
 
     /// <summary>
     /// One photo as a list shows it, for a page that keeps its list current one photo at a time (a new

@@ -17,4 +17,6 @@ public static class AngleSource
 {
     public const string Ai = "ai";
     public const string User = "user";
+    public const string Inherited = "inherited";
+    public const string Suggested = "suggested";
 }

@@ -29,6 +29,7 @@ public static class ListingBuilder
         { Category: "not_vehicle" } => "not a photo of the vehicle",
         { Category: "document", Angle: not "odometer" } => "a document that may carry private data",
         { Quality: { } q } when q < options.MinQuality => $"quality {q} is under {options.MinQuality}",
+        { NotStackBest: true } => "a near-duplicate of a better photo in its stack",
         _ => null,
     };
 

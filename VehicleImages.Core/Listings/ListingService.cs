@@ -134,18 +134,23 @@ public sealed class ListingService(IDbContextFactory<VehicleImagesDbContext> con
                    CASE WHEN jsonb_typeof(v.ai_scan_metadata->{Tiers.ClassificationKey}->'quality_score') = 'number'
                         THEN (v.ai_scan_metadata->{Tiers.ClassificationKey}->>'quality_score')::numeric::int END AS quality,
                    v.width AS width, v.height AS height, v.taken_at AS taken_at, v.created_at AS created_at,
-                   (SELECT max(t.finished_at) FROM image_processing_attempts t WHERE t.image_id = v.id AND t.outcome = 'complete') AS analysed_at
+                   (SELECT max(t.finished_at) FROM image_processing_attempts t WHERE t.image_id = v.id AND t.outcome = 'complete') AS analysed_at,
+                   e.focus AS focus, e.exposure AS exposure
             FROM vehicle_images v
+            LEFT JOIN image_embeddings e ON e.image_id = v.id
             LEFT JOIN LATERAL (SELECT category, angle FROM vehicle_image_angles
                                WHERE image_id = v.id ORDER BY (source = 'user') DESC LIMIT 1) a ON true
             WHERE v.vehicle_id = {vehicleId}
             """).ToListAsync(cancellationToken);
+        // Only a stack's best goes into an automatic listing (Embeddings/StackService).
+        var stacks = await Embeddings.StackService.DescribeVehicleAsync(db, vehicleId, cancellationToken);
         return [.. rows.Select(r => new ListingCandidate(r.ImageId, r.Status, r.Category, r.Angle, r.Quality, r.Width, r.Height,
-            r.TakenAt, r.CreatedAt, r.AnalysedAt))];
+            r.TakenAt, r.CreatedAt, r.AnalysedAt, Sharpness: r.Focus, Exposure: r.Exposure,
+            NotStackBest: stacks.TryGetValue(r.ImageId, out var s) && !s.IsStackBest))];
     }
 
     private sealed record CandidateRow(Guid ImageId, string Status, string Category, string Angle, int? Quality, int? Width, int? Height,
-        DateTimeOffset? TakenAt, DateTimeOffset CreatedAt, DateTimeOffset? AnalysedAt);
+        DateTimeOffset? TakenAt, DateTimeOffset CreatedAt, DateTimeOffset? AnalysedAt, double? Focus, double? Exposure);
 
     /// <summary>The vehicle's primary photo is the listing's cover: moves the flag when they differ (two statements: the flag is unique per vehicle).</summary>
     private static async Task KeepPrimaryOnCoverAsync(VehicleImagesDbContext db, Guid vehicleId, Guid? cover, CancellationToken cancellationToken)

@@ -4,15 +4,16 @@ namespace VehicleImages.Core.Listings;
 public sealed record ListingCandidate(
     Guid ImageId, string Status, string Category, string Angle, int? Quality, int? Width, int? Height,
     DateTimeOffset? TakenAt, DateTimeOffset CreatedAt, DateTimeOffset? AnalysedAt, bool PersonsPick = false,
-    double? Sharpness = null, double? Exposure = null)
+    double? Sharpness = null, double? Exposure = null, bool NotStackBest = false)
 {
     public long Pixels => (long)(Width ?? 0) * (Height ?? 0);
 }
 
 /// <summary>
-/// The contract's one ranking of "the best photo" (shared/CONTRACT.md, "The best photo"), used by listings and, later,
-/// stacks: the person's pick; the higher quality_score; the sharper; the better exposed (closer to mid-grey, 0 best);
-/// more pixels; the earlier taken; then the earlier stored, so the order is total.
+/// The contract's one ranking of "the best photo" (shared/CONTRACT.md, "The best photo"), used by listings and stacks
+/// alike: the person's pick; the higher quality_score; the sharper (focus: variance of the Laplacian, from the local
+/// embedding step); the better exposed (exposure: distance from well exposed, 0 best); more pixels; the earlier taken;
+/// then the earlier stored, so the order is total. A photo not yet measured ranks below a measured one on those two.
 /// </summary>
 public sealed class PhotoRanking : IComparer<ListingCandidate>
 {

@@ -29,7 +29,13 @@ public sealed record ImageDetailResponse(
     Guid Id, Guid VehicleId, string FileName, string ProcessingStatus, int Attempts, string? LastError,
     DateTimeOffset? TakenAt, bool IsPrimary, string Category, string Angle, int? Width, int? Height,
     DateTimeOffset CreatedAt, ImageUrls Urls, JsonNode? Exif, JsonNode? AiScanMetadata, IReadOnlyList<AngleView> Angles,
-    ProcessingView Processing, IReadOnlyList<PrivacyBoxView> PrivacyBoxes, bool PrivacyReviewed);
+    ProcessingView Processing, IReadOnlyList<PrivacyBoxView> PrivacyBoxes, bool PrivacyReviewed)
+{
+    public Guid? StackId { get; init; }
+    public bool IsStackBest { get; init; } = true;
+    public int StackSize { get; init; } = 1;
+    public VehicleImages.Core.Embeddings.Suggestion? Suggestion { get; init; }
+}
 
 public static class ImageEndpoints
 {
@@ -91,7 +97,7 @@ public static class ImageEndpoints
         var boxes = await privacy.GetAsync(id, cancellationToken);
         return TypedResults.Ok(new ImageDetailResponse(i.Id, i.VehicleId, i.FileName, i.ProcessingStatus, i.Attempts, i.LastError,
             i.TakenAt, i.IsPrimary, i.Category, i.Angle, i.Width, i.Height, i.CreatedAt, i.Urls, detail.Exif, detail.AiScanMetadata, detail.Angles,
-            processing, boxes.Boxes, boxes.Reviewed));
+            processing, boxes.Boxes, boxes.Reviewed) { StackId = i.StackId, IsStackBest = i.IsStackBest, StackSize = i.StackSize, Suggestion = i.Suggestion });
     }
 
     /// <summary>

@@ -103,6 +103,21 @@ public sealed class LivePhotoPage(ImageService images, Caller caller, Guid vehic
         }
     });
 
+    /// <summary>
+    /// Brings the stack fields of this page's photos up to date (StackWatcher calls it when the vehicle's stacks change);
+    /// a photo whose stack did not change keeps its record, and its card is not drawn again.
+    /// </summary>
+    public Task RestackAsync() => _gate.RunAsync(async () =>
+    {
+        var stacks = await images.StacksAsync(vehicleId);
+        for (var i = 0; i < _items.Count; i++)
+        {
+            var s = stacks.GetValueOrDefault(_items[i].Id) ?? Core.Embeddings.StackInfo.Alone;
+            if (_items[i].StackId != s.StackId || _items[i].IsStackBest != s.IsStackBest || _items[i].StackSize != s.StackSize)
+                _items[i] = _items[i] with { StackId = s.StackId, IsStackBest = s.IsStackBest, StackSize = s.StackSize };
+        }
+    });
+
     /// <summary>Photos just uploaded: fetched by id, unless their first event already brought them.</summary>
     public Task AddAsync(IEnumerable<Guid> imageIds) => _gate.RunAsync(async () =>
     {

@@ -398,6 +398,152 @@ namespace VehicleImages.Migrations.Migrations
                     b.ToTable("admin_alerts", (string)null);
                 });
 
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageEmbedding", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<DateTimeOffset>("ComputedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("computed_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<double>("Exposure")
+                        .HasColumnType("double precision")
+                        .HasColumnName("exposure");
+
+                    b.Property<double>("Focus")
+                        .HasColumnType("double precision")
+                        .HasColumnName("focus");
+
+                    b.Property<string>("Model")
+                        .IsRequired()
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)")
+                        .HasColumnName("model");
+
+                    b.PrimitiveCollection<float[]>("Vector")
+                        .IsRequired()
+                        .HasColumnType("real[]")
+                        .HasColumnName("vector");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_embeddings");
+
+                    b.ToTable("image_embeddings", (string)null);
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageStack", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id")
+                        .HasDefaultValueSql("gen_random_uuid()");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.Property<Guid?>("PickedImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("picked_image_id");
+
+                    b.Property<Guid>("VehicleId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("vehicle_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_image_stacks");
+
+                    b.HasIndex("PickedImageId")
+                        .HasDatabaseName("ix_image_stacks_picked_image_id");
+
+                    b.HasIndex("VehicleId")
+                        .HasDatabaseName("ix_image_stacks_vehicle_id");
+
+                    b.ToTable("image_stacks", (string)null);
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageStackMember", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<Guid?>("StackId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("stack_id");
+
+                    b.Property<bool>("StandsAlone")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("boolean")
+                        .HasDefaultValue(false)
+                        .HasColumnName("stands_alone");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_stack_members");
+
+                    b.HasIndex("StackId")
+                        .HasDatabaseName("ix_image_stack_members_stack_id");
+
+                    b.ToTable("image_stack_members", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_image_stack_members_alone", "NOT (stands_alone AND stack_id IS NOT NULL)");
+                        });
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageSuggestion", b =>
+                {
+                    b.Property<Guid>("ImageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("image_id");
+
+                    b.Property<string>("Angle")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("angle");
+
+                    b.Property<string>("Category")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("category");
+
+                    b.Property<double>("Confidence")
+                        .HasColumnType("double precision")
+                        .HasColumnName("confidence");
+
+                    b.Property<int>("Neighbours")
+                        .HasColumnType("integer")
+                        .HasColumnName("neighbours");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at")
+                        .HasDefaultValueSql("now()");
+
+                    b.HasKey("ImageId")
+                        .HasName("pk_image_suggestions");
+
+                    b.ToTable("image_suggestions", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_image_suggestions_confidence", "confidence BETWEEN 0 AND 1");
+                        });
+                });
+
             modelBuilder.Entity("VehicleImages.Core.Images.ImageSpatialMetadata", b =>
                 {
                     b.Property<Guid>("Id")
@@ -691,7 +837,7 @@ namespace VehicleImages.Migrations.Migrations
                         {
                             t.HasCheckConstraint("ck_vehicle_image_angles_confidence", "confidence IS NULL OR confidence BETWEEN 0 AND 1");
 
-                            t.HasCheckConstraint("ck_vehicle_image_angles_source", "source IN ('ai', 'user')");
+                            t.HasCheckConstraint("ck_vehicle_image_angles_source", "source IN ('ai', 'user', 'inherited', 'suggested')");
                         });
                 });
 
@@ -1480,6 +1626,58 @@ namespace VehicleImages.Migrations.Migrations
                         .HasForeignKey("ImageId")
                         .OnDelete(DeleteBehavior.SetNull)
                         .HasConstraintName("fk_admin_alerts_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageEmbedding", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Embeddings.ImageEmbedding", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_embeddings_vehicle_images_image_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageStack", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithMany()
+                        .HasForeignKey("PickedImageId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_image_stacks_vehicle_images_picked_image_id");
+
+                    b.HasOne("VehicleImages.Core.Vehicles.Vehicle", null)
+                        .WithMany()
+                        .HasForeignKey("VehicleId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_stacks_vehicles_vehicle_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageStackMember", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Embeddings.ImageStackMember", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_stack_members_vehicle_images_image_id");
+
+                    b.HasOne("VehicleImages.Core.Embeddings.ImageStack", null)
+                        .WithMany()
+                        .HasForeignKey("StackId")
+                        .OnDelete(DeleteBehavior.SetNull)
+                        .HasConstraintName("fk_image_stack_members_image_stacks_stack_id");
+                });
+
+            modelBuilder.Entity("VehicleImages.Core.Embeddings.ImageSuggestion", b =>
+                {
+                    b.HasOne("VehicleImages.Core.Images.VehicleImage", null)
+                        .WithOne()
+                        .HasForeignKey("VehicleImages.Core.Embeddings.ImageSuggestion", "ImageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_image_suggestions_vehicle_images_image_id");
                 });
 
             modelBuilder.Entity("VehicleImages.Core.Images.ImageSpatialMetadata", b =>

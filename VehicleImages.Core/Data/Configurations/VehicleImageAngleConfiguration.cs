@@ -10,7 +10,7 @@ internal sealed class VehicleImageAngleConfiguration : IEntityTypeConfiguration<
     {
         b.ToTable("vehicle_image_angles", t =>
         {
-            t.HasCheckConstraint("ck_vehicle_image_angles_source", "source IN ('ai', 'user')");
+            t.HasCheckConstraint("ck_vehicle_image_angles_source", "source IN ('ai', 'user', 'inherited', 'suggested')");
             t.HasCheckConstraint("ck_vehicle_image_angles_confidence", "confidence IS NULL OR confidence BETWEEN 0 AND 1");
         });
         b.Property(a => a.Id).HasDefaultValueSql("gen_random_uuid()");

@@ -26,6 +26,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         new(typeof(MeasureQueueDepth), TimeSpan.FromSeconds(15), TimeSpan.Zero),
         new(typeof(SweepExpiredUploads), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(1)),
         new(typeof(Privacy.PrivacyBackfill), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(1)),
+        new(typeof(Embeddings.BackfillEmbeddings), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(30)),
     ];
 
     internal static void Register(IServiceCollection services)
@@ -38,6 +39,7 @@ public sealed class MaintenanceSchedule(IOptions<ProcessingOptions> options)
         services.AddSingleton<MeasureQueueDepth>();
         services.AddSingleton<SweepExpiredUploads>();
         services.AddSingleton<Privacy.PrivacyBackfill>();
+        services.AddSingleton<Embeddings.BackfillEmbeddings>();
         services.AddHostedService<ChoreRunner>();
     }
 }

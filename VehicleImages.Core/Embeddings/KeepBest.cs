@@ -1,0 +1,90 @@
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using VehicleImages.Core.Data;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Listings;
+
+namespace VehicleImages.Core.Embeddings;
+
+public sealed record KeptPhoto(Guid ImageId, string Reason);
+
+public sealed record KeepBestOutcome(int Deleted, IReadOnlyList<KeptPhoto> Kept);
+
+/// <summary>
+/// "Keep best, delete the rest": every stacked photo of a vehicle that is not its stack's best goes, through the ordinary
+/// photo deletion (its files go with it), except a photo in the vehicle's manual listing, in an active share's set, or
+/// that a person categorized differently from its best: those are kept, each with the reason.
+/// </summary>
+public sealed class KeepBest(IDbContextFactory<VehicleImagesDbContext> contexts, ImageService images, StackService stacks)
+{
+    public const string InManualListing = "it is in the listing you arranged";
+    public const string InActiveShare = "it is in an active share";
+    public const string CategorizedDifferently = "you categorized it differently from the best of its stack";
+
+    /// <summary>Null when the vehicle is not the caller's.</summary>
+    public async Task<KeepBestOutcome?> RunAsync(Caller caller, Guid vehicleId, CancellationToken cancellationToken)
+    {
+        List<Guid> doomed;
+        var kept = new List<KeptPhoto>();
+        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+        {
+            if (!await db.Vehicles.VisibleTo(caller).AnyAsync(v => v.Id == vehicleId, cancellationToken))
+                return null;
+            var stacked = await StackService.StackedAsync(db, vehicleId, cancellationToken);
+            var info = StackService.Describe(stacked);
+            var bests = stacked.Where(s => info[s.Photo.ImageId].IsStackBest).ToDictionary(s => s.StackId);
+            var listing = await db.VehicleListings.AsNoTracking().SingleOrDefaultAsync(l => l.VehicleId == vehicleId, cancellationToken);
+            var manual = listing is { Mode: ListingMode.Manual } ? listing.ImageIds.ToHashSet() : [];
+            var shared = await SharedPhotosAsync(db, vehicleId, cancellationToken);
+            doomed = [];
+            foreach (var s in stacked.Where(s => !info[s.Photo.ImageId].IsStackBest))
+            {
+                var best = bests[s.StackId].Photo;
+                if (manual.Contains(s.Photo.ImageId))
+                    kept.Add(new KeptPhoto(s.Photo.ImageId, InManualListing));
+                else if (shared is null || shared.Contains(s.Photo.ImageId))
+                    kept.Add(new KeptPhoto(s.Photo.ImageId, InActiveShare));
+                else if (s.PersonCategory is not null && (s.PersonCategory != best.Category || s.PersonAngle != best.Angle))
+                    kept.Add(new KeptPhoto(s.Photo.ImageId, CategorizedDifferently));
+                else
+                    doomed.Add(s.Photo.ImageId);
+            }
+        }
+        var deleted = 0;
+        foreach (var id in doomed)
+            if (await images.DeleteAsync(caller, id, cancellationToken))
+                deleted++;
+        if (deleted > 0)
+            stacks.Announce(vehicleId);
+        return new KeepBestOutcome(deleted, kept);
+    }
+
+    /// <summary>
+    /// SHARES CHECK (for the lead, when share links are merged): the photos of this vehicle that an active share may
+    /// serve. Shares belong to another capability; until its <c>shares</c> table exists there are none. When it exists,
+    /// a vehicle with an active (not revoked, not expired) share keeps every stacked photo a share of <c>set: "all"</c>
+    /// could serve — by the contract none that is not its stack's best unless it is in the listing, which the manual-listing
+    /// rule keeps — so only the listing's photos count here. Null means "could not tell": keep everything.
+    /// </summary>
+    private static async Task<HashSet<Guid>?> SharedPhotosAsync(VehicleImagesDbContext db, Guid vehicleId, CancellationToken cancellationToken)
+    {
+        var exists = await db.Database.SqlQuery<bool>($"SELECT to_regclass('shares') IS NOT NULL AS \"Value\"").SingleAsync(cancellationToken);
+        if (!exists)
+            return [];
+        try
+        {
+            var active = await db.Database.SqlQuery<int>($"""
+                SELECT count(*)::int AS "Value" FROM shares
+                WHERE vehicle_id = {vehicleId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                """).SingleAsync(cancellationToken);
+            if (active == 0)
+                return [];
+            var listing = await db.VehicleListings.AsNoTracking().SingleOrDefaultAsync(l => l.VehicleId == vehicleId, cancellationToken);
+            return listing?.ImageIds.ToHashSet() ?? [];
+        }
+        catch (PostgresException)
+        {
+            return null; // the shares table is not shaped as this check expects: keep every photo rather than guess
+        }
+    }
+}

@@ -1,0 +1,254 @@
+using Microsoft.EntityFrameworkCore;
+using VehicleImages.Core.Analysis;
+using VehicleImages.Core.Data;
+using VehicleImages.Core.Images;
+using VehicleImages.Core.Listings;
+
+namespace VehicleImages.Core.Embeddings;
+
+/// <summary>A photo's place in its stack as the API shows it: no stack (null, size 1, its own best) when it stands alone.</summary>
+public sealed record StackInfo(Guid? StackId, bool IsStackBest, int StackSize)
+{
+    public static readonly StackInfo Alone = new(null, true, 1);
+}
+
+/// <summary>One stacked photo with what the ranking needs and the categorizations a keep-best checks.</summary>
+public sealed record StackedPhoto(Guid StackId, ListingCandidate Photo, string? PersonCategory, string? PersonAngle, bool IsBest);
+
+public enum StackChange { Done, NotFound, Invalid, NotStacked }
+
+/// <summary>
+/// Near-duplicate stacks within a vehicle. A photo whose embedding is within <see cref="Threshold"/> (cosine distance)
+/// of another photo of the same vehicle joins that photo's stack (single link, to its nearest neighbour). A person's
+/// split makes a photo stand alone for good; a merge puts photos (and their stacks) into one. The best of a stack is the
+/// contract's one ranking (<see cref="PhotoRanking"/>), the person's pick first.
+/// </summary>
+public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> contexts)
+{
+    /// <summary>SQL vi_image_stack: the photo's stack when it holds two photos or more (in LINQ, for one-query reads).</summary>
+    public static Guid? StackOf(Guid imageId) => throw new NotSupportedException("only in a database query");
+
+    /// <summary>SQL vi_stack_best: the stack's best photo by the contract's one ranking (in LINQ, for one-query reads).</summary>
+    public static Guid? BestOf(Guid stackId) => throw new NotSupportedException("only in a database query");
+
+    /// <summary>A vehicle's stacks changed in this process (a photo placed, a split, a merge, a pick, a keep-best): open pages read them again.</summary>
+    public event Action<Guid>? Changed;
+
+    internal void Announce(Guid vehicleId) => Changed?.Invoke(vehicleId);
+
+    /// <summary>
+    /// Cosine distance under which two photos are near-duplicates. Chosen by measurement on bursts made from the test
+    /// photos against different photos, the traffic-camera views of different cars included (docs/performance.md,
+    /// StackThresholdTests).
+    /// </summary>
+    public const double Threshold = 0.10;
+
+    /// <summary>Stacks a newly measured photo with its nearest neighbour in the vehicle, when one is close enough.</summary>
+    public async Task PlaceAsync(Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicleId = await db.VehicleImages.Where(i => i.Id == imageId).Select(i => (Guid?)i.VehicleId).SingleOrDefaultAsync(cancellationToken);
+        if (vehicleId is not { } vehicle)
+            return;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, vehicle, cancellationToken);
+        if (await db.ImageStackMembers.AnyAsync(m => m.ImageId == imageId, cancellationToken))
+            return; // placed already, or split out by a person
+        var mine = await db.ImageEmbeddings.AsNoTracking().Where(e => e.ImageId == imageId).Select(e => e.Vector).SingleOrDefaultAsync(cancellationToken);
+        if (mine is null)
+            return;
+        var others = await (
+                from e in db.ImageEmbeddings.AsNoTracking()
+                join i in db.VehicleImages on e.ImageId equals i.Id
+                where i.VehicleId == vehicle && i.Id != imageId
+                from m in db.ImageStackMembers.Where(m => m.ImageId == i.Id).DefaultIfEmpty()
+                where m == null || !m.StandsAlone
+                select new { i.Id, e.Vector, StackId = m == null ? null : m.StackId })
+            .ToListAsync(cancellationToken);
+        var nearest = others.Select(o => (o.Id, o.StackId, Distance: ImageEmbedder.Distance(mine, o.Vector)))
+            .Where(o => o.Distance <= Threshold)
+            .OrderBy(o => o.Distance).ThenBy(o => o.Id)
+            .FirstOrDefault();
+        if (nearest.Id == Guid.Empty)
+            return;
+        var stackId = nearest.StackId;
+        if (stackId is null)
+        {
+            var stack = new ImageStack { Id = Guid.NewGuid(), VehicleId = vehicle };
+            db.ImageStacks.Add(stack);
+            stackId = stack.Id;
+            await Upsert(db, nearest.Id, stackId);
+        }
+        db.ImageStackMembers.Add(new ImageStackMember { ImageId = imageId, StackId = stackId, UpdatedAt = DateTimeOffset.UtcNow });
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
+    }
+
+    private static async Task Upsert(VehicleImagesDbContext db, Guid imageId, Guid? stackId)
+    {
+        var row = await db.ImageStackMembers.SingleOrDefaultAsync(m => m.ImageId == imageId);
+        if (row is null)
+            db.ImageStackMembers.Add(new ImageStackMember { ImageId = imageId, StackId = stackId, UpdatedAt = DateTimeOffset.UtcNow });
+        else
+        {
+            row.StackId = stackId;
+            row.StandsAlone = false;
+            row.UpdatedAt = DateTimeOffset.UtcNow;
+        }
+    }
+
+    /// <summary>Every photo of the vehicle in a stack of two or more, with its ranking data.</summary>
+    public static async Task<List<StackedPhoto>> StackedAsync(VehicleImagesDbContext db, Guid vehicleId, CancellationToken cancellationToken)
+    {
+        var rows = await db.Database.SqlQuery<StackedRow>($"""
+            SELECT m.stack_id, v.id AS image_id, v.processing_status AS status,
+                   coalesce(a.category, 'unknown') AS category, coalesce(a.angle, 'unknown') AS angle,
+                   CASE WHEN jsonb_typeof(v.ai_scan_metadata->{Tiers.ClassificationKey}->'quality_score') = 'number'
+                        THEN (v.ai_scan_metadata->{Tiers.ClassificationKey}->>'quality_score')::numeric::int END AS quality,
+                   v.width, v.height, v.taken_at, v.created_at, (s.picked_image_id = v.id) IS TRUE AS picked,
+                   e.focus, e.exposure, u.category AS person_category, u.angle AS person_angle,
+                   vi_stack_best(m.stack_id) = v.id AS is_best
+            FROM image_stack_members m
+            JOIN image_stacks s ON s.id = m.stack_id
+            JOIN vehicle_images v ON v.id = m.image_id
+            LEFT JOIN image_embeddings e ON e.image_id = v.id
+            LEFT JOIN vehicle_image_angles u ON u.image_id = v.id AND u.source = 'user'
+            LEFT JOIN LATERAL (SELECT category, angle FROM vehicle_image_angles
+                               WHERE image_id = v.id ORDER BY (source = 'user') DESC, (source = 'ai') DESC LIMIT 1) a ON true
+            WHERE s.vehicle_id = {vehicleId}
+              AND (SELECT count(*) FROM image_stack_members o WHERE o.stack_id = m.stack_id) > 1
+            """).ToListAsync(cancellationToken);
+        return [.. rows.Select(r => new StackedPhoto(r.StackId,
+            new ListingCandidate(r.ImageId, r.Status, r.Category, r.Angle, r.Quality, r.Width, r.Height, r.TakenAt, r.CreatedAt, null,
+                r.Picked, r.Focus, r.Exposure), r.PersonCategory, r.PersonAngle, r.IsBest))];
+    }
+
+    private sealed record StackedRow(Guid StackId, Guid ImageId, string Status, string Category, string Angle, int? Quality,
+        int? Width, int? Height, DateTimeOffset? TakenAt, DateTimeOffset CreatedAt, bool Picked, double? Focus, double? Exposure,
+        string? PersonCategory, string? PersonAngle, bool IsBest);
+
+    /// <summary>
+    /// Each stacked photo's place: stack, whether it is the best, the stack's size. The best is decided in SQL
+    /// (vi_stack_best, the ranking of <see cref="PhotoRanking"/> in the database) so one-query reads and these agree.
+    /// </summary>
+    public static Dictionary<Guid, StackInfo> Describe(IEnumerable<StackedPhoto> stacked)
+    {
+        var result = new Dictionary<Guid, StackInfo>();
+        foreach (var stack in stacked.GroupBy(s => s.StackId))
+        {
+            var count = stack.Count();
+            foreach (var p in stack)
+                result[p.Photo.ImageId] = new StackInfo(stack.Key, p.IsBest, count);
+        }
+        return result;
+    }
+
+    public static async Task<Dictionary<Guid, StackInfo>> DescribeVehicleAsync(VehicleImagesDbContext db, Guid vehicleId, CancellationToken cancellationToken) =>
+        Describe(await StackedAsync(db, vehicleId, cancellationToken));
+
+    public async Task<Dictionary<Guid, StackInfo>> DescribeVehicleAsync(Guid vehicleId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await DescribeVehicleAsync(db, vehicleId, cancellationToken);
+    }
+
+    /// <summary>The caller's photo's place among stacks; null when the photo is not the caller's.</summary>
+    public async Task<StackInfo?> DescribeImageAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicleId = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId).Select(i => (Guid?)i.VehicleId).SingleOrDefaultAsync(cancellationToken);
+        if (vehicleId is not { } vehicle)
+            return null;
+        return (await DescribeVehicleAsync(db, vehicle, cancellationToken)).GetValueOrDefault(imageId) ?? StackInfo.Alone;
+    }
+
+    /// <summary>A person splits a photo out of its stack: it stands alone and is never stacked again automatically.</summary>
+    public async Task<StackChange> SplitAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicleId = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId).Select(i => (Guid?)i.VehicleId).SingleOrDefaultAsync(cancellationToken);
+        if (vehicleId is not { } vehicle)
+            return StackChange.NotFound;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, vehicle, cancellationToken);
+        var row = await db.ImageStackMembers.SingleOrDefaultAsync(m => m.ImageId == imageId, cancellationToken);
+        if (row is null)
+            db.ImageStackMembers.Add(row = new ImageStackMember { ImageId = imageId });
+        if (row.StackId is { } stackId)
+            await db.ImageStacks.Where(s => s.Id == stackId && s.PickedImageId == imageId)
+                .ExecuteUpdateAsync(s => s.SetProperty(x => x.PickedImageId, (Guid?)null), cancellationToken);
+        row.StackId = null;
+        row.StandsAlone = true;
+        row.UpdatedAt = DateTimeOffset.UtcNow;
+        await db.SaveChangesAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
+        return StackChange.Done;
+    }
+
+    /// <summary>
+    /// A person merges photos of one vehicle (and the stacks they are in) into one stack; split photos among them rejoin.
+    /// Null stack when the photos are not two or more of one vehicle of the caller's (<paramref name="problem"/> says why).
+    /// </summary>
+    public async Task<(StackChange Outcome, Guid? StackId, string? Problem)> MergeAsync(Caller caller, IReadOnlyList<Guid> imageIds, CancellationToken cancellationToken)
+    {
+        var ids = imageIds.Distinct().ToList();
+        if (ids.Count < 2)
+            return (StackChange.Invalid, null, "name two or more photos to merge");
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var found = await db.VehicleImages.VisibleTo(caller).Where(i => ids.Contains(i.Id)).Select(i => new { i.Id, i.VehicleId }).ToListAsync(cancellationToken);
+        var unknown = ids.Except(found.Select(f => f.Id)).ToList();
+        if (unknown.Count > 0)
+            return (StackChange.Invalid, null, "not photos of yours: " + string.Join(", ", unknown));
+        if (found.Select(f => f.VehicleId).Distinct().Count() != 1)
+            return (StackChange.Invalid, null, "the photos must all be of one vehicle");
+        var vehicle = found[0].VehicleId;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, vehicle, cancellationToken);
+        var members = await db.ImageStackMembers.Where(m => ids.Contains(m.ImageId)).ToListAsync(cancellationToken);
+        var stacks = members.Where(m => m.StackId is not null).Select(m => m.StackId!.Value).Distinct().OrderBy(s => s).ToList();
+        Guid target;
+        if (stacks.Count > 0)
+            target = stacks[0];
+        else
+        {
+            var stack = new ImageStack { Id = Guid.NewGuid(), VehicleId = vehicle };
+            db.ImageStacks.Add(stack);
+            target = stack.Id;
+        }
+        var moving = stacks.Skip(1).ToList();
+        // Members of the other stacks come along, so two stacks become one.
+        var alsoMoving = await db.ImageStackMembers.Where(m => m.StackId != null && moving.Contains(m.StackId.Value)).ToListAsync(cancellationToken);
+        foreach (var m in alsoMoving)
+        {
+            m.StackId = target;
+            m.UpdatedAt = DateTimeOffset.UtcNow;
+        }
+        foreach (var id in ids)
+            await Upsert(db, id, target);
+        await db.SaveChangesAsync(cancellationToken);
+        await db.ImageStacks.Where(s => moving.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
+        return (StackChange.Done, target, null);
+    }
+
+    /// <summary>A person picks a photo as its stack's best.</summary>
+    public async Task<StackChange> PickBestAsync(Caller caller, Guid imageId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var vehicleId = await db.VehicleImages.VisibleTo(caller).Where(i => i.Id == imageId).Select(i => (Guid?)i.VehicleId).SingleOrDefaultAsync(cancellationToken);
+        if (vehicleId is not { } vehicle)
+            return StackChange.NotFound;
+        await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
+        await AdvisoryLocks.LockVehicleAsync(db, vehicle, cancellationToken);
+        var info = (await DescribeVehicleAsync(db, vehicle, cancellationToken)).GetValueOrDefault(imageId);
+        if (info?.StackId is not { } stackId)
+            return StackChange.NotStacked;
+        await db.ImageStacks.Where(s => s.Id == stackId).ExecuteUpdateAsync(s => s.SetProperty(x => x.PickedImageId, imageId), cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        Announce(vehicle);
+        return StackChange.Done;
+    }
+}
