@@ -147,7 +147,8 @@ public sealed class PrivacyBoxFlowTests(AppFixture app, BrowserFixture browser)
             // The proposed box: Tab reaches it, Delete removes it.
             var proposed = page.Locator(".privacy-box[data-source=local]");
             await TabToAsync(page, proposed);
-            await Expect(proposed).ToHaveCSSAsync("outline-style", "solid"); // the focus is visible
+            await Expect(proposed).ToHaveCSSAsync("outline-width", "3px"); // the focus is visible (1px unfocused)
+            await Expect(proposed).ToHaveCSSAsync("outline-color", "rgb(255, 255, 255)");
             await page.Keyboard.PressAsync("Delete");
             await Expect(page.Locator(".privacy-box")).ToHaveCountAsync(0);
 
