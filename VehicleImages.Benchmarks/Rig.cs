@@ -92,6 +92,9 @@ public static class Rig
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["DataProtection__CertificatePath"] = Support.DataProtectionCertificate.Path;
+        // The local plate and face detector (issue 27) runs before tier 1 on every photo; the figures measure the queue,
+        // the provider path and the pages without it. A figure that wants it passes Privacy__LocalDetector=true.
+        start.Environment["Privacy__LocalDetector"] = "false";
         foreach (var (k, v) in settings ?? new Dictionary<string, string>())
             start.Environment[k] = v;
         var process = Process.Start(start)!;
