@@ -26,9 +26,16 @@ public static class Rig
         return new NpgsqlConnectionStringBuilder(admin) { Database = name }.ConnectionString;
     }
 
-    /// <summary>The Release app as a separate process, so its memory is its own; started as run.sh starts it.</summary>
+    /// <summary>
+    /// The Release app as a separate process, so its memory is its own; started as run.sh starts it, except that the local
+    /// steps before tier 1 (the plate and face detector, the embedding) are off: the queue, latency and live figures keep
+    /// measuring what they did. A figure that wants them passes Privacy__LocalDetector / Embeddings__Enabled itself.
+    /// </summary>
     public static Task<AppProcess> StartAppAsync(string connectionString, string storage, IDictionary<string, string>? settings = null) =>
-        AppProcess.StartWithAppDefaultsAsync(connectionString, storage, settings?.ToDictionary(p => p.Key, p => (string?)p.Value));
+        AppProcess.StartWithAppDefaultsAsync(connectionString, storage,
+            new Dictionary<string, string?> { ["Privacy__LocalDetector"] = "false", ["Embeddings__Enabled"] = "false" }
+                .Concat((settings ?? new Dictionary<string, string>()).Select(p => KeyValuePair.Create(p.Key, (string?)p.Value)))
+                .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value));
 
     public static int FreePort()
     {

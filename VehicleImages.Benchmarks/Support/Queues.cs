@@ -22,6 +22,7 @@ internal static class Queues
             {
                 ["ConnectionStrings:Default"] = cs, ["Processing:Workers"] = "4", ["Storage:Root"] = Path.GetTempPath(),
                 ["Logging:LogLevel:Default"] = "Warning", ["DataProtection:CertificatePath"] = TestCertificate.Path,
+                ["Privacy:LocalDetector"] = "false", ["Embeddings:Enabled"] = "false",
             });
             b.Configuration.AddInMemoryCollection(extra ?? []);
             b.Services.AddSingleton<VehicleImages.Core.Analysis.IImageAnalyzer, NoOpAnalyzer>();

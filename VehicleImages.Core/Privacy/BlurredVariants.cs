@@ -39,13 +39,17 @@ public sealed class BlurredVariants(IDbContextFactory<VehicleImagesDbContext> co
             var photos = await db.VehicleImages.AsNoTracking()
                 .Where(i => batch.Contains(i.Id) && i.Sha256 != null && i.Variants != null
                     && db.Vehicles.Any(v => v.Id == i.VehicleId && v.HidePrivacyBoxes)
-                    && db.PrivacyBoxes.Any(b => b.ImageId == i.Id))
+                    && db.PrivacyBoxes.Any(b => b.ImageId == i.Id
+                        && (b.Source == PrivacyBoxSource.User || !db.PrivacyReviews.Any(r => r.ImageId == b.ImageId))))
                 .Select(i => new { i.Id, i.Sha256, i.Variants })
                 .ToListAsync(cancellationToken);
             if (photos.Count == 0)
                 continue;
             var ids = photos.Select(p => p.Id).ToList();
-            var boxes = (await db.PrivacyBoxes.AsNoTracking().Where(b => ids.Contains(b.ImageId)).ToListAsync(cancellationToken))
+            // Once a person reviewed a photo only their boxes count (ADR 022: a detected box racing the review is not theirs).
+            var boxes = (await db.PrivacyBoxes.AsNoTracking().Where(b => ids.Contains(b.ImageId)
+                    && (b.Source == PrivacyBoxSource.User || !db.PrivacyReviews.Any(r => r.ImageId == b.ImageId)))
+                .ToListAsync(cancellationToken))
                 .ToLookup(b => b.ImageId, b => new BoxF(b.Kind, b.X, b.Y, b.Width, b.Height));
             var made = await db.PrivacyBlurSets.AsNoTracking().Where(s => ids.Contains(s.ImageId)).ToDictionaryAsync(s => s.ImageId, cancellationToken);
             foreach (var p in photos)

@@ -62,7 +62,8 @@ public sealed class PrivacyDetectorStep(
 
     public async Task RunAsync(AnalysisRequest request, CancellationToken cancellationToken)
     {
-        if (local.Detector is not { } detector)
+        // No stored files (a row made without an upload): nothing to look at, and no query spent on it.
+        if (local.Detector is not { } detector || request.Variants is null)
             return;
         await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
             if (await db.PrivacyScans.AnyAsync(s => s.ImageId == request.ImageId, cancellationToken))

@@ -118,12 +118,27 @@ public sealed class PrivacyExportTests
         // The box moves: new copies for the new box set, the old ones deleted from the store.
         var moved = box with { X = box.X / 2 };
         await BoxAsync(cs, id, moved);
+        byte[] afterMove;
         await using (var opened = (await published.OpenAsync(id, "large", Ct))!.Content)
         {
             using var copy = new MemoryStream();
             await opened.CopyToAsync(copy, Ct);
-            var (inside, outside) = Difference(await Stored(variants.Large.Key), copy.ToArray(), moved);
+            afterMove = copy.ToArray();
+            var (inside, outside) = Difference(await Stored(variants.Large.Key), afterMove, moved);
             Assert.True(inside > 12 && outside < 3, $"after the move: {inside:0.0} inside, {outside:0.0} outside");
+        }
+
+        // Reviewed by the person: a detected box that raced the review does not count (ADR 022), the same copy is served.
+        await ImageRows.ScalarAsync<int>(cs, """
+            INSERT INTO image_privacy_reviews (image_id, reviewed_at, none_visible) VALUES (@id, now(), false);
+            INSERT INTO image_privacy_boxes (image_id, kind, x, y, width, height, source) VALUES (@id, 'face', 0.8, 0.1, 0.1, 0.1, 'local');
+            SELECT 1
+            """, ("id", id));
+        await using (var opened = (await published.OpenAsync(id, "large", Ct))!.Content)
+        {
+            using var copy = new MemoryStream();
+            await opened.CopyToAsync(copy, Ct);
+            Assert.Equal(afterMove, copy.ToArray());
         }
         Assert.NotEqual(oldHash, await ImageRows.ScalarAsync<string>(cs, "SELECT box_hash FROM image_privacy_blurs WHERE image_id = @id", ("id", id)));
         foreach (var key in oldKeys)
@@ -139,5 +154,27 @@ public sealed class PrivacyExportTests
             await opened.CopyToAsync(copy, Ct);
             Assert.Equal(await Stored(variants.Thumb.Key), copy.ToArray());
         }
+    }
+}
+
+/// <summary>Blurred copies live under the original's content hash, so the orphan sweep removes them with the photo's files.</summary>
+public sealed class BlurredCopyKeyTests
+{
+    [Fact]
+    public void Key_UnderTheContentHash_TheOrphanSweepKnowsIt_AndNamesTheBoxSet()
+    {
+        var sha = new string('a', 62) + "0f";
+        var photo = new HiddenPhoto(Guid.Parse("0194f7a2-0000-7000-8000-000000000001"), sha, null!,
+            [new BoxF("plate", 0.1, 0.2, 0.3, 0.05)], BlurredVariants.Hash([new BoxF("plate", 0.1, 0.2, 0.3, 0.05)]), new Dictionary<string, StoredObject>());
+
+        var key = BlurredVariants.Key(photo, "large");
+
+        Assert.Equal($"privacy/aa/{sha}/0194f7a2000070008000000000000001-{photo.BoxHash}/large.jpg", key);
+        Assert.Equal(key, StorageKeys.Checked(key));
+        Assert.Equal(sha, OrphanSweeper.ShaOf(key));
+        // The same boxes in another order are the same set; a moved box is another.
+        Assert.NotEqual(photo.BoxHash, BlurredVariants.Hash([new BoxF("plate", 0.1, 0.21, 0.3, 0.05)]));
+        Assert.Equal(BlurredVariants.Hash([new BoxF("face", 0.5, 0.5, 0.1, 0.1), new BoxF("plate", 0.1, 0.2, 0.3, 0.05)]),
+            BlurredVariants.Hash([new BoxF("plate", 0.1, 0.2, 0.3, 0.05), new BoxF("face", 0.5, 0.5, 0.1, 0.1)]));
     }
 }

@@ -177,7 +177,8 @@ public sealed class ClaimTests
 
         var chores = app.Services.GetRequiredService<MaintenanceSchedule>().Chores;
 
-        Assert.Equal([typeof(RescueExpiredClaims), typeof(SweepUnqueuedImages), typeof(PruneFinishedJobs), typeof(SweepOrphanFiles), typeof(MeasureQueueDepth), typeof(SweepExpiredUploads)],
+        Assert.Equal([typeof(RescueExpiredClaims), typeof(SweepUnqueuedImages), typeof(PruneFinishedJobs), typeof(SweepOrphanFiles), typeof(MeasureQueueDepth), typeof(SweepExpiredUploads),
+            typeof(VehicleImages.Core.Privacy.PrivacyBackfill)],
             chores.Select(c => c.Chore));
         Assert.All(chores, c => Assert.IsAssignableFrom<IChore>(app.Services.GetRequiredService(c.Chore)));
         Assert.All(chores, c => Assert.True(c.Every > TimeSpan.Zero));
