@@ -248,6 +248,23 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
     }
 
     [Fact]
+    public void ConcurrentPerShare_APoolOfItsOwn_VisitorsNeverTakeTheOwnersPlaces()
+    {
+        var exports = fixture.App.Services.GetRequiredService<VehicleImages.Core.Export.ExportService>();
+        var (owner, share, other) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        Assert.True(exports.TryEnterShare(share, 2));
+        Assert.True(exports.TryEnterShare(share, 2));
+        Assert.False(exports.TryEnterShare(share, 2));
+        Assert.True(exports.TryEnterShare(other, 2)); // per share
+        Assert.True(exports.TryEnter(owner, 1)); // the owner's pool is untouched by visitors
+        exports.ExitShare(share);
+        Assert.True(exports.TryEnterShare(share, 2));
+        exports.Exit(owner);
+        foreach (var id in new[] { share, share, other })
+            exports.ExitShare(id);
+    }
+
+    [Fact]
     public async Task Share_DeletingTheVehicleOrAccount_EndsItsShares()
     {
         var app = fixture.App;
