@@ -157,7 +157,7 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
     }
 
     [Fact]
-    public async Task Share_BadInput_ClearReasons_No500()
+    public async Task Share_BadInput_ClearReasons_No500_AndNoindexUnlessAllowed()
     {
         var app = fixture.App;
         var (owner, vehicle, _, _) = await VehicleWithPhotosAsync(app);
@@ -177,6 +177,13 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
         Assert.Equal(HttpStatusCode.NotFound, (await owner.DeleteAsync($"api/shares/{Guid.NewGuid()}", Ct)).StatusCode);
         using var visitor = Visitor(app, "198.51.100.11");
         Assert.Equal(HttpStatusCode.NotFound, (await visitor.GetAsync("/s/short", Ct)).StatusCode);
+        // Search engines: told to stay away unless the owner ticked "let search engines index".
+        var (_, _, indexable) = await ShareAsync(owner, vehicle, new { indexable = true });
+        var open = await visitor.GetAsync(indexable, Ct);
+        Assert.DoesNotContain("noindex", await open.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("all", open.Headers.GetValues("X-Robots-Tag").Single());
+        var (_, _, hidden) = await ShareAsync(owner, vehicle, new { });
+        Assert.Equal("noindex, nofollow", (await visitor.GetAsync(hidden, Ct)).Headers.GetValues("X-Robots-Tag").Single());
         Assert.Equal(HttpStatusCode.NotFound, (await visitor.GetAsync("/s/" + new string('A', 43) + "/i/" + Guid.NewGuid() + "/thumb", Ct)).StatusCode);
     }
 
