@@ -48,13 +48,8 @@ public sealed class ShareService(
     private readonly IDataProtector _tokens = dataProtection.CreateProtector("VehicleImages.Sharing.Token.v1");
     private readonly IDataProtector _access = dataProtection.CreateProtector("VehicleImages.Sharing.Access.v1");
     private static readonly PasswordHasher<ShareLink> Hasher = new();
-    private readonly ConcurrentDictionary<Guid, ViewCount> _views = new();
-
-    private sealed class ViewCount
-    {
-        public long Count;
-        public DateTimeOffset Last;
-    }
+    // Immutable values swapped atomically: a view counted while a flush takes the entry lands in a new entry, never lost.
+    private readonly ConcurrentDictionary<Guid, (long Count, DateTimeOffset Last)> _views = new();
 
     /// <summary>What is wrong with a request, by field; empty when it is good.</summary>
     public static Dictionary<string, string[]> Validate(string? set, int? expiresInDays, string? password)
@@ -236,12 +231,8 @@ public sealed class ShareService(
     /// <summary>Counts a page view in memory; <see cref="FlushViewsAsync"/> writes the counts (one row update per share, not per visit).</summary>
     public void RecordView(Guid shareId)
     {
-        var entry = _views.GetOrAdd(shareId, _ => new ViewCount());
-        lock (entry)
-        {
-            entry.Count++;
-            entry.Last = time.GetUtcNow();
-        }
+        var now = time.GetUtcNow();
+        _views.AddOrUpdate(shareId, _ => (1, now), (_, v) => (v.Count + 1, v.Last > now ? v.Last : now));
     }
 
     /// <summary>Writes the views counted since the last flush (a chore calls it every few seconds; the owner's list first).</summary>
@@ -251,10 +242,7 @@ public sealed class ShareService(
         {
             if (!_views.TryRemove(id, out var entry))
                 continue;
-            long count;
-            DateTimeOffset last;
-            lock (entry)
-                (count, last) = (entry.Count, entry.Last);
+            var (count, last) = entry;
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             await db.ShareLinks.Where(s => s.Id == id).ExecuteUpdateAsync(s => s
                 .SetProperty(x => x.Views, x => x.Views + count)

@@ -73,6 +73,13 @@ public sealed class ShareFlowTests(AppFixture app, BrowserFixture browser)
             await Expect(caption).ToHaveTextAsync("Dashboard (3 of 3)");
             await Expect(visitor.Locator("#share-viewer-image")).ToHaveJSPropertyAsync("complete", true);
             Assert.True(await visitor.Locator("#share-viewer-image").EvaluateAsync<int>("i => i.naturalWidth") > 0);
+            // A swipe to the left (a drag on a phone's screen) moves on, like the right arrow.
+            await visitor.Mouse.MoveAsync(300, 420);
+            await visitor.Mouse.DownAsync();
+            await visitor.Mouse.MoveAsync(200, 425, new() { Steps = 5 });
+            await visitor.Mouse.MoveAsync(80, 430, new() { Steps = 5 });
+            await visitor.Mouse.UpAsync();
+            await Expect(caption).ToHaveTextAsync("Front 3/4 left (1 of 3)");
             await visitor.Keyboard.PressAsync("Escape");
             await Expect(viewer).Not.ToHaveAttributeAsync("open", "");
             await Expect(photos.First).ToBeFocusedAsync();

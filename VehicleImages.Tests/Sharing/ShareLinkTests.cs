@@ -157,7 +157,7 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
     }
 
     [Fact]
-    public async Task Share_BadInput_ClearReasons_No500()
+    public async Task Share_BadInput_ClearReasons_No500_AndNoindexUnlessAllowed()
     {
         var app = fixture.App;
         var (owner, vehicle, _, _) = await VehicleWithPhotosAsync(app);
@@ -177,6 +177,13 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
         Assert.Equal(HttpStatusCode.NotFound, (await owner.DeleteAsync($"api/shares/{Guid.NewGuid()}", Ct)).StatusCode);
         using var visitor = Visitor(app, "198.51.100.11");
         Assert.Equal(HttpStatusCode.NotFound, (await visitor.GetAsync("/s/short", Ct)).StatusCode);
+        // Search engines: told to stay away unless the owner ticked "let search engines index".
+        var (_, _, indexable) = await ShareAsync(owner, vehicle, new { indexable = true });
+        var open = await visitor.GetAsync(indexable, Ct);
+        Assert.DoesNotContain("noindex", await open.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("all", open.Headers.GetValues("X-Robots-Tag").Single());
+        var (_, _, hidden) = await ShareAsync(owner, vehicle, new { });
+        Assert.Equal("noindex, nofollow", (await visitor.GetAsync(hidden, Ct)).Headers.GetValues("X-Robots-Tag").Single());
         Assert.Equal(HttpStatusCode.NotFound, (await visitor.GetAsync("/s/" + new string('A', 43) + "/i/" + Guid.NewGuid() + "/thumb", Ct)).StatusCode);
     }
 
@@ -245,6 +252,23 @@ public sealed partial class ShareLinkTests(AppFixture fixture) : IClassFixture<A
         Assert.Equal(HttpStatusCode.OK, (await owner.PatchAsJsonAsync($"api/shares/{id}", new { allowDownload = false }, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await visitor.GetAsync($"{path}/download", Ct)).StatusCode);
         Assert.DoesNotContain("Download all", await visitor.GetStringAsync(path, Ct));
+    }
+
+    [Fact]
+    public void ConcurrentPerShare_APoolOfItsOwn_VisitorsNeverTakeTheOwnersPlaces()
+    {
+        var exports = fixture.App.Services.GetRequiredService<VehicleImages.Core.Export.ExportService>();
+        var (owner, share, other) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        Assert.True(exports.TryEnterShare(share, 2));
+        Assert.True(exports.TryEnterShare(share, 2));
+        Assert.False(exports.TryEnterShare(share, 2));
+        Assert.True(exports.TryEnterShare(other, 2)); // per share
+        Assert.True(exports.TryEnter(owner, 1)); // the owner's pool is untouched by visitors
+        exports.ExitShare(share);
+        Assert.True(exports.TryEnterShare(share, 2));
+        exports.Exit(owner);
+        foreach (var id in new[] { share, share, other })
+            exports.ExitShare(id);
     }
 
     [Fact]

@@ -57,6 +57,15 @@ public sealed class SharePasswordTests
         Assert.Equal(HttpStatusCode.NotFound, (await recipient.GetAsync($"{path}/i/{listed[0]}/thumb", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await recipient.GetAsync($"{path}/download", Ct)).StatusCode);
 
+        // A post without the form's antiforgery field (from another site's page) is refused, not tried.
+        using (var forged = Visitor(app, "203.0.113.99", new CookieContainer()))
+        {
+            var refused = await forged.PostAsync(path, new FormUrlEncodedContent(new Dictionary<string, string> { ["password"] = Password }), Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("The form was out of date", await refused.Content.ReadAsStringAsync(Ct));
+            Assert.False(refused.Headers.TryGetValues("Set-Cookie", out var set) && set.Any(c => c.StartsWith("share_access=", StringComparison.Ordinal)));
+        }
+
         // A stranger guessing from another address is stopped after a few tries (429, Retry-After)...
         using var stranger = Visitor(app, "203.0.113.66", new CookieContainer());
         for (var i = 0; i < 5; i++)

@@ -3,7 +3,6 @@ using System.Text;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Options;
@@ -37,7 +36,8 @@ public static class SharePageEndpoints
     {
         var group = routes.MapGroup("/s/{token}").AllowAnonymous().RequireRateLimiting(RateLimitPolicies.Share).ExcludeFromDescription();
         group.MapGet("/", PageAsync);
-        group.MapPost("/", UnlockAsync);
+        // The form's antiforgery field is checked in the handler, so that a missing or stale one gets the form back with the reason.
+        group.MapPost("/", UnlockAsync).DisableAntiforgery();
         group.MapGet("/i/{imageId:guid}/{size}", ImageAsync);
         group.MapGet("/download", DownloadAsync);
         return routes;
@@ -64,7 +64,7 @@ public static class SharePageEndpoints
         });
     }
 
-    private static async Task<IResult> UnlockAsync(string token, [FromForm] string? password, HttpContext http, ShareService shares,
+    private static async Task<IResult> UnlockAsync(string token, HttpContext http, ShareService shares,
         ShareUnlockThrottle throttle, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
         var share = await shares.OpenAsync(token, cancellationToken);
@@ -72,6 +72,9 @@ public static class SharePageEndpoints
             return NotFoundPage(http);
         if (share.PasswordHash is null)
             return TypedResults.Redirect($"/s/{token}", permanent: false);
+        if (!http.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(http))
+            return PasswordPage(http, antiforgery, token, "The form was out of date; enter the password again.", StatusCodes.Status400BadRequest);
+        var password = (await http.Request.ReadFormAsync(cancellationToken))["password"].ToString();
         var client = http.Connection.RemoteIpAddress;
         if (throttle.Wait(client) is { } wait)
         {
