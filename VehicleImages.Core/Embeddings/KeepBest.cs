@@ -42,7 +42,7 @@ public sealed class KeepBest(IDbContextFactory<VehicleImagesDbContext> contexts,
                 var best = bests[s.StackId].Photo;
                 if (manual.Contains(s.Photo.ImageId))
                     kept.Add(new KeptPhoto(s.Photo.ImageId, InManualListing));
-                else if (shared is null || shared.Contains(s.Photo.ImageId))
+                else if (shared.Contains(s.Photo.ImageId))
                     kept.Add(new KeptPhoto(s.Photo.ImageId, InActiveShare));
                 else if (s.PersonCategory is not null && (s.PersonCategory != best.Category || s.PersonAngle != best.Angle))
                     kept.Add(new KeptPhoto(s.Photo.ImageId, CategorizedDifferently));
@@ -60,31 +60,17 @@ public sealed class KeepBest(IDbContextFactory<VehicleImagesDbContext> contexts,
     }
 
     /// <summary>
-    /// SHARES CHECK (for the lead, when share links are merged): the photos of this vehicle that an active share may
-    /// serve. Shares belong to another capability; until its <c>shares</c> table exists there are none. When it exists,
-    /// a vehicle with an active (not revoked, not expired) share keeps every stacked photo a share of <c>set: "all"</c>
-    /// could serve — by the contract none that is not its stack's best unless it is in the listing, which the manual-listing
-    /// rule keeps — so only the listing's photos count here. Null means "could not tell": keep everything.
+    /// The photos of this vehicle that an active (not revoked, not expired) share may serve and that keep-best could delete.
+    /// A share's set is the listing, or "all", which by the contract admits no stacked photo that is not its stack's best
+    /// unless it is in the listing; an automatic listing holds only bests. So while the vehicle has an active share, the
+    /// photos at stake are exactly those of its manual listing (which the manual-listing rule keeps too, and names first).
     /// </summary>
-    private static async Task<HashSet<Guid>?> SharedPhotosAsync(VehicleImagesDbContext db, Guid vehicleId, CancellationToken cancellationToken)
+    private static async Task<HashSet<Guid>> SharedPhotosAsync(VehicleImagesDbContext db, Guid vehicleId, CancellationToken cancellationToken)
     {
-        var exists = await db.Database.SqlQuery<bool>($"SELECT to_regclass('shares') IS NOT NULL AS \"Value\"").SingleAsync(cancellationToken);
-        if (!exists)
+        var now = DateTimeOffset.UtcNow;
+        if (!await db.ShareLinks.AnyAsync(s => s.VehicleId == vehicleId && s.RevokedAt == null && s.ExpiresAt > now, cancellationToken))
             return [];
-        try
-        {
-            var active = await db.Database.SqlQuery<int>($"""
-                SELECT count(*)::int AS "Value" FROM shares
-                WHERE vehicle_id = {vehicleId} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-                """).SingleAsync(cancellationToken);
-            if (active == 0)
-                return [];
-            var listing = await db.VehicleListings.AsNoTracking().SingleOrDefaultAsync(l => l.VehicleId == vehicleId, cancellationToken);
-            return listing?.ImageIds.ToHashSet() ?? [];
-        }
-        catch (PostgresException)
-        {
-            return null; // the shares table is not shaped as this check expects: keep every photo rather than guess
-        }
+        var listing = await db.VehicleListings.AsNoTracking().SingleOrDefaultAsync(l => l.VehicleId == vehicleId, cancellationToken);
+        return listing?.ImageIds.ToHashSet() ?? [];
     }
 }

@@ -174,7 +174,7 @@ public sealed class ShareService(
         if (share.Set == ShareSets.All)
         {
             var inListing = order.ToHashSet();
-            order.AddRange(rows.Where(r => !inListing.Contains(r.Id) && MayShowInAll(r.Status, r.Category, r.Angle))
+            order.AddRange(rows.Where(r => !inListing.Contains(r.Id) && r.StackedBehindItsBest is false && MayShowInAll(r.Status, r.Category, r.Angle))
                 .OrderBy(r => r.TakenAt ?? r.CreatedAt).ThenBy(r => r.CreatedAt).Select(r => r.Id));
         }
         return [.. order.Where(byId.ContainsKey).Select(id => Photo(byId[id])).OfType<SharedPhoto>()];
@@ -190,7 +190,7 @@ public sealed class ShareService(
             var row = await Rows(db, share.VehicleId, imageId).SingleOrDefaultAsync(cancellationToken);
             if (row is null)
                 return false;
-            if (MayShowInAll(row.Status, row.Category, row.Angle))
+            if (!row.StackedBehindItsBest && MayShowInAll(row.Status, row.Category, row.Angle))
                 return true;
         }
         var listing = await listings.GetAsync(new Caller(share.OwnerId, IsAdmin: false), share.VehicleId, cancellationToken);
@@ -199,8 +199,8 @@ public sealed class ShareService(
 
     /// <summary>
     /// "all" admits a complete photo unless it is not a vehicle or a document other than the odometer (VIN plates, receipts,
-    /// window stickers). Stacked photos that are not their stack's best are left out too: that check joins here when stacks
-    /// exist (issue 29), in <see cref="Rows"/>.
+    /// window stickers). Stacked photos that are not their stack's best are left out too (<see cref="PhotoRow.StackedBehindItsBest"/>,
+    /// read in the same query as the photo); photos in the listing always count.
     /// </summary>
     public static bool MayShowInAll(string status, string category, string angle) =>
         status == ProcessingStatus.Complete && category != "not_vehicle" && (category != "document" || angle == "odometer");
@@ -256,9 +256,10 @@ public sealed class ShareService(
         s.PasswordHash is not null, s.AllowDownload, s.Indexable, s.Views, s.LastViewedAt, s.RevokedAt, s.CreatedAt);
 
     private sealed record PhotoRow(Guid Id, string Status, string? Variants, DateTimeOffset? TakenAt, DateTimeOffset CreatedAt,
-        string Category, string Angle);
+        string Category, string Angle, bool StackedBehindItsBest);
 
-    /// <summary>The vehicle's photos with their effective shot (a person's choice outranks the analyzer's); the stack hook goes here.</summary>
+    /// <summary>The vehicle's photos with their effective shot (a person's choice outranks the analyzer's) and whether a near-duplicate
+    /// stack has another photo as its best (SQL functions vi_image_stack and vi_stack_best, in the same query).</summary>
     private static IQueryable<PhotoRow> Rows(VehicleImagesDbContext db, Guid vehicleId, Guid? imageId = null) =>
         db.VehicleImages.AsNoTracking().Where(i => i.VehicleId == vehicleId && (imageId == null || i.Id == imageId))
             .Select(i => new
@@ -266,9 +267,11 @@ public sealed class ShareService(
                 i.Id, i.ProcessingStatus, i.Variants, i.TakenAt, i.CreatedAt,
                 Angle = db.VehicleImageAngles.Where(a => a.ImageId == i.Id).OrderBy(a => a.Source == AngleSource.User ? 0 : 1)
                     .Select(a => new { a.Category, a.Angle }).FirstOrDefault(),
+                Stack = Embeddings.StackService.StackOf(i.Id),
             })
             .Select(r => new PhotoRow(r.Id, r.ProcessingStatus, r.Variants, r.TakenAt, r.CreatedAt,
-                r.Angle == null ? Taxonomy.Unknown : r.Angle.Category, r.Angle == null ? Taxonomy.Unknown : r.Angle.Angle));
+                r.Angle == null ? Taxonomy.Unknown : r.Angle.Category, r.Angle == null ? Taxonomy.Unknown : r.Angle.Angle,
+                r.Stack != null && Embeddings.StackService.BestOf(r.Stack.Value) != r.Id));
 
     private static SharedPhoto? Photo(PhotoRow r)
     {

@@ -111,4 +111,33 @@ public sealed class StackApiTests
         Assert.Equal(HttpStatusCode.NotFound, (await owner.GetAsync($"api/images/{blurred}/original", Ct)).StatusCode);
         Assert.Equal(filesBefore - 4, StoredFiles(app));
     }
+
+    [Fact]
+    public async Task A_share_of_all_photos_shows_a_stack_by_its_best_only_and_refuses_the_others_by_id()
+    {
+        var cs = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        await using var app = await TestApp.StartAsync(cs);
+        using var owner = await app.CreateUserClientAsync();
+        var vehicle = await UploadTests.CreateVehicleAsync(owner);
+        var medium = Bursts.Medium(Path.Combine(Bursts.VehiclesFolder, "test_089.jpg"));
+        var ids = (await UploadTests.UploadAsync(owner, vehicle,
+            ("front.jpg", medium), ("front-crop.jpg", Bursts.Make(medium, "crop")), ("front-blurred.jpg", Bursts.Make(medium, "blurred")),
+            Vehicle("test_090.jpg"))).Select(u => u.ImageId!.Value).ToArray();
+        await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "id = ANY(@ids) AND processing_status = 'complete'", ("ids", ids)) == ids.Length,
+            "every photo analysed", TimeSpan.FromSeconds(120));
+        var photos = await ListAsync(owner, vehicle);
+        var best = Assert.Single(ids[..3], id => photos[id].GetProperty("isStackBest").GetBoolean());
+        var behind = ids[..3].Where(id => id != best).ToArray();
+
+        var share = await Sharing.ShareLinkTests.ShareAsync(owner, vehicle, new { set = "all" });
+        using var visitor = new HttpClient { BaseAddress = app.BaseAddress };
+        visitor.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.29");
+        var shown = Sharing.ShareLinkTests.ImageUrls(await visitor.GetStringAsync(share.Path, Ct))
+            .Select(u => Guid.Parse(u.Split('/')[4])).ToHashSet();
+
+        Assert.Equal(new[] { best, ids[3] }.Order(), shown.Order());
+        foreach (var id in behind)
+            Assert.Equal(HttpStatusCode.NotFound, (await visitor.GetAsync($"{share.Path}/i/{id}/thumb", Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await visitor.GetAsync($"{share.Path}/i/{best}/thumb", Ct)).StatusCode);
+    }
 }
