@@ -180,6 +180,11 @@ public sealed class ShareService(
         return [.. order.Where(byId.ContainsKey).Select(id => Photo(byId[id])).OfType<SharedPhoto>()];
     }
 
+    /// <summary>The photos a new share of <paramref name="set"/> would show now: for the owner's warning about unreviewed photos before sharing.</summary>
+    public async Task<IReadOnlyList<Guid>> SetAsync(Guid ownerId, Guid vehicleId, string set, CancellationToken cancellationToken) =>
+        [.. (await PhotosAsync(new OpenShare(Guid.Empty, vehicleId, ownerId, set, DateTimeOffset.MaxValue, null, 0, false, false, ""), cancellationToken))
+            .Select(p => p.ImageId)];
+
     /// <summary>Is the photo in the share's set at this moment? Only then may any size of it be served.</summary>
     public async Task<bool> ContainsAsync(OpenShare share, Guid imageId, CancellationToken cancellationToken)
     {

@@ -33,7 +33,9 @@ public sealed class ShareFlowTests(AppFixture app, BrowserFixture browser)
             await page.Locator("#open-share").ClickAsync();
             await Expect(page.Locator("#share-days")).ToHaveValueAsync("30");
             await Expect(page.Locator("#share-none")).ToBeVisibleAsync();
+            await Expect(page.Locator("#share-unreviewed")).ToHaveTextAsync("3 photos of this set not yet reviewed for number plates and faces.");
             await page.Locator("#share-create").ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Share anyway" }).ClickAsync();
             var link = page.Locator("#share-link");
             await Expect(link).ToHaveValueAsync(new System.Text.RegularExpressions.Regex("/s/[A-Za-z0-9_-]{43}$"));
             var url = await link.InputValueAsync();
