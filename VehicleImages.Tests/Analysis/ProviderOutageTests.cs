@@ -136,7 +136,7 @@ public sealed class ProviderOutageTests
             "every photo to be analyzed by the fallback", TimeSpan.FromSeconds(60));
 
         Assert.Equal(0L, await ImageRows.CountAsync(cs, "processing_status = 'failed'"));
-        Assert.Equal([("fallback-1", "fallback-model", "2026-11-25.1")], await ProvenanceAsync(cs));
+        Assert.Equal([("fallback-1", "fallback-model", VehicleImages.Core.Analysis.Prompts.PromptVersion)], await ProvenanceAsync(cs));
         Assert.All(fallback.Calls, c => Assert.Equal("fallback-model", c.Body.GetProperty("model").GetString()));
         var providers = (await client.GetFromJsonAsync<JsonElement>("api/admin/processing", Ct)).GetProperty("providers").EnumerateArray()
             .Select(p => (p.GetProperty("name").GetString(), p.GetProperty("state").GetString())).ToList();

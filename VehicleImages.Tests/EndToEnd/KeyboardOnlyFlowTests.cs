@@ -47,8 +47,8 @@ public sealed class KeyboardOnlyFlowTests(FakeProviderAppFixture app, BrowserFix
             var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
             await chooser.SetFilesAsync(new[]
             {
-                TestData.Image("exif-orientation-examples__Landscape_1.jpg"),
-                TestData.Image("exif-orientation-examples__Landscape_2.jpg"),
+                TestData.Image("exif-samples__Canon_40D.jpg"),
+                TestData.Image("exif-samples__Kodak_CX7530.jpg"),
             });
             await Expect(page.Locator(".photo-card .status-badge[data-status=complete]")).ToHaveCountAsync(2, new() { Timeout = 30_000 });
 
@@ -59,10 +59,10 @@ public sealed class KeyboardOnlyFlowTests(FakeProviderAppFixture app, BrowserFix
                 await TabToAsync(page, zone);
                 await page.Keyboard.PressAsync("Enter");
             });
-            await chooser.SetFilesAsync(TestData.Image("exif-orientation-examples__Landscape_3.jpg"));
+            await chooser.SetFilesAsync(TestData.Image("exif-samples__DSCN0010.jpg"));
             var failed = page.Locator(".photo-card", new() { Has = page.Locator(".status-badge[data-status=failed]") });
             await Expect(failed).ToHaveCountAsync(1, new() { Timeout = 30_000 });
-            var toast = page.Locator(".mud-snackbar", new() { HasText = "Landscape_3.jpg failed" });
+            var toast = page.Locator(".mud-snackbar", new() { HasText = "DSCN0010.jpg failed" });
             await Expect(toast).ToBeVisibleAsync();
             await Expect(toast.GetByRole(AriaRole.Button, new() { Name = "Retry" })).ToBeVisibleAsync();
             await Accessibility.AssertNoViolationsAsync(page, "the gallery with a failure's toast (light)");

@@ -128,6 +128,13 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
         await page.Mouse.DownAsync();
         await page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2 - 10, new() { Steps = 5 });
         await page.Mouse.MoveAsync(to.X + to.Width / 2, to.Y + to.Height / 4, new() { Steps = 20 });
+        // A hand rests over the target a moment before letting go; SortableJS swaps on a move over the target once its last
+        // swap's animation (120 ms) has ended, so a few small moves there make the drop land on a busy machine too.
+        for (var i = 0; i < 3; i++)
+        {
+            await page.WaitForTimeoutAsync(150);
+            await page.Mouse.MoveAsync(to.X + to.Width / 2, to.Y + to.Height / 4 + (i % 2 == 0 ? 2 : -2));
+        }
         await page.Mouse.UpAsync();
     }
 

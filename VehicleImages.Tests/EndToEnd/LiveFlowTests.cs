@@ -14,12 +14,12 @@ public sealed class LiveFlowTests(FakeProviderAppFixture app, BrowserFixture bro
             await BrowserSteps.RegisterAsync(page, "live@example.test");
             await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Live car");
 
-            // Three photos: Processing, then Analyzed, pushed live.
+            // Three different photos (copies of one photo would stack into one card): Processing, then Analyzed, pushed live.
             await page.Locator("#file-input").SetInputFilesAsync(new[]
             {
-                TestData.Image("exif-orientation-examples__Landscape_1.jpg"),
-                TestData.Image("exif-orientation-examples__Landscape_2.jpg"),
-                TestData.Image("exif-orientation-examples__Landscape_3.jpg"),
+                TestData.Image("exif-samples__Canon_40D.jpg"),
+                TestData.Image("exif-samples__Kodak_CX7530.jpg"),
+                TestData.Image("exif-samples__DSCN0010.jpg"),
             });
             var badges = page.Locator(".photo-card .status-badge");
             await Expect(badges).ToHaveCountAsync(3);
@@ -28,7 +28,7 @@ public sealed class LiveFlowTests(FakeProviderAppFixture app, BrowserFixture bro
 
             // The provider refuses: the photo shows Failed with its reason and a Retry button.
             app.Fake.Script = (_, _) => FakeMode.Unauthorized;
-            await page.Locator("#file-input").SetInputFilesAsync(TestData.Image("exif-orientation-examples__Landscape_4.jpg"));
+            await page.Locator("#file-input").SetInputFilesAsync(TestData.Image("exif-samples__canon_hdr_YES.jpg"));
             var failed = page.Locator(".photo-card", new() { Has = page.Locator(".status-badge[data-status=failed]") });
             await Expect(failed).ToHaveCountAsync(1, new() { Timeout = 30_000 });
             await Expect(failed.Locator(".failure-reason")).ToContainTextAsync("credentials");

@@ -178,7 +178,7 @@ public sealed class ClaimTests
         var chores = app.Services.GetRequiredService<MaintenanceSchedule>().Chores;
 
         Assert.Equal([typeof(RescueExpiredClaims), typeof(SweepUnqueuedImages), typeof(PruneFinishedJobs), typeof(SweepOrphanFiles), typeof(MeasureQueueDepth), typeof(SweepExpiredUploads),
-            typeof(VehicleImages.Core.Privacy.PrivacyBackfill)],
+            typeof(VehicleImages.Core.Privacy.PrivacyBackfill), typeof(VehicleImages.Core.Embeddings.BackfillEmbeddings)],
             chores.Select(c => c.Chore));
         Assert.All(chores, c => Assert.IsAssignableFrom<IChore>(app.Services.GetRequiredService(c.Chore)));
         Assert.All(chores, c => Assert.True(c.Every > TimeSpan.Zero));
