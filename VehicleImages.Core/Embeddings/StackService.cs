@@ -182,6 +182,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         row.StandsAlone = true;
         row.UpdatedAt = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(cancellationToken);
+        await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
         return StackChange.Done;
@@ -229,6 +230,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
             await Upsert(db, id, target);
         await db.SaveChangesAsync(cancellationToken);
         await db.ImageStacks.Where(s => moving.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
+        await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
         return (StackChange.Done, target, null);
@@ -247,6 +249,8 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         if (info?.StackId is not { } stackId)
             return StackChange.NotStacked;
         await db.ImageStacks.Where(s => s.Id == stackId).ExecuteUpdateAsync(s => s.SetProperty(x => x.PickedImageId, imageId), cancellationToken);
+        // A best that only inherited its category and angle is analysed now (Analysis:AnalyzeStackedPhotos off).
+        await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
         return StackChange.Done;
