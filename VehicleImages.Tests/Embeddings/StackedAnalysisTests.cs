@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using VehicleImages.Core.Embeddings;
+using VehicleImages.Core.Processing.Monitoring;
 using VehicleImages.Tests.Integration;
 using VehicleImages.Tests.TestHost;
 
@@ -66,6 +68,8 @@ public sealed class StackedAnalysisTests
         Assert.Equal(("exterior", "front_3q_left"), (
             await ImageRows.ScalarAsync<string>(cs, "SELECT category FROM vehicle_image_angles WHERE image_id = @id", ("id", others[0])),
             await ImageRows.ScalarAsync<string>(cs, "SELECT angle FROM vehicle_image_angles WHERE image_id = @id", ("id", others[0]))));
+        // The admin page's cost view counts the calls saved.
+        Assert.Equal(2L, await app.Services.GetRequiredService<ProcessingReports>().InheritedAsync(Ct));
         // No attempt was spent waiting: each photo completed on its first attempt.
         Assert.Equal(3L, await ImageRows.ScalarAsync<long>(cs,
             "SELECT count(*) FROM image_processing_attempts WHERE image_id = ANY(@ids) AND outcome = 'complete' AND attempt = 1", ("ids", ids)));
