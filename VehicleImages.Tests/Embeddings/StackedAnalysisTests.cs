@@ -88,6 +88,34 @@ public sealed class StackedAnalysisTests
     }
 
     [Fact]
+    public async Task Off_PhotosArrivingWhileTheirStacksPhotoIsBeingAnalysed_WaitForItsAnswer_SpendingNoAttempt()
+    {
+        var (fake, cs, app) = await StartAsync(analyzeStacked: false);
+        await using var _ = fake;
+        await using var __ = app;
+        fake.AnswerDelay = TimeSpan.FromSeconds(4); // the first photo's call is in flight while the others arrive
+        using var owner = await app.CreateUserClientAsync();
+        var vehicle = await UploadTests.CreateVehicleAsync(owner);
+        var medium = Bursts.Medium(Path.Combine(Bursts.VehiclesFolder, "test_089.jpg"));
+
+        var first = (await UploadTests.UploadAsync(owner, vehicle, ("front.jpg", medium)))[0].ImageId!.Value;
+        await ImageRows.WaitForAsync(() => Task.FromResult(!fake.Calls.IsEmpty), "the first photo's provider call");
+        var later = (await UploadTests.UploadAsync(owner, vehicle,
+            ("front-crop.jpg", Bursts.Make(medium, "crop")), ("front-blurred.jpg", Bursts.Make(medium, "blurred")))).Select(u => u.ImageId!.Value).ToArray();
+        var ids = later.Prepend(first).ToArray();
+        await ImageRows.WaitForAsync(async () => await ImageRows.CountAsync(cs, "id = ANY(@ids) AND processing_status = 'complete'", ("ids", ids)) == ids.Length,
+            "every photo complete", TimeSpan.FromSeconds(120));
+
+        Assert.Single(fake.Calls);
+        Assert.Equal(2L, await ImageRows.ScalarAsync<long>(cs, """
+            SELECT count(*) FROM vehicle_image_angles a JOIN vehicle_images v ON v.id = a.image_id
+            WHERE a.image_id = ANY(@later) AND a.source = 'inherited' AND v.ai_scan_metadata->>'inherited_from' = @first::text
+            """, ("later", later), ("first", first)));
+        Assert.Equal(3L, await ImageRows.ScalarAsync<long>(cs,
+            "SELECT count(*) FROM image_processing_attempts WHERE image_id = ANY(@ids) AND outcome = 'complete' AND attempt = 1", ("ids", ids)));
+    }
+
+    [Fact]
     public async Task On_TheDefault_EveryPhotoOfABurstIsAnalysed()
     {
         var (fake, cs, app) = await StartAsync(analyzeStacked: true);
