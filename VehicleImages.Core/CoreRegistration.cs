@@ -128,6 +128,7 @@ public static class CoreRegistration
         // Embeddings, focus and exposure (one ONNX session per process, shared by the workers), stacks and keep-best.
         services.AddSingleton<Embeddings.ImageEmbedder>();
         services.AddSingleton<Embeddings.StackService>();
+        services.AddSingleton<Embeddings.StackedAnalysis>();
         services.AddSingleton<Embeddings.SuggestionService>();
         services.AddSingleton<Embeddings.EmbeddingStep>();
         services.AddOptions<Embeddings.EmbeddingOptions>().BindConfiguration(Embeddings.EmbeddingOptions.SectionName);

@@ -43,6 +43,9 @@ public sealed record AnalysisResult(
 
     /// <summary>The plates and faces tier 1 saw, written as <c>ai</c> privacy boxes; null when tier 1 did not say (nothing is changed).</summary>
     public IReadOnlyList<Privacy.BoxF>? PrivacyBoxes { get; init; }
+
+    /// <summary>The source of the categorization's angle row: <c>ai</c>, or <c>inherited</c> when it was taken from the stack's best with no call.</summary>
+    public string CategorizationSource { get; init; } = AngleSource.Ai;
 }
 
 public sealed record AttemptUsage(string Provider, string Model, int PromptTokens, int CompletionTokens);
@@ -66,6 +69,9 @@ public enum AnalysisFailure
 
     /// <summary>No provider of the chain is available (an outage): the photo waits, spending no attempt.</summary>
     Unavailable,
+
+    /// <summary>Another photo's analysis will answer for this one (its stack's best): it waits RetryAfter, spending no attempt.</summary>
+    Deferred,
 }
 
 public sealed class AnalysisException(AnalysisFailure failure, string message, TimeSpan? retryAfter = null, Exception? inner = null)

@@ -128,6 +128,12 @@ public sealed class AnalysisOptions
     /// <summary>How the primary provider is named in results, alerts and the admin page.</summary>
     public string Name { get; set; } = "OpenAI";
 
+    /// <summary>
+    /// False: only a near-duplicate stack's best is sent to the provider; the others take its category and angle
+    /// (source inherited) with no call (Embeddings/StackedAnalysis).
+    /// </summary>
+    public bool AnalyzeStackedPhotos { get; set; } = true;
+
     /// <summary>OpenAI-compatible providers tried in order when the ones before them are unavailable.</summary>
     public List<FallbackProviderOptions> Fallbacks { get; set; } = [];
 }

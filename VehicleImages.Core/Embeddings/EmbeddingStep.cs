@@ -16,19 +16,24 @@ public sealed class EmbeddingStep(IDbContextFactory<VehicleImagesDbContext> cont
 
     public async Task RunAsync(AnalysisRequest request, CancellationToken cancellationToken)
     {
-        await MeasureAsync(request, cancellationToken);
-        await stacks.PlaceAsync(request.ImageId, cancellationToken);
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        if (await db.VehicleImages.Where(i => i.Id == request.ImageId).Select(i => (Guid?)i.UserId).SingleOrDefaultAsync(cancellationToken) is { } owner)
-            await suggestions.RefreshAsync(owner, [request.ImageId], cancellationToken);
+        // One visit for what the step needs to know of the photo: its vehicle, its owner, and its embedding when measured already.
+        Placement? photo;
+        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
+            photo = await db.VehicleImages.Where(i => i.Id == request.ImageId)
+                .Select(i => new Placement(i.VehicleId, i.UserId, db.ImageEmbeddings.Where(e => e.ImageId == i.Id).Select(e => e.Vector).FirstOrDefault()))
+                .SingleOrDefaultAsync(cancellationToken);
+        if (photo is null)
+            return; // deleted meanwhile
+        var vector = photo.Measured ?? await MeasureAsync(request, cancellationToken);
+        await stacks.PlaceAsync(request.ImageId, photo.VehicleId, vector, cancellationToken);
+        await suggestions.RefreshAsync(photo.UserId, [request.ImageId], cancellationToken);
     }
 
-    /// <summary>Measures and stores the photo unless it was measured already; true when it measured.</summary>
-    public async Task<bool> MeasureAsync(AnalysisRequest request, CancellationToken cancellationToken)
+    private sealed record Placement(Guid VehicleId, Guid UserId, float[]? Measured);
+
+    /// <summary>Measures the photo and stores its measures (a concurrent store of the same photo wins quietly); its embedding.</summary>
+    private async Task<float[]> MeasureAsync(AnalysisRequest request, CancellationToken cancellationToken)
     {
-        await using (var db = await contexts.CreateDbContextAsync(cancellationToken))
-            if (await db.ImageEmbeddings.AnyAsync(e => e.ImageId == request.ImageId, cancellationToken))
-                return false;
         var (bytes, _) = await request.ReadVariantAsync(store, "medium", cancellationToken);
         var measures = await Task.Run(() => LocalMeasures.Measure(bytes, embedder), cancellationToken);
         await using var save = await contexts.CreateDbContextAsync(cancellationToken);
@@ -39,6 +44,6 @@ public sealed class EmbeddingStep(IDbContextFactory<VehicleImagesDbContext> cont
             WHERE EXISTS (SELECT 1 FROM vehicle_images WHERE id = {request.ImageId})
             ON CONFLICT (image_id) DO NOTHING
             """, cancellationToken);
-        return true;
+        return measures.Vector;
     }
 }

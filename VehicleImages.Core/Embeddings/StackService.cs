@@ -43,20 +43,17 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
     /// </summary>
     public const double Threshold = 0.10;
 
-    /// <summary>Stacks a newly measured photo with its nearest neighbour in the vehicle, when one is close enough.</summary>
-    public async Task PlaceAsync(Guid imageId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stacks a newly measured photo of <paramref name="vehicle"/>, whose embedding is <paramref name="mine"/> (the local step has
+    /// both at hand), with its nearest neighbour in the vehicle, when one is close enough.
+    /// </summary>
+    public async Task PlaceAsync(Guid imageId, Guid vehicle, float[] mine, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var vehicleId = await db.VehicleImages.Where(i => i.Id == imageId).Select(i => (Guid?)i.VehicleId).SingleOrDefaultAsync(cancellationToken);
-        if (vehicleId is not { } vehicle)
-            return;
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         await AdvisoryLocks.LockVehicleAsync(db, vehicle, cancellationToken);
         if (await db.ImageStackMembers.AnyAsync(m => m.ImageId == imageId, cancellationToken))
             return; // placed already, or split out by a person
-        var mine = await db.ImageEmbeddings.AsNoTracking().Where(e => e.ImageId == imageId).Select(e => e.Vector).SingleOrDefaultAsync(cancellationToken);
-        if (mine is null)
-            return;
         var others = await (
                 from e in db.ImageEmbeddings.AsNoTracking()
                 join i in db.VehicleImages on e.ImageId equals i.Id
@@ -182,6 +179,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         row.StandsAlone = true;
         row.UpdatedAt = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(cancellationToken);
+        await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
         return StackChange.Done;
@@ -229,6 +227,7 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
             await Upsert(db, id, target);
         await db.SaveChangesAsync(cancellationToken);
         await db.ImageStacks.Where(s => moving.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
+        await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
         return (StackChange.Done, target, null);
@@ -247,6 +246,8 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         if (info?.StackId is not { } stackId)
             return StackChange.NotStacked;
         await db.ImageStacks.Where(s => s.Id == stackId).ExecuteUpdateAsync(s => s.SetProperty(x => x.PickedImageId, imageId), cancellationToken);
+        // A best that only inherited its category and angle is analysed now (Analysis:AnalyzeStackedPhotos off).
+        await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
         return StackChange.Done;

@@ -54,6 +54,16 @@ public sealed class ProcessingReports(NpgsqlDataSource db, RetrySchedule retry)
         return (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>
+    /// Photos that took their stack's best's category and angle with no provider call (Analysis:AnalyzeStackedPhotos off):
+    /// the calls the setting saved, one tier 1 call each at least.
+    /// </summary>
+    public async Task<long> InheritedAsync(CancellationToken cancellationToken)
+    {
+        await using var cmd = db.CreateCommand($"SELECT count(*) FROM vehicle_image_angles WHERE source = '{Images.AngleSource.Inherited}'");
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>Provider calls and tokens per tier, summed over every photo's recorded usage.</summary>
     public async Task<IReadOnlyList<TierUsage>> UsageAsync(CancellationToken cancellationToken)
     {

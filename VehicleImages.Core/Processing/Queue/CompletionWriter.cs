@@ -160,23 +160,28 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
     private static readonly string CompleteSql = $"""
         WITH input AS (
             SELECT * FROM unnest(@jobs, @attempts, @metadata, @categories, @angles, @confidences, @started, @tiers,
-                                 @providers, @models, @prompt_tokens, @completion_tokens)
-                AS i(job, attempt, metadata, category, angle, confidence, started, tier, provider, model, prompt_tokens, completion_tokens)),
+                                 @providers, @models, @prompt_tokens, @completion_tokens, @sources)
+                AS i(job, attempt, metadata, category, angle, confidence, started, tier, provider, model, prompt_tokens, completion_tokens, source)),
         job AS (
             DELETE FROM image_processing_jobs j
             USING input i
             WHERE j.id = i.job AND j.locked_by = @owner AND j.attempt = i.attempt -- the fence (see ClaimStatements.Fence)
             RETURNING j.id, j.image_id, j.attempt, j.priority, i.metadata, i.category, i.angle, i.confidence, i.started, i.tier,
-                      i.provider, i.model, i.prompt_tokens, i.completion_tokens),
+                      i.provider, i.model, i.prompt_tokens, i.completion_tokens, i.source),
         image AS (
             {PhotoStatus.Complete}
             RETURNING v.id, v.vehicle_id, v.user_id, job.attempt),
         announced AS MATERIALIZED ({StatusAnnouncement.Of("image", Complete)}),
         angle AS (
             INSERT INTO vehicle_image_angles (image_id, category, angle, confidence, source)
-            SELECT job.image_id, job.category, job.angle, job.confidence, 'ai' FROM job WHERE job.category IS NOT NULL
+            SELECT job.image_id, job.category, job.angle, job.confidence, job.source FROM job WHERE job.category IS NOT NULL
             ON CONFLICT (image_id, source) DO UPDATE
             SET category = EXCLUDED.category, angle = EXCLUDED.angle, confidence = EXCLUDED.confidence, updated_at = now()),
+        -- An analysis replaces an inherited answer and an inherited answer an older analysis (Embeddings/StackedAnalysis).
+        superseded AS (
+            DELETE FROM vehicle_image_angles a USING job
+            WHERE a.image_id = job.image_id AND job.category IS NOT NULL
+              AND a.source IN ('{Images.AngleSource.Ai}', '{Images.AngleSource.Inherited}') AND a.source <> job.source),
         cleared AS (
             DELETE FROM image_spatial_metadata s USING job WHERE s.image_id = job.image_id),
         located AS (
@@ -217,6 +222,7 @@ public sealed class CompletionWriter(NpgsqlDataSource db, ILogger<CompletionWrit
         p.AddWithValue("angles", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Categorization?.Angle).ToArray());
         p.AddWithValue("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double,
             completions.Select(c => c.Result.Categorization is { } k ? Math.Clamp(k.Confidence, 0, 1) : (double?)null).ToArray());
+        p.AddWithValue("sources", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.CategorizationSource).ToArray());
         p.AddWithValue("started", completions.Select(c => c.Claim.StartedAt).ToArray());
         p.AddWithValue("tiers", completions.Select(c => c.Result.TierReached).ToArray());
         p.AddWithValue("providers", NpgsqlDbType.Array | NpgsqlDbType.Text, completions.Select(c => c.Result.Usage?.Provider).ToArray());

@@ -18,7 +18,7 @@ namespace VehicleImages.Core.Processing.Workers;
 /// which alerts the admins); a 429, or an outage of every provider, gives the attempt back and the
 /// photo waits.
 /// </summary>
-public sealed class WorkerPool(IImageAnalyzer analyzer, LocalSteps localSteps, AlertService alerts, WakeSignal wake,
+public sealed class WorkerPool(IImageAnalyzer analyzer, LocalSteps localSteps, Embeddings.StackedAnalysis stacked, AlertService alerts, WakeSignal wake,
     IOptions<ProcessingOptions> options, ILogger<WorkerPool> logger)
 {
     /// <summary>How long a photo whose bytes the store could not give waits before it is claimed again.</summary>
@@ -105,7 +105,8 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, LocalSteps localSteps, A
         {
             var request = claim.ToRequest();
             await localSteps.RunAsync(request, claim.Lost);
-            return await analyzer.AnalyzeAsync(request, claim, claim.Lost);
+            // With Analysis:AnalyzeStackedPhotos off, a photo stacked behind an analysed best takes its answer, no call.
+            return await stacked.InheritedAsync(request, claim.Lost) ?? await analyzer.AnalyzeAsync(request, claim, claim.Lost);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -122,6 +123,13 @@ public sealed class WorkerPool(IImageAnalyzer analyzer, LocalSteps localSteps, A
             await claim.ReleaseAsync(after);
             Finished("released");
             logger.LogInformation("Provider rate limit: every worker waits {Delay}; job {Job} keeps its attempts", after, claim.JobId);
+        }
+        catch (AnalysisException e) when (e.Failure == AnalysisFailure.Deferred)
+        {
+            // Its stack's best is being analysed: it waits for that answer instead of paying twice.
+            await claim.ReleaseAsync(e.RetryAfter ?? TimeSpan.FromSeconds(2));
+            Finished("released");
+            logger.LogDebug("Job {Job} {Reason}; it keeps its attempts", claim.JobId, e.Message);
         }
         catch (AnalysisException e) when (e.Failure == AnalysisFailure.Unavailable)
         {
