@@ -9,6 +9,7 @@ namespace VehicleImages.Tests.EndToEnd;
 /// creates a vehicle, uploads photos through the drop zone (a button), retries the photo whose analysis failed,
 /// and reorders the listing. On the way, the gallery with its toasts showing passes axe in both themes.
 /// </summary>
+[Collection(nameof(PointerFlows))]
 public sealed class KeyboardOnlyFlowTests(FakeProviderAppFixture app, BrowserFixture browser)
     : IClassFixture<FakeProviderAppFixture>, IClassFixture<BrowserFixture>
 {
@@ -44,7 +45,8 @@ public sealed class KeyboardOnlyFlowTests(FakeProviderAppFixture app, BrowserFix
             await Expect(zone).ToHaveAttributeAsync("role", "button");
             await TabToAsync(page, zone);
             await Expect(zone).ToHaveCSSAsync("outline-style", "solid"); // the focus is visible
-            var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+            await page.BringToFrontAsync(); // a file chooser opens only from the focused page
+            var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"), new() { Timeout = 30_000 });
             await chooser.SetFilesAsync(new[]
             {
                 TestData.Image("exif-samples__Canon_40D.jpg"),

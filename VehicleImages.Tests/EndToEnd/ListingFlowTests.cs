@@ -5,17 +5,18 @@ using static Microsoft.Playwright.Assertions;
 namespace VehicleImages.Tests.EndToEnd;
 
 /// <summary>The listing page in Chromium: a person orders the photos with the keyboard or by dragging, stars a cover, and both hold after a reload.</summary>
+[Collection(nameof(PointerFlows))]
 public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
     : IClassFixture<AppFixture>, IClassFixture<BrowserFixture>
 {
     /// <summary>Photos of the vehicle as the analysis leaves them (shot, quality, status), straight into the tables.</summary>
-    private async Task<Guid[]> PhotosAsync(Guid vehicleId, params (string Shot, int Quality, string Status)[] photos)
+    internal static async Task<Guid[]> PhotosAsync(TestApp app, Guid vehicleId, params (string Shot, int Quality, string Status)[] photos)
     {
         var ids = photos.Select(_ => Guid.NewGuid()).ToArray();
         for (var i = 0; i < photos.Length; i++)
         {
             var (category, angle) = (photos[i].Shot.Split('.')[0], photos[i].Shot.Split('.')[1]);
-            await ImageRows.ScalarAsync<int>(app.App.ConnectionString, """
+            await ImageRows.ScalarAsync<int>(app.ConnectionString, """
                 INSERT INTO vehicle_images (id, vehicle_id, user_id, file_name, processing_status, taken_at, width, height, ai_scan_metadata)
                 SELECT @id, v.id, v.user_id, 'IMG_' || @n || '.jpg', @s, now() - make_interval(mins => 60 - @n), 4000, 3000,
                        jsonb_build_object('tier_1_analysis', jsonb_build_object('category', @c, 'angle', @a, 'quality_score', @q))
@@ -28,7 +29,7 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
         return ids;
     }
 
-    private static async Task ExpectOrderAsync(ILocator items, params Guid[] order)
+    internal static async Task ExpectOrderAsync(ILocator items, params Guid[] order)
     {
         await Expect(items).ToHaveCountAsync(order.Length);
         for (var i = 0; i < order.Length; i++)
@@ -42,7 +43,7 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await BrowserSteps.RegisterAsync(page, "listing@example.test");
             await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Defender");
             var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
-            var (cover, rear, dash, vin, waiting) = await PhotosAsync(vehicleId,
+            var (cover, rear, dash, vin, waiting) = await PhotosAsync(app.App, vehicleId,
                 ("exterior.front_3q_left", 9, "complete"), ("exterior.rear", 8, "complete"), ("interior.dashboard", 7, "complete"),
                 ("document.vin_plate", 9, "complete"), ("unknown.unknown", 0, "pending")) switch
             { var ids => (ids[0], ids[1], ids[2], ids[3], ids[4]) };
@@ -120,7 +121,7 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
     /// Presses the mouse on <paramref name="grip"/>, moves it in small steps to the upper part of <paramref name="onto"/>
     /// and lets go, as a person drags (SortableJS follows pointer events, so each step is one it sees).
     /// </summary>
-    private static async Task DragAsync(IPage page, ILocator grip, ILocator onto)
+    internal static async Task DragAsync(IPage page, ILocator grip, ILocator onto)
     {
         var from = await grip.BoundingBoxAsync() ?? throw new InvalidOperationException("the grip is not shown");
         var to = await onto.BoundingBoxAsync() ?? throw new InvalidOperationException("the target is not shown");
@@ -139,68 +140,13 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
     }
 
     [Fact]
-    public Task Browser_DragsAPhotoToFirstPlaceWithTheMouse_TheOrderIsStoredAndTheCoverFollows_AStaleDropGetsTheCurrentOrder() =>
-        browser.RunAsync(app.App.BaseAddress, "listing-drag", async page =>
-        {
-            await BrowserSteps.RegisterAsync(page, "drag@example.test");
-            await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Land Cruiser");
-            var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
-            var (cover, rear, dash) = await PhotosAsync(vehicleId,
-                ("exterior.front_3q_left", 9, "complete"), ("exterior.rear", 8, "complete"), ("interior.dashboard", 7, "complete")) switch
-            { var ids => (ids[0], ids[1], ids[2]) };
-
-            await page.GotoAsync($"vehicles/{vehicleId}/listing");
-            var items = page.Locator(".listing-item");
-            // The live page, with its drag-and-drop attached (the prerendered list does not move; the buttons work a moment sooner).
-            await Expect(page.Locator("#listing-items[data-sortable=ready]")).ToBeAttachedAsync();
-            await ExpectOrderAsync(items, cover, rear, dash);
-            await Expect(page.Locator("#listing-mode")).ToHaveAttributeAsync("data-mode", "auto");
-
-            // The dashboard, last, dragged by its photo onto the first place.
-            await DragAsync(page, items.Nth(2).Locator("img"), items.Nth(0));
-            await ExpectOrderAsync(items, dash, cover, rear);
-            await Expect(page.Locator("#listing-status")).ToHaveTextAsync("Moved Interior, dashboard to place 1: it is the cover.");
-            await Expect(page.Locator("#listing-mode")).ToHaveAttributeAsync("data-mode", "manual");
-            await Expect(items.First).ToHaveAttributeAsync("data-cover", "true");
-
-            // Stored: the order and the vehicle's primary photo.
-            Assert.Equal([dash, cover, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
-                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
-            Assert.Equal(dash, await ImageRows.ScalarAsync<Guid>(app.App.ConnectionString,
-                "SELECT id FROM vehicle_images WHERE vehicle_id = @v AND is_primary", ("v", vehicleId)));
-
-            // By the grip this time: the front three-quarter, now second, back to first place.
-            await DragAsync(page, items.Nth(1).Locator(".listing-grip"), items.Nth(0));
-            await ExpectOrderAsync(items, cover, dash, rear);
-            await page.ReloadAsync();
-            await Expect(page.Locator("#listing-items[data-sortable=ready]")).ToBeAttachedAsync();
-            await ExpectOrderAsync(items, cover, dash, rear);
-            Assert.Equal([cover, dash, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
-                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
-
-            // A drop on a stale page carries its version like any save: another tab removed the dashboard meanwhile,
-            // so the drop is refused and the current order shown.
-            var other = await page.Context.NewPageAsync();
-            await other.GotoAsync($"vehicles/{vehicleId}/listing");
-            var remove = other.GetByRole(AriaRole.Button, new() { Name = "Remove Interior, dashboard from the listing", Exact = true });
-            await Expect(remove).ToBeEnabledAsync();
-            await remove.ClickAsync();
-            await ExpectOrderAsync(other.Locator(".listing-item"), cover, rear);
-            await DragAsync(page, items.Nth(2).Locator("img"), items.Nth(0));
-            await Expect(page.Locator("#listing-status")).ToContainTextAsync("changed elsewhere");
-            await ExpectOrderAsync(items, cover, rear);
-            Assert.Equal([cover, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
-                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
-        });
-
-    [Fact]
     public Task Browser_TwoTabs_TheStaleOneGetsTheCurrentOrder_RemoveAddAndRebuild() =>
         browser.RunAsync(app.App.BaseAddress, "listing-two-tabs", async page =>
         {
             await BrowserSteps.RegisterAsync(page, "two-tabs@example.test");
             await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Hilux");
             var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
-            var (cover, rear, dash) = await PhotosAsync(vehicleId,
+            var (cover, rear, dash) = await PhotosAsync(app.App, vehicleId,
                 ("exterior.front_3q_left", 9, "complete"), ("exterior.rear", 8, "complete"), ("interior.dashboard", 7, "complete")) switch
             { var ids => (ids[0], ids[1], ids[2]) };
 
@@ -247,7 +193,7 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
             await BrowserSteps.RegisterAsync(page, "live-listing@example.test");
             await BrowserSteps.CreateVehicleAndOpenGalleryAsync(page, "Patrol");
             var vehicleId = Guid.Parse(new Uri(page.Url).Segments[^1]);
-            var (cover, front) = await PhotosAsync(vehicleId, ("exterior.front_3q_left", 9, "complete"), ("exterior.front", 8, "pending")) switch
+            var (cover, front) = await PhotosAsync(app.App, vehicleId, ("exterior.front_3q_left", 9, "complete"), ("exterior.front", 8, "pending")) switch
             { var ids => (ids[0], ids[1]) };
 
             await page.GotoAsync($"vehicles/{vehicleId}/listing");
