@@ -23,6 +23,8 @@ public sealed class PagedGalleryTests : LivePageContext
             """, ("v", Vehicle), ("u", Owner));
         var page = Render<VehicleGallery>(p => p.Add(g => g.VehicleId, Vehicle));
         page.WaitForAssertion(() => Assert.Equal(48, page.FindAll(".photo-card").Count), Patience);
+        // The export box's own count of unreviewed photos, done when it starts, before the queries this test watches.
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("#export-unreviewed")), Patience);
         Queries.Reset();
         return page;
     }
