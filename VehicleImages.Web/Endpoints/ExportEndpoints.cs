@@ -54,24 +54,10 @@ public static class ExportEndpoints
                 statusCode: StatusCodes.Status429TooManyRequests);
         }
 
-        string? left = null;
+        string? left;
         try
         {
-            http.Response.ContentType = "application/zip";
-            http.Response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
-            {
-                FileNameStar = $"{plan.VehicleName}-{set}-{size}.zip",
-                FileName = $"{Ascii(plan.VehicleName)}-{set}-{size}.zip",
-            }.ToString();
-            http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            await http.Response.StartAsync(http.RequestAborted);
-            await exports.WriteAsync(plan, size, http.Response.Body, http.RequestAborted);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException || http.RequestAborted.IsCancellationRequested)
-        {
-            // The client left: nothing more to write, and nobody to tell. Kestrel cancels RequestAborted on the thread pool
-            // after it aborts the connection, so a write can fail (or the zip's last bytes with it) before the token shows it.
-            left = e.GetType().Name;
+            left = await StreamZipAsync(http, exports, plan, size, $"{plan.VehicleName}-{set}-{size}.zip");
         }
         finally
         {
@@ -85,8 +71,35 @@ public static class ExportEndpoints
         return TypedResults.Empty;
     }
 
+    /// <summary>
+    /// Streams <paramref name="plan"/> as a zip download named <paramref name="fileName"/>, unbuffered, as it is made (the
+    /// owner's export and a share's download alike). Returns null when the zip was written whole, else what ended it early:
+    /// the client left or the connection failed. Kestrel cancels RequestAborted on the thread pool after it aborts the
+    /// connection, so a write can fail (or the zip's last bytes with it) before the token shows it.
+    /// </summary>
+    internal static async Task<string?> StreamZipAsync(HttpContext http, ExportService exports, ExportPlan plan, string size, string fileName)
+    {
+        try
+        {
+            http.Response.ContentType = "application/zip";
+            http.Response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
+            {
+                FileNameStar = fileName,
+                FileName = Ascii(fileName),
+            }.ToString();
+            http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            await http.Response.StartAsync(http.RequestAborted);
+            await exports.WriteAsync(plan, size, http.Response.Body, http.RequestAborted);
+            return null;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException || http.RequestAborted.IsCancellationRequested)
+        {
+            return e.GetType().Name;
+        }
+    }
+
     /// <summary>The vehicle's name as plain ASCII for the old filename parameter (filename* carries it whole).</summary>
-    private static string Ascii(string name)
+    internal static string Ascii(string name)
     {
         var builder = new StringBuilder(name.Length);
         foreach (var c in name)

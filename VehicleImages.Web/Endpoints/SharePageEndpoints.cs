@@ -142,26 +142,14 @@ public static class SharePageEndpoints
                 "text/plain; charset=utf-8", statusCode: StatusCodes.Status429TooManyRequests);
         }
 
-        string? left = null;
+        string? left;
         try
         {
             // A visitor who stops reading would hold the share's place and a buffer for ever: below this rate Kestrel ends it.
             if (http.Features.Get<IHttpMinResponseDataRateFeature>() is { } rate)
                 rate.MinDataRate = DownloadMinRate;
-            http.Response.ContentType = "application/zip";
             http.Response.Headers.CacheControl = "no-store";
-            http.Response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment")
-            {
-                FileNameStar = $"{share.VehicleTitle}-2048.zip",
-                FileName = $"{Ascii(share.VehicleTitle)}-2048.zip",
-            }.ToString();
-            http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            await http.Response.StartAsync(http.RequestAborted);
-            await exports.WriteAsync(plan, "2048", http.Response.Body, http.RequestAborted);
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException || http.RequestAborted.IsCancellationRequested)
-        {
-            left = e.GetType().Name;
+            left = await ExportEndpoints.StreamZipAsync(http, exports, plan, "2048", $"{share.VehicleTitle}-2048.zip");
         }
         finally
         {
@@ -225,11 +213,4 @@ public static class SharePageEndpoints
 
     private static string Minutes(int seconds) => seconds < 90 ? $"{seconds} seconds" : $"{(seconds + 59) / 60} minutes";
 
-    private static string Ascii(string name)
-    {
-        var builder = new StringBuilder(name.Length);
-        foreach (var c in name)
-            builder.Append(c is >= ' ' and < (char)127 and not '"' and not '\\' and not '/' ? c : '_');
-        return builder.Length == 0 ? "photos" : builder.ToString();
-    }
 }
