@@ -24,4 +24,18 @@ public static class BrowserSteps
         await page.GetByRole(AriaRole.Link, new() { Name = "Open gallery (0)" }).ClickAsync();
         await Expect(page.Locator("[data-ready=true] #file-input")).ToBeAttachedAsync();
     }
+
+    /// <summary>
+    /// Focuses the drop zone the way <paramref name="focus"/> says, presses Enter and returns the file chooser it opened.
+    /// The wait for the chooser starts before the focus, not with the key: Playwright turns the browser's file-chooser
+    /// interception on when a wait starts, and a key sent in the same breath can reach the page first, opening a chooser
+    /// nobody intercepts (puppeteer#6040 describes the race). The focus's round trip puts the interception first.
+    /// </summary>
+    public static async Task<IFileChooser> ChooseFilesWithEnterAsync(IPage page, Func<Task> focus, float timeout = 30_000)
+    {
+        var chooser = page.WaitForFileChooserAsync(new() { Timeout = timeout });
+        await focus();
+        await page.Keyboard.PressAsync("Enter");
+        return await chooser;
+    }
 }

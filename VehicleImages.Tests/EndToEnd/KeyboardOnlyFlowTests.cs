@@ -43,10 +43,12 @@ public sealed class KeyboardOnlyFlowTests(FakeProviderAppFixture app, BrowserFix
             // The drop zone is a button: Enter opens the file chooser.
             var zone = page.Locator("#drop-zone");
             await Expect(zone).ToHaveAttributeAsync("role", "button");
-            await TabToAsync(page, zone);
-            await Expect(zone).ToHaveCSSAsync("outline-style", "solid"); // the focus is visible
             await page.BringToFrontAsync(); // a file chooser opens only from the focused page
-            var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"), new() { Timeout = 30_000 });
+            var chooser = await BrowserSteps.ChooseFilesWithEnterAsync(page, async () =>
+            {
+                await TabToAsync(page, zone);
+                await Expect(zone).ToHaveCSSAsync("outline-style", "solid"); // the focus is visible
+            });
             await chooser.SetFilesAsync(new[]
             {
                 TestData.Image("exif-samples__Canon_40D.jpg"),
@@ -56,11 +58,7 @@ public sealed class KeyboardOnlyFlowTests(FakeProviderAppFixture app, BrowserFix
 
             // The provider refuses the third: Failed, with its reason, a Retry on the card and a toast that waits for the person.
             app.Fake.Script = (_, _) => FakeMode.Unauthorized;
-            chooser = await page.RunAndWaitForFileChooserAsync(async () =>
-            {
-                await TabToAsync(page, zone);
-                await page.Keyboard.PressAsync("Enter");
-            });
+            chooser = await BrowserSteps.ChooseFilesWithEnterAsync(page, () => TabToAsync(page, zone));
             await chooser.SetFilesAsync(TestData.Image("exif-samples__DSCN0010.jpg"));
             var failed = page.Locator(".photo-card", new() { Has = page.Locator(".status-badge[data-status=failed]") });
             await Expect(failed).ToHaveCountAsync(1, new() { Timeout = 30_000 });

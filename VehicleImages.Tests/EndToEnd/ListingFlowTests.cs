@@ -123,19 +123,28 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
     /// </summary>
     internal static async Task DragAsync(IPage page, ILocator grip, ILocator onto)
     {
+        // The photo in hand and the place it goes, as the list (not Sortable's floating copy) holds them.
+        var places = page.Locator("#listing-items > .listing-item:not(.sortable-fallback)");
+        var moved = grip.Locator("xpath=ancestor-or-self::li[contains(@class,'listing-item')]");
+        var id = await moved.GetAttributeAsync("data-image-id") ?? throw new InvalidOperationException("the grip is not in a listing item");
+        var place = await onto.EvaluateAsync<int>(
+            "li => [...li.parentElement.querySelectorAll(':scope > .listing-item:not(.sortable-fallback)')].indexOf(li)");
+
         var from = await grip.BoundingBoxAsync() ?? throw new InvalidOperationException("the grip is not shown");
-        var to = await onto.BoundingBoxAsync() ?? throw new InvalidOperationException("the target is not shown");
         await page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2);
         await page.Mouse.DownAsync();
         await page.Mouse.MoveAsync(from.X + from.Width / 2, from.Y + from.Height / 2 - 10, new() { Steps = 5 });
+        // SortableJS has the photo in hand (chosen, with its copy under the pointer) before the hand moves on: a press
+        // that landed elsewhere fails here, saying so, rather than as a drop that never happened.
+        await Expect(page.Locator($"#listing-items > .listing-item.listing-chosen:not(.sortable-fallback)[data-image-id='{id}']"))
+            .ToBeAttachedAsync();
+        await Expect(page.Locator(".sortable-fallback")).ToBeAttachedAsync();
+
+        var to = await onto.BoundingBoxAsync() ?? throw new InvalidOperationException("the target is not shown");
         await page.Mouse.MoveAsync(to.X + to.Width / 2, to.Y + to.Height / 4, new() { Steps = 20 });
-        // A hand rests over the target a moment before letting go; SortableJS swaps on a move over the target once its last
-        // swap's animation (120 ms) has ended, so a few small moves there make the drop land on a busy machine too.
-        for (var i = 0; i < 3; i++)
-        {
-            await page.WaitForTimeoutAsync(150);
-            await page.Mouse.MoveAsync(to.X + to.Width / 2, to.Y + to.Height / 4 + (i % 2 == 0 ? 2 : -2));
-        }
+        // A hand lets go once the gap has opened where it points: SortableJS moves the photo there while the pointer rests
+        // (it looks under the pointer every 50 ms, and waits for a swap's 120 ms animation to end before the next).
+        await Expect(places.Nth(place)).ToHaveAttributeAsync("data-image-id", id);
         await page.Mouse.UpAsync();
     }
 

@@ -437,8 +437,7 @@ public sealed class UploadServerErrorFlowTests(AppFixture app, BrowserFixture br
         {
             await UploadWatch.OpenNewGalleryAsync(page, "keyboard");
             var zone = page.GetByRole(AriaRole.Button, new() { Name = "Drop photos here, or Choose files" });
-            await zone.FocusAsync();
-            var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+            var chooser = await BrowserSteps.ChooseFilesWithEnterAsync(page, () => zone.FocusAsync());
             var announcements = new List<string>();
             await page.ExposeFunctionAsync<string>("announced", text =>
             {
