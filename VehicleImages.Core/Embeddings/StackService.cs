@@ -45,7 +45,9 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
 
     /// <summary>
     /// Stacks a newly measured photo of <paramref name="vehicle"/>, whose embedding is <paramref name="mine"/> (the local step has
-    /// both at hand), with its nearest neighbour in the vehicle, when one is close enough.
+    /// both at hand), with every photo of the vehicle close enough: it joins its nearest neighbour's stack, and the other
+    /// close photos (and their stacks) join too. Single link over all close pairs, so the stacks do not depend on the order
+    /// the photos were measured in (a burst's copies measured in parallel end in one stack, whichever came first).
     /// </summary>
     public async Task PlaceAsync(Guid imageId, Guid vehicle, float[] mine, CancellationToken cancellationToken)
     {
@@ -62,22 +64,47 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
                 where m == null || !m.StandsAlone
                 select new { i.Id, e.Vector, StackId = m == null ? null : m.StackId })
             .ToListAsync(cancellationToken);
-        var nearest = others.Select(o => (o.Id, o.StackId, Distance: ImageEmbedder.Distance(mine, o.Vector)))
+        var near = others.Select(o => (o.Id, o.StackId, Distance: ImageEmbedder.Distance(mine, o.Vector)))
             .Where(o => o.Distance <= Threshold)
             .OrderBy(o => o.Distance).ThenBy(o => o.Id)
-            .FirstOrDefault();
-        if (nearest.Id == Guid.Empty)
+            .ToList();
+        if (near.Count == 0)
             return;
-        var stackId = nearest.StackId;
-        if (stackId is null)
+        // The nearest stacked neighbour's stack, else a new one; every other close stack is folded into it.
+        var stacks = near.Where(o => o.StackId is not null).Select(o => o.StackId!.Value).Distinct().ToList();
+        Guid target;
+        if (stacks.Count > 0)
+            target = stacks[0];
+        else
         {
             var stack = new ImageStack { Id = Guid.NewGuid(), VehicleId = vehicle };
             db.ImageStacks.Add(stack);
-            stackId = stack.Id;
-            await Upsert(db, nearest.Id, stackId);
+            target = stack.Id;
         }
-        db.ImageStackMembers.Add(new ImageStackMember { ImageId = imageId, StackId = stackId, UpdatedAt = DateTimeOffset.UtcNow });
+        var folded = stacks.Skip(1).ToList();
+        if (folded.Count > 0)
+        {
+            foreach (var m in await db.ImageStackMembers.Where(m => m.StackId != null && folded.Contains(m.StackId.Value)).ToListAsync(cancellationToken))
+            {
+                m.StackId = target;
+                m.UpdatedAt = DateTimeOffset.UtcNow;
+            }
+            // A person's pick in a folded stack stays the pick when the joined stack has none.
+            var picks = await db.ImageStacks.Where(s => s.Id == target || folded.Contains(s.Id)).ToListAsync(cancellationToken);
+            if (picks.FirstOrDefault(s => s.Id == target) is { PickedImageId: null } kept
+                && picks.Where(s => s.Id != target).Select(s => s.PickedImageId).FirstOrDefault(p => p is not null) is { } pick)
+                kept.PickedImageId = pick;
+        }
+        foreach (var neighbour in near.Where(o => o.StackId is null))
+            await Upsert(db, neighbour.Id, target);
+        db.ImageStackMembers.Add(new ImageStackMember { ImageId = imageId, StackId = target, UpdatedAt = DateTimeOffset.UtcNow });
         await db.SaveChangesAsync(cancellationToken);
+        if (folded.Count > 0)
+        {
+            await db.ImageStacks.Where(s => folded.Contains(s.Id)).ExecuteDeleteAsync(cancellationToken);
+            // Two stacks became one: a best that only inherited its category gets its own analysis, as after a merge.
+            await StackedAnalysis.AnalyseBestAsync(db, vehicle, cancellationToken);
+        }
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
     }
