@@ -144,7 +144,25 @@ public sealed class ListingFlowTests(AppFixture app, BrowserFixture browser)
         await page.Mouse.MoveAsync(to.X + to.Width / 2, to.Y + to.Height / 4, new() { Steps = 20 });
         // A hand lets go once the gap has opened where it points: SortableJS moves the photo there while the pointer rests
         // (it looks under the pointer every 50 ms, and waits for a swap's 120 ms animation to end before the next).
-        await Expect(places.Nth(place)).ToHaveAttributeAsync("data-image-id", id);
+        try
+        {
+            await Expect(places.Nth(place)).ToHaveAttributeAsync("data-image-id", id);
+        }
+        catch (PlaywrightException e)
+        {
+            // What the page saw under the pointer, and whether its timers run (SortableJS looks every 50 ms).
+            var seen = await page.EvaluateAsync<string>("""
+                async ({ x, y }) => {
+                  const at = document.elementFromPoint(x, y);
+                  const start = performance.now();
+                  await new Promise(done => { let n = 0; const t = setInterval(() => { if (++n === 5) { clearInterval(t); done(); } }, 50); });
+                  return `under the pointer: ${at ? at.tagName + '.' + at.className + ' in ' + (at.closest('li')?.dataset.imageId ?? 'no item') : 'nothing'}; ` +
+                    `visibility ${document.visibilityState}, focus ${document.hasFocus()}; five 50 ms ticks took ${Math.round(performance.now() - start)} ms; ` +
+                    `ghosts ${document.querySelectorAll('.sortable-fallback').length}, chosen ${document.querySelectorAll('.listing-chosen').length}`;
+                }
+                """, new { x = (double)(to.X + to.Width / 2), y = (double)(to.Y + to.Height / 4) });
+            throw new InvalidOperationException($"the gap never opened at place {place + 1}: {seen}", e);
+        }
         await page.Mouse.UpAsync();
     }
 
