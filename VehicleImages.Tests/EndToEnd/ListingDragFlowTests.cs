@@ -6,8 +6,8 @@ namespace VehicleImages.Tests.EndToEnd;
 
 /// <summary>
 /// The listing reordered by dragging with the mouse (SortableJS): by the photo and by the grip, the order stored and the
-/// cover following. A class of its own, with an app and a browser of its own (a stale drop's refusal is the same save as
-/// the buttons', tested in <see cref="ListingFlowTests"/> and the API tests).
+/// cover following, and a stale drop refused with the current order shown. A class of its own, with an app and a browser of
+/// its own.
 /// </summary>
 [Collection(nameof(PointerFlows))]
 public sealed class ListingDragFlowTests(AppFixture app, BrowserFixture browser)
@@ -52,6 +52,21 @@ public sealed class ListingDragFlowTests(AppFixture app, BrowserFixture browser)
             await Expect(page.Locator("#listing-items[data-sortable=ready]")).ToBeAttachedAsync();
             await ListingFlowTests.ExpectOrderAsync(items, cover, dash, rear);
             Assert.Equal([cover, dash, rear], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
+                "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
+
+            // A stale drop: another tab moves the rear up; this tab, still showing the old order, drags the rear first.
+            // Refused (the listing's version moved on), and this tab shows the order as it now stands.
+            var other = await page.Context.NewPageAsync();
+            await other.GotoAsync($"vehicles/{vehicleId}/listing");
+            var up = other.GetByRole(AriaRole.Button, new() { Name = "Move Rear up", Exact = true });
+            await Expect(up).ToBeEnabledAsync();
+            await up.ClickAsync();
+            await ListingFlowTests.ExpectOrderAsync(other.Locator(".listing-item"), cover, rear, dash);
+            await page.BringToFrontAsync();
+            await ListingFlowTests.DragAsync(page, items.Nth(2).Locator(".listing-grip"), items.Nth(0));
+            await Expect(page.Locator("#listing-status")).ToContainTextAsync("changed elsewhere");
+            await ListingFlowTests.ExpectOrderAsync(items, cover, rear, dash);
+            Assert.Equal([cover, rear, dash], await ImageRows.ScalarAsync<Guid[]>(app.App.ConnectionString,
                 "SELECT image_ids FROM vehicle_listings WHERE vehicle_id = @v", ("v", vehicleId)));
         });
 }
