@@ -38,4 +38,15 @@ public static class BrowserSteps
         await page.Keyboard.PressAsync("Enter");
         return await chooser;
     }
+
+    /// <summary>
+    /// The element's box once it has stopped moving (a dialog opening animates its content): the mouse steps a test takes
+    /// from a box read mid-animation land off by the animation's offset. Playwright's trial hover waits for the element
+    /// to be visible and stable (the same box over two animation frames) without moving the mouse.
+    /// </summary>
+    public static async Task<LocatorBoundingBoxResult> SettledBoxAsync(ILocator element)
+    {
+        await element.HoverAsync(new() { Trial = true });
+        return await element.BoundingBoxAsync() ?? throw new InvalidOperationException("the element is not shown");
+    }
 }

@@ -90,7 +90,7 @@ public sealed class PrivacyBoxFlowTests(AppFixture app, BrowserFixture browser)
             await Expect(page.Locator(".privacy-status")).ToContainTextAsync("Unreviewed");
 
             // Draw from 10 %, 10 % to 40 %, 30 % of the photo.
-            var frame = (await stage.BoundingBoxAsync())!;
+            var frame = await BrowserSteps.SettledBoxAsync(stage);
             float At(double fraction, float start, float size) => start + (float)(fraction * size);
             await page.Mouse.MoveAsync(At(0.10, frame.X, frame.Width), At(0.10, frame.Y, frame.Height));
             await page.Mouse.DownAsync();
@@ -107,7 +107,7 @@ public sealed class PrivacyBoxFlowTests(AppFixture app, BrowserFixture browser)
             await page.Mouse.DownAsync();
             await page.Mouse.MoveAsync(At(0.35, frame.X, frame.Width), At(0.20, frame.Y, frame.Height), new() { Steps = 5 });
             await page.Mouse.UpAsync();
-            await Expect(drawn).ToHaveAttributeAsync("data-x", new System.Text.RegularExpressions.Regex("^0\\.(19|2|20|21)"));
+            await Expect(drawn).ToHaveAttributeAsync("data-x", new System.Text.RegularExpressions.Regex("^0\\.(2|19\\d*|20\\d*|21\\d*)$"));
 
             await page.Locator("#privacy-save").ClickAsync();
             await Expect(page.Locator(".privacy-status")).ToHaveTextAsync("Saved: 2 boxes.");
@@ -145,7 +145,7 @@ public sealed class PrivacyBoxFlowTests(AppFixture app, BrowserFixture browser)
             await page.Locator("#privacy-new-kind").SelectOptionAsync("face");
 
             // Chromium's own touch input (what a finger on a touch screen sends), through the DevTools protocol.
-            var frame = (await stage.BoundingBoxAsync())!;
+            var frame = await BrowserSteps.SettledBoxAsync(stage);
             var cdp = await page.Context.NewCDPSessionAsync(page);
             async Task TouchAsync(string type, double fx, double fy) => await cdp.SendAsync("Input.dispatchTouchEvent", new Dictionary<string, object>
             {

@@ -47,7 +47,7 @@ public sealed class PrivacyShareFlowTests(AppFixture app, BrowserFixture browser
             await Expect(stage).ToBeVisibleAsync();
 
             // Drawn with the mouse from the plate's top left corner to its bottom right one.
-            var frame = (await stage.BoundingBoxAsync())!;
+            var frame = await BrowserSteps.SettledBoxAsync(stage);
             await page.Mouse.MoveAsync(frame.X + (float)(box.X * frame.Width), frame.Y + (float)(box.Y * frame.Height));
             await page.Mouse.DownAsync();
             await page.Mouse.MoveAsync(frame.X + (float)((box.X + box.Width) * frame.Width), frame.Y + (float)((box.Y + box.Height) * frame.Height),
