@@ -51,15 +51,19 @@ as_owner() {
   fi
 }
 
+# Ports 30000-32767: below Linux's ephemeral range (32768-60999 by default), so no client socket of the machine (the
+# tests open thousands) holds the port when the server binds it, on its first start or when a test restarts it.
 # From a random place in the range: two clusters created at once (test classes run in parallel) both
-# saw the first free port free, and the one that bound it second failed to start.
+# saw the first free port free, and the one that bound it second failed to start (a fresh cluster then
+# takes another port, below).
+port_low=30000 port_count=2768
 free_port() {
-  local p i first=$(( RANDOM % 568 ))
-  for i in $(seq 0 567); do
-    p=$(( 55432 + (first + i) % 568 ))
+  local p i first=$(( RANDOM % port_count ))
+  for i in $(seq 0 $(( port_count - 1 ))); do
+    p=$(( port_low + (first + i) % port_count ))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
-  die "no free TCP port between 55432 and 55999 on 127.0.0.1"
+  die "no free TCP port between $port_low and $(( port_low + port_count - 1 )) on 127.0.0.1"
 }
 
 if [ "${1:-}" = "install" ]; then ensure_binaries; say "PostgreSQL server binaries: $BIN"; exit 0; fi
@@ -91,6 +95,7 @@ case "$cmd" in
       [ "$tmp_pw" = "$pwfile" ] || rm -f "$tmp_pw"
       rm -f "$dir.initdb.log"
       port=$(free_port)
+      created=1
       cat >> "$dir/postgresql.conf" <<CONF
 # written by scripts/postgres.sh
 listen_addresses = '127.0.0.1'
@@ -107,8 +112,19 @@ CONF
     port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$dir/postgresql.conf" | tail -n 1)
     [ -n "$port" ] || die "cannot read the port from $dir/postgresql.conf"
     if ! as_owner "$BIN/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-      as_owner "$BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null \
-        || { tail -n 20 "$dir/server.log" >&2 2>/dev/null; die "PostgreSQL did not start (log: $dir/server.log)"; }
+      tries=0
+      until as_owner "$BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null; do
+        tries=$((tries + 1))
+        # A cluster made just now whose port another process bound first: it takes another free port. A cluster that
+        # existed keeps its port (whoever restarts it expects it there) and fails, saying why.
+        if [ -n "${created:-}" ] && [ "$tries" -lt 5 ] && grep -q "Address already in use" "$dir/server.log" 2>/dev/null; then
+          port=$(free_port)
+          sed -i "s/^port = [0-9]*\$/port = $port/" "$dir/postgresql.conf"
+          say "port taken meanwhile; trying port $port"
+          continue
+        fi
+        tail -n 20 "$dir/server.log" >&2 2>/dev/null; die "PostgreSQL did not start (log: $dir/server.log)"
+      done
     fi
     password=$(cat "$pwfile")
     export PGPASSWORD="$password"
