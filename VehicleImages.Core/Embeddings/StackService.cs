@@ -71,24 +71,10 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         if (near.Count == 0)
             return;
         // The nearest stacked neighbour's stack, else a new one; every other close stack is folded into it.
-        var stacks = near.Where(o => o.StackId is not null).Select(o => o.StackId!.Value).Distinct().ToList();
-        Guid target;
-        if (stacks.Count > 0)
-            target = stacks[0];
-        else
-        {
-            var stack = new ImageStack { Id = Guid.NewGuid(), VehicleId = vehicle };
-            db.ImageStacks.Add(stack);
-            target = stack.Id;
-        }
-        var folded = stacks.Skip(1).ToList();
+        var (target, folded) = await JoinAsync(db, vehicle,
+            [.. near.Where(o => o.StackId is not null).Select(o => o.StackId!.Value).Distinct()], cancellationToken);
         if (folded.Count > 0)
         {
-            foreach (var m in await db.ImageStackMembers.Where(m => m.StackId != null && folded.Contains(m.StackId.Value)).ToListAsync(cancellationToken))
-            {
-                m.StackId = target;
-                m.UpdatedAt = DateTimeOffset.UtcNow;
-            }
             // A person's pick in a folded stack stays the pick when the joined stack has none.
             var picks = await db.ImageStacks.Where(s => s.Id == target || folded.Contains(s.Id)).ToListAsync(cancellationToken);
             if (picks.FirstOrDefault(s => s.Id == target) is { PickedImageId: null } kept
@@ -107,6 +93,32 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         }
         await tx.CommitAsync(cancellationToken);
         Announce(vehicle);
+    }
+
+    /// <summary>
+    /// Several stacks (or none) becoming one: the first of <paramref name="stacks"/>, or a new stack of the vehicle, takes the
+    /// members of the others, whose rows the caller deletes once it has saved (the returned <c>Folded</c>).
+    /// </summary>
+    private static async Task<(Guid Target, List<Guid> Folded)> JoinAsync(VehicleImagesDbContext db, Guid vehicle, List<Guid> stacks,
+        CancellationToken cancellationToken)
+    {
+        Guid target;
+        if (stacks.Count > 0)
+            target = stacks[0];
+        else
+        {
+            var stack = new ImageStack { Id = Guid.NewGuid(), VehicleId = vehicle };
+            db.ImageStacks.Add(stack);
+            target = stack.Id;
+        }
+        var folded = stacks.Skip(1).ToList();
+        if (folded.Count > 0)
+            foreach (var m in await db.ImageStackMembers.Where(m => m.StackId != null && folded.Contains(m.StackId.Value)).ToListAsync(cancellationToken))
+            {
+                m.StackId = target;
+                m.UpdatedAt = DateTimeOffset.UtcNow;
+            }
+        return (target, folded);
     }
 
     private static async Task Upsert(VehicleImagesDbContext db, Guid imageId, Guid? stackId)
@@ -232,24 +244,8 @@ public sealed class StackService(IDbContextFactory<VehicleImagesDbContext> conte
         await using var tx = await db.Database.BeginTransactionAsync(cancellationToken);
         await AdvisoryLocks.LockVehicleAsync(db, vehicle, cancellationToken);
         var members = await db.ImageStackMembers.Where(m => ids.Contains(m.ImageId)).ToListAsync(cancellationToken);
-        var stacks = members.Where(m => m.StackId is not null).Select(m => m.StackId!.Value).Distinct().OrderBy(s => s).ToList();
-        Guid target;
-        if (stacks.Count > 0)
-            target = stacks[0];
-        else
-        {
-            var stack = new ImageStack { Id = Guid.NewGuid(), VehicleId = vehicle };
-            db.ImageStacks.Add(stack);
-            target = stack.Id;
-        }
-        var moving = stacks.Skip(1).ToList();
-        // Members of the other stacks come along, so two stacks become one.
-        var alsoMoving = await db.ImageStackMembers.Where(m => m.StackId != null && moving.Contains(m.StackId.Value)).ToListAsync(cancellationToken);
-        foreach (var m in alsoMoving)
-        {
-            m.StackId = target;
-            m.UpdatedAt = DateTimeOffset.UtcNow;
-        }
+        var (target, moving) = await JoinAsync(db, vehicle,
+            [.. members.Where(m => m.StackId is not null).Select(m => m.StackId!.Value).Distinct().OrderBy(s => s)], cancellationToken);
         foreach (var id in ids)
             await Upsert(db, id, target);
         await db.SaveChangesAsync(cancellationToken);
