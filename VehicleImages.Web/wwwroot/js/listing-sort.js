@@ -6,13 +6,9 @@
 // and draws the new order itself. Nothing here writes the order; only the page does.
 import Sortable from '../lib/sortablejs/sortable.esm.js';
 
-// One SortableJS per list: a second on the same list would take the list's drops and refuse the first one's drags.
-const attached = new WeakMap();
-
 export function attach(listId, dotnet) {
   const list = document.getElementById(listId);
   if (!list) return null;
-  if (attached.has(list)) return attached.get(list);
   const sortable = Sortable.create(list, {
     draggable: '.listing-item',
     // The grip and the photo start a drag; the buttons stay buttons, and a finger elsewhere scrolls the page.
@@ -33,14 +29,10 @@ export function attach(listId, dotnet) {
   });
   // Says the list takes drags now (the page's buttons work earlier, as soon as the page is live).
   list.dataset.sortable = 'ready';
-  const handle = {
+  return {
     dispose: () => {
-      if (attached.get(list) !== handle) return;
-      attached.delete(list);
       sortable.destroy();
       delete list.dataset.sortable;
     },
   };
-  attached.set(list, handle);
-  return handle;
 }
